@@ -1,0 +1,196 @@
+/*
+ * trendsite: command line, options and exit codes. Nothing else lives here:
+ * every command is a few calls into the pipeline modules.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "version.h"
+
+/* Exit codes, as documented in README.md. */
+enum {
+  EXIT_PUBLISHED = 0, /* published, every source fresh */
+  EXIT_USAGE = 1,     /* usage or configuration error */
+  EXIT_NOTHING = 2,   /* nothing published; previous output untouched */
+  EXIT_PARTIAL = 3    /* published, at least one source stale */
+};
+
+struct cli {
+  struct ts_log log;
+  const char *command;
+  int argc; /* the command's own arguments, options still in them */
+  char **argv;
+};
+
+struct command {
+  const char *name;
+  const char *synopsis;
+  int (*run)(struct cli *cli);
+};
+
+/* A command's option: `--name VALUE`, `--name=VALUE`, `-c VALUE` or a flag. */
+struct opt {
+  const char *name;  /* long name without "--" */
+  char short_name;   /* 0 when none */
+  const char **value; /* set for options that take a value */
+  bool *flag;         /* set for flags */
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int usage_error(const char *fmt, ...);
+static void print_usage(FILE *out);
+
+/*
+ * Parses a command's arguments: options from `opts` anywhere on the line,
+ * the global -q/-v, and up to `max_pos` positional arguments (stored in
+ * `pos`, count in *npos). "--" ends the options. Returns -1 after printing
+ * a usage error, 1 when --help was printed, 0 otherwise.
+ */
+/* Unused until the first command lands. */
+__attribute__((unused)) static int parse_options(struct cli *cli, const struct opt *opts,
+                         const char *usage, const char **pos, int max_pos,
+                         int *npos)
+{
+  *npos = 0;
+  bool only_pos = false;
+  for (int i = 0; i < cli->argc; i++) {
+    const char *a = cli->argv[i];
+    if (only_pos || a[0] != '-' || a[1] == '\0') {
+      if (*npos == max_pos)
+        return usage_error("unexpected argument '%s'", a), -1;
+      pos[(*npos)++] = a;
+      continue;
+    }
+    if (!strcmp(a, "--")) {
+      only_pos = true;
+      continue;
+    }
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      printf("usage: trendsite %s %s\n", cli->command, usage);
+      return 1;
+    }
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      cli->log.level = TS_LOG_ERROR;
+      continue;
+    }
+    if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      cli->log.level = TS_LOG_DEBUG;
+      continue;
+    }
+    const struct opt *o = NULL;
+    const char *inline_value = NULL;
+    for (const struct opt *c = opts; c && c->name; c++) {
+      size_t n = strlen(c->name);
+      if (a[1] == '-' && !strncmp(a + 2, c->name, n) &&
+          (a[2 + n] == '\0' || a[2 + n] == '=')) {
+        o = c;
+        inline_value = a[2 + n] == '=' ? a + 3 + n : NULL;
+        break;
+      }
+      if (a[1] != '-' && c->short_name && a[1] == c->short_name &&
+          a[2] == '\0') {
+        o = c;
+        break;
+      }
+    }
+    if (!o)
+      return usage_error("unknown option '%s'", a), -1;
+    if (o->flag) {
+      if (inline_value)
+        return usage_error("option '%s' takes no value", a), -1;
+      *o->flag = true;
+    } else if (inline_value) {
+      *o->value = inline_value;
+    } else if (i + 1 < cli->argc) {
+      *o->value = cli->argv[++i];
+    } else {
+      return usage_error("option '%s' needs a value", a), -1;
+    }
+  }
+  return 0;
+}
+
+static const struct command commands[] = {
+  {NULL, NULL, NULL},
+};
+
+static void print_usage(FILE *out)
+{
+  fputs("usage: trendsite [-q|-v] COMMAND [ARGS...]\n"
+        "       trendsite --help | --version\n",
+        out);
+}
+
+static void print_help(void)
+{
+  print_usage(stdout);
+  fputs("\nTurns scheduled API fetches into a static website.\n\n"
+        "Commands:\n",
+        stdout);
+  for (const struct command *c = commands; c->name; c++)
+    printf("  %-10s %s\n", c->name, c->synopsis);
+  fputs("\nOptions:\n"
+        "  -q, --quiet    only errors\n"
+        "  -v, --verbose  one line per request, with timings\n"
+        "  -h, --help     this help\n"
+        "  -V, --version  print the version\n"
+        "\nExit codes: 0 published, 1 usage or config error, 2 nothing "
+        "published,\n3 published but a source is stale.\n",
+        stdout);
+}
+
+/* One-line error plus the usage, as curl and jq do. */
+static int usage_error(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("trendsite: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  print_usage(stderr);
+  fputs("Try 'trendsite --help' for more information.\n", stderr);
+  return EXIT_USAGE;
+}
+
+
+int main(int argc, char **argv)
+{
+  struct cli cli;
+  memset(&cli, 0, sizeof cli);
+  ts_log_init(&cli.log);
+
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      print_help();
+      return EXIT_PUBLISHED;
+    } else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+      printf("trendsite %s\n", TS_VERSION);
+      return EXIT_PUBLISHED;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      cli.log.level = TS_LOG_ERROR;
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      cli.log.level = TS_LOG_DEBUG;
+    } else {
+      return usage_error("unknown option '%s'", a);
+    }
+  }
+  if (i == argc)
+    return usage_error("missing command");
+
+  cli.command = argv[i];
+  cli.argc = argc - i - 1;
+  cli.argv = argv + i + 1;
+  for (const struct command *c = commands; c->name; c++)
+    if (!strcmp(c->name, cli.command))
+      return c->run(&cli);
+  return usage_error("unknown command '%s'", cli.command);
+}

@@ -1,0 +1,151 @@
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum ts_result ts_fs_read(const char *path, size_t max, char **out,
+                          size_t *len, struct ts_error *err)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ts_error_set(err, errno == ENOENT ? TS_ERR_NOTFOUND : TS_ERR_IO,
+                        "%s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    close(fd);
+    return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(e));
+  }
+  /* st_size is a hint only: the file may grow while we read it. */
+  size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+  if (cap > max + 1)
+    cap = max + 1;
+  char *data = malloc(cap + 1);
+  size_t used = 0;
+  enum ts_result result = TS_OK;
+  while (data) {
+    if (used == cap) {
+      if (cap > max) {
+        result = ts_error_set(err, TS_ERR_LIMIT,
+                              "%s: larger than the limit of %zu bytes", path,
+                              max);
+        break;
+      }
+      size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+      char *p = realloc(data, ncap + 1);
+      if (!p) {
+        free(data);
+        data = NULL;
+        break;
+      }
+      data = p;
+      cap = ncap;
+    }
+    ssize_t n = read(fd, data + used, cap - used);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      result = ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
+      break;
+    }
+    if (n == 0)
+      break;
+    used += (size_t)n;
+  }
+  close(fd);
+  if (!data)
+    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
+  if (result == TS_OK && used > max)
+    result = ts_error_set(err, TS_ERR_LIMIT,
+                          "%s: larger than the limit of %zu bytes", path, max);
+  if (result != TS_OK) {
+    free(data);
+    return result;
+  }
+  data[used] = '\0';
+  *out = data;
+  if (len)
+    *len = used;
+  return TS_OK;
+}
+
+enum ts_result ts_fs_write_atomic(const char *path, const void *data,
+                                  size_t len, struct ts_error *err)
+{
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 16);
+  if (!tmp)
+    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
+  snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    enum ts_result r = ts_error_set(err, TS_ERR_IO, "%s: %s", path,
+                                    strerror(errno));
+    free(tmp);
+    return r;
+  }
+  const char *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break;
+    p += n;
+    left -= (size_t)n;
+  }
+  int saved = errno;
+  /* mkstemp creates 0600; published files must be world-readable. */
+  if (left == 0 && fchmod(fd, 0644) != 0)
+    saved = errno, left = 1;
+  if (close(fd) != 0 && left == 0)
+    saved = errno, left = 1;
+  if (left == 0 && rename(tmp, path) != 0)
+    saved = errno, left = 1;
+  if (left != 0) {
+    unlink(tmp);
+    free(tmp);
+    return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(saved));
+  }
+  free(tmp);
+  return TS_OK;
+}
+
+enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err)
+{
+  size_t n = strlen(path);
+  char *dir = malloc(n + 1);
+  if (!dir)
+    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
+  memcpy(dir, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (dir[i] != '/' && dir[i] != '\0')
+      continue;
+    char saved = dir[i];
+    dir[i] = '\0';
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+      enum ts_result r = ts_error_set(err, TS_ERR_IO, "%s: %s", dir,
+                                      strerror(errno));
+      free(dir);
+      return r;
+    }
+    dir[i] = saved;
+  }
+  free(dir);
+  if (!ts_fs_is_dir(path))
+    return ts_error_set(err, TS_ERR_IO, "%s: exists and is not a folder",
+                        path);
+  return TS_OK;
+}
+
+bool ts_fs_is_dir(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}

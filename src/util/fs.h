@@ -1,0 +1,29 @@
+/*
+ * Small file-system helpers: whole-file reads with a cap, atomic writes,
+ * `mkdir -p`. Errors name the path and the system's reason.
+ */
+#ifndef TS_FS_H
+#define TS_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+/* Reads all of `path` into a new NUL-terminated buffer (*out, caller frees)
+ * of *len bytes. A file larger than `max` bytes is TS_ERR_LIMIT; a missing
+ * file is TS_ERR_NOTFOUND. `len` may be NULL. */
+enum ts_result ts_fs_read(const char *path, size_t max, char **out,
+                          size_t *len, struct ts_error *err);
+
+/* Writes `len` bytes to `path` through a temporary file in the same folder
+ * and a rename, so readers see either the old or the new contents. */
+enum ts_result ts_fs_write_atomic(const char *path, const void *data,
+                                  size_t len, struct ts_error *err);
+
+/* Creates `path` and its missing parents (mode 0755). */
+enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err);
+
+bool ts_fs_is_dir(const char *path);
+
+#endif

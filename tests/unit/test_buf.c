@@ -1,0 +1,119 @@
+/* Unit tests for the capped buffer, the error helpers and file helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+static void append_and_printf(void)
+{
+  struct ts_buf b;
+  ts_buf_init(&b, 0);
+  CHECK_STR(ts_buf_cstr(&b), "");
+  CHECK_INT(ts_buf_append_str(&b, "views: "), TS_OK);
+  CHECK_INT(ts_buf_printf(&b, "%d", 1200000), TS_OK);
+  CHECK_STR(ts_buf_cstr(&b), "views: 1200000");
+  CHECK_INT(b.len, 14);
+  ts_buf_cleanup(&b);
+}
+
+static void long_printf_grows(void)
+{
+  struct ts_buf b;
+  ts_buf_init(&b, 0);
+  char big[1000];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  CHECK_INT(ts_buf_printf(&b, "<%s>", big), TS_OK);
+  CHECK_INT(b.len, 1001);
+  CHECK(b.data[0] == '<' && b.data[1000] == '>' && b.data[1001] == '\0');
+  ts_buf_cleanup(&b);
+}
+
+static void cap_is_enforced_and_buffer_kept(void)
+{
+  struct ts_buf b;
+  ts_buf_init(&b, 8);
+  CHECK_INT(ts_buf_append_str(&b, "12345"), TS_OK);
+  CHECK_INT(ts_buf_append_str(&b, "6789"), TS_ERR_LIMIT);
+  CHECK_STR(ts_buf_cstr(&b), "12345");
+  CHECK_INT(ts_buf_append_str(&b, "678"), TS_OK);
+  CHECK_INT(ts_buf_append_char(&b, '9'), TS_ERR_LIMIT);
+  CHECK_INT(ts_buf_printf(&b, "%s", "x"), TS_ERR_LIMIT);
+  CHECK_STR(ts_buf_cstr(&b), "12345678");
+  ts_buf_cleanup(&b);
+}
+
+static void detach_hands_over_memory(void)
+{
+  struct ts_buf b;
+  ts_buf_init(&b, 0);
+  char *empty = ts_buf_detach(&b);
+  CHECK_STR(empty, "");
+  free(empty);
+  ts_buf_append_str(&b, "abc");
+  char *s = ts_buf_detach(&b);
+  CHECK_STR(s, "abc");
+  CHECK(b.data == NULL && b.len == 0);
+  free(s);
+}
+
+static void error_prefix_and_truncation(void)
+{
+  struct ts_error err;
+  CHECK_INT(ts_error_set(&err, TS_ERR_PARSE, "unclosed section \"%s\"", "items"),
+            TS_ERR_PARSE);
+  ts_error_prefix(&err, "%s:%d:%d", "index.html.mustache", 3, 7);
+  CHECK_STR(err.msg, "index.html.mustache:3:7: unclosed section \"items\"");
+  char huge[3000];
+  memset(huge, 'a', sizeof huge - 1);
+  huge[sizeof huge - 1] = '\0';
+  ts_error_set(&err, TS_ERR_IO, "%s", huge);
+  CHECK_INT(strlen(err.msg), TS_ERROR_MAX - 1);
+  CHECK_STR(err.msg + TS_ERROR_MAX - 4, "...");
+}
+
+static void fs_roundtrip_and_limits(void)
+{
+  char dir[] = "/tmp/ts-test-fs-XXXXXX";
+  REQUIRE(mkdtemp(dir) != NULL);
+  char path[512], sub[256];
+  snprintf(sub, sizeof sub, "%s/a/b/c", dir);
+  struct ts_error err;
+  CHECK_INT(ts_fs_mkdirs(sub, &err), TS_OK);
+  CHECK(ts_fs_is_dir(sub));
+  snprintf(path, sizeof path, "%s/page.html", sub);
+  CHECK_INT(ts_fs_write_atomic(path, "hello\n", 6, &err), TS_OK);
+  char *data = NULL;
+  size_t len = 0;
+  CHECK_INT(ts_fs_read(path, 100, &data, &len, &err), TS_OK);
+  CHECK_INT(len, 6);
+  CHECK_STR(data, "hello\n");
+  free(data);
+  CHECK_INT(ts_fs_read(path, 5, &data, &len, &err), TS_ERR_LIMIT);
+  CHECK(strstr(err.msg, "page.html") != NULL);
+  snprintf(path, sizeof path, "%s/missing.json", dir);
+  CHECK_INT(ts_fs_read(path, 100, &data, &len, &err), TS_ERR_NOTFOUND);
+  CHECK(strstr(err.msg, "missing.json: No such file") != NULL);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK_INT(system(cmd), 0);
+}
+
+int main(int argc, char **argv)
+{
+  static const struct ts_test tests[] = {
+    TEST(append_and_printf),
+    TEST(long_printf_grows),
+    TEST(cap_is_enforced_and_buffer_kept),
+    TEST(detach_hands_over_memory),
+    TEST(error_prefix_and_truncation),
+    TEST(fs_roundtrip_and_limits),
+    TEST_END,
+  };
+  return ts_test_main(argc, argv, tests);
+}
