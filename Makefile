@@ -54,7 +54,10 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 MAIN_OBJ  := $(B)/src/main.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-UNIT_HARN := $(B)/tests/unit/harness.o
+# Every tests/unit/*.c that is not a test_*.c is support code (the harness,
+# the mock-server client) linked into each unit test.
+UNIT_SUPP := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_HARN := $(UNIT_SUPP:%.c=$(B)/%.o)
 MOCK_SRC  := $(wildcard tests/mockapi/*.c)
 MOCK_OBJ  := $(MOCK_SRC:%.c=$(B)/%.o)
 MOCK_BIN  := $(B)/mockapi
@@ -82,10 +85,6 @@ $(B)/libtrendsite.a: $(LIB_OBJ)
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-
-$(B)/tests/unit/harness.o: tests/unit/harness.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -c -o $@ $<
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(UNIT_HARN) $(B)/libtrendsite.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
