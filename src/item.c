@@ -1,0 +1,108 @@
+#include "item.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *ts_status_state_name(enum ts_status_state state)
+{
+  switch (state) {
+  case TS_STATUS_OK: return "ok";
+  case TS_STATUS_FAILED: return "failed";
+  case TS_STATUS_STALE: return "stale";
+  }
+  return "unknown";
+}
+
+void ts_batch_init(struct ts_batch *b)
+{
+  memset(b, 0, sizeof *b);
+  ts_arena_init(&b->arena, 256 * 1024);
+}
+
+void ts_batch_cleanup(struct ts_batch *b)
+{
+  ts_arena_cleanup(&b->arena);
+  free(b->items);
+  free(b->statuses);
+  memset(b, 0, sizeof *b);
+}
+
+static bool grow(void **array, size_t *cap, size_t need, size_t elem)
+{
+  if (need <= *cap)
+    return true;
+  size_t n = *cap ? *cap * 2 : 256;
+  while (n < need)
+    n *= 2;
+  void *p = realloc(*array, n * elem);
+  if (!p)
+    return false;
+  *array = p;
+  *cap = n;
+  return true;
+}
+
+struct ts_item *ts_batch_new_item(struct ts_batch *b)
+{
+  if (!grow((void **)&b->items, &b->items_cap, b->nitems + 1,
+            sizeof *b->items))
+    return NULL;
+  struct ts_item *it = &b->items[b->nitems++];
+  memset(it, 0, sizeof *it);
+  it->published = TS_TIME_UNKNOWN;
+  it->views = it->likes = it->comments = it->score = TS_UNKNOWN;
+  it->duration_s = TS_UNKNOWN;
+  it->merged = 1;
+  return it;
+}
+
+enum ts_result ts_item_set_position(struct ts_batch *b, struct ts_item *it,
+                                    const char *source, const char *region,
+                                    uint32_t rank)
+{
+  struct ts_item_position *p = ts_arena_alloc(&b->arena, sizeof *p);
+  if (!p)
+    return TS_ERR_NOMEM;
+  p->source = source;
+  memset(p->region, 0, sizeof p->region);
+  if (region)
+    strncpy(p->region, region, sizeof p->region - 1);
+  p->rank = rank;
+  it->positions = p;
+  it->npositions = 1;
+  return TS_OK;
+}
+
+struct ts_status *ts_batch_status(struct ts_batch *b, const char *source,
+                                  const char *type, const char *region)
+{
+  if (!region)
+    region = "";
+  for (size_t i = 0; i < b->nstatuses; i++)
+    if (!strcmp(b->statuses[i].source, source) &&
+        !strcmp(b->statuses[i].region, region))
+      return &b->statuses[i];
+  if (!grow((void **)&b->statuses, &b->statuses_cap, b->nstatuses + 1,
+            sizeof *b->statuses))
+    return NULL;
+  struct ts_status *s = &b->statuses[b->nstatuses];
+  memset(s, 0, sizeof *s);
+  s->source = ts_batch_str(b, source);
+  s->type = ts_batch_str(b, type);
+  if (!s->source || !s->type)
+    return NULL;
+  strncpy(s->region, region, sizeof s->region - 1);
+  s->fetched_at = TS_TIME_UNKNOWN;
+  b->nstatuses++;
+  return s;
+}
+
+const char *ts_batch_str(struct ts_batch *b, const char *s)
+{
+  return ts_arena_strdup(&b->arena, s);
+}
+
+const char *ts_batch_strn(struct ts_batch *b, const char *s, size_t n)
+{
+  return ts_arena_strndup(&b->arena, s, n);
+}

@@ -1,0 +1,55 @@
+/* The batch: items start unknown, statuses are found again by
+ * (source, region), and the arena keeps strings valid. */
+#include <string.h>
+
+#include "harness.h"
+#include "item.h"
+
+static void new_items_start_unknown(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  struct ts_item *it = ts_batch_new_item(&b);
+  REQUIRE(it != NULL);
+  CHECK(it->title == NULL && it->url == NULL && it->positions == NULL);
+  CHECK(it->views == TS_UNKNOWN && it->likes == TS_UNKNOWN);
+  CHECK(it->duration_s == TS_UNKNOWN);
+  CHECK(it->published == TS_TIME_UNKNOWN);
+  CHECK_INT(ts_item_set_position(&b, it, "youtube", "JP", 3), TS_OK);
+  CHECK_STR(it->positions[0].region, "JP");
+  CHECK_INT(it->positions[0].rank, 3);
+  /* Many items: the array grows, strings stay put. */
+  const char *first = ts_batch_str(&b, "first title");
+  for (int i = 0; i < 10000; i++)
+    REQUIRE(ts_batch_new_item(&b) != NULL);
+  CHECK_INT(b.nitems, 10001);
+  CHECK_STR(first, "first title");
+  ts_batch_cleanup(&b);
+}
+
+static void statuses_are_per_source_and_region(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  struct ts_status *us = ts_batch_status(&b, "youtube", "youtube", "US");
+  REQUIRE(us != NULL);
+  us->items = 50;
+  ts_batch_status(&b, "youtube", "youtube", "JP");
+  ts_batch_status(&b, "hackernews", "hackernews", NULL);
+  struct ts_status *again = ts_batch_status(&b, "youtube", "youtube", "US");
+  CHECK_INT(again->items, 50);
+  CHECK_INT(b.nstatuses, 3);
+  CHECK_STR(b.statuses[2].region, "");
+  CHECK_STR(ts_status_state_name(b.statuses[0].state), "ok");
+  ts_batch_cleanup(&b);
+}
+
+int main(int argc, char **argv)
+{
+  static const struct ts_test tests[] = {
+    TEST(new_items_start_unknown),
+    TEST(statuses_are_per_source_and_region),
+    TEST_END,
+  };
+  return ts_test_main(argc, argv, tests);
+}
