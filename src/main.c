@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -21,6 +22,7 @@ enum {
 
 struct cli {
   struct ts_log log;
+  const char *usage; /* the current command's argument synopsis */
   const char *command;
   int argc; /* the command's own arguments, options still in them */
   char **argv;
@@ -44,6 +46,10 @@ struct opt {
 __attribute__((format(printf, 1, 2)))
 #endif
 static int usage_error(const char *fmt, ...);
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int command_error(const struct cli *cli, const char *fmt, ...);
 static void print_usage(FILE *out);
 
 /*
@@ -52,18 +58,18 @@ static void print_usage(FILE *out);
  * `pos`, count in *npos). "--" ends the options. Returns -1 after printing
  * a usage error, 1 when --help was printed, 0 otherwise.
  */
-/* Unused until the first command lands. */
-__attribute__((unused)) static int parse_options(struct cli *cli, const struct opt *opts,
+static int parse_options(struct cli *cli, const struct opt *opts,
                          const char *usage, const char **pos, int max_pos,
                          int *npos)
 {
   *npos = 0;
+  cli->usage = usage;
   bool only_pos = false;
   for (int i = 0; i < cli->argc; i++) {
     const char *a = cli->argv[i];
     if (only_pos || a[0] != '-' || a[1] == '\0') {
       if (*npos == max_pos)
-        return usage_error("unexpected argument '%s'", a), -1;
+        return command_error(cli, "unexpected argument '%s'", a), -1;
       pos[(*npos)++] = a;
       continue;
     }
@@ -100,23 +106,56 @@ __attribute__((unused)) static int parse_options(struct cli *cli, const struct o
       }
     }
     if (!o)
-      return usage_error("unknown option '%s'", a), -1;
+      return command_error(cli, "unknown option '%s'", a), -1;
     if (o->flag) {
       if (inline_value)
-        return usage_error("option '%s' takes no value", a), -1;
+        return command_error(cli, "option '%s' takes no value", a), -1;
       *o->flag = true;
     } else if (inline_value) {
       *o->value = inline_value;
     } else if (i + 1 < cli->argc) {
       *o->value = cli->argv[++i];
     } else {
-      return usage_error("option '%s' needs a value", a), -1;
+      return command_error(cli, "option '%s' needs a value", a), -1;
     }
   }
   return 0;
 }
 
+static int cmd_serve(struct cli *cli)
+{
+  const char *port_text = "8000", *port_file = NULL;
+  const struct opt opts[] = {
+    {"port", 'p', &port_text, NULL},
+    {"port-file", 0, &port_file, NULL},
+    {NULL, 0, NULL, NULL},
+  };
+  const char *pos[1];
+  int npos;
+  int rc = parse_options(cli, opts, "[--port N] [DIR]", pos, 1, &npos);
+  if (rc)
+    return rc < 0 ? EXIT_USAGE : EXIT_PUBLISHED;
+  char *end;
+  long port = strtol(port_text, &end, 10);
+  if (*end || end == port_text || port < 0 || port > 65535)
+    return command_error(cli, "--port: \"%s\" is not a port number "
+                         "(0-65535)", port_text);
+  struct ts_serve_options so = {
+    .root = npos ? pos[0] : "site",
+    .port = (int)port,
+    .port_file = port_file,
+    .log = &cli->log,
+  };
+  struct ts_error err;
+  if (ts_serve_run(&so, &err) != TS_OK) {
+    ts_log_error(&cli->log, "%s", err.msg);
+    return EXIT_USAGE;
+  }
+  return EXIT_PUBLISHED;
+}
+
 static const struct command commands[] = {
+  {"serve", "preview the output folder on http://127.0.0.1:8000/", cmd_serve},
   {NULL, NULL, NULL},
 };
 
@@ -159,6 +198,21 @@ static int usage_error(const char *fmt, ...)
   return EXIT_USAGE;
 }
 
+
+/* A command's usage error: one line, then that command's synopsis. */
+static int command_error(const struct cli *cli, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("trendsite: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nusage: trendsite %s %s\n", cli->command,
+          cli->usage ? cli->usage : "");
+  fprintf(stderr, "Try 'trendsite %s --help' for more information.\n",
+          cli->command);
+  return EXIT_USAGE;
+}
 
 int main(int argc, char **argv)
 {
