@@ -63,8 +63,8 @@ enum ts_result ts_item_set_position(struct ts_batch *b, struct ts_item *it,
   struct ts_item_position *p = ts_arena_alloc(&b->arena, sizeof *p);
   if (!p)
     return TS_ERR_NOMEM;
+  memset(p, 0, sizeof *p);
   p->source = source;
-  memset(p->region, 0, sizeof p->region);
   if (region)
     strncpy(p->region, region, sizeof p->region - 1);
   p->rank = rank;

@@ -37,6 +37,7 @@ struct ts_item_position {
   const char *source;
   char region[4];
   uint32_t rank;
+  bool stale; /* from the list's last-good data (history) */
 };
 
 struct ts_item {
@@ -90,6 +91,7 @@ struct ts_status {
   uint32_t quota_units; /* YouTube quota units spent */
   double duration_ms;  /* first request start to last response */
   int64_t fetched_at;  /* Unix seconds of the last response */
+  int64_t stale_since; /* STALE: when its last-good data was fetched */
 };
 
 struct ts_batch {

@@ -1,0 +1,60 @@
+/*
+ * The snapshot: one run's merged items and per-list results as a JSON
+ * document (schema: docs/snapshot.md).
+ *
+ * It is what `trendsite fetch` writes, what `trendsite render --from` reads
+ * and merges, what the history keeps, and what the site publishes as
+ * api/snapshot.json. Writing is deterministic (fixed key order, items in
+ * their merged order) so the same data always gives the same bytes, and it
+ * never contains an API key: URLs pass through redaction on the way in.
+ */
+#ifndef TS_SNAPSHOT_H
+#define TS_SNAPSHOT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "item.h"
+#include "util/error.h"
+
+#define TS_SNAPSHOT_FORMAT "trendsite-snapshot"
+#define TS_SNAPSHOT_VERSION 1
+
+struct ts_snapshot_meta {
+  int64_t generated_at;   /* Unix seconds */
+  unsigned shard_index;   /* 1-based; 1 of 1 for a whole run */
+  unsigned shard_count;
+};
+
+/*
+ * The snapshot document for merged `items` (in order) and `statuses`.
+ * New reference; NULL when out of memory.
+ */
+json_t *ts_snapshot_build(const struct ts_item *items, size_t nitems,
+                          const struct ts_status *statuses, size_t nstatuses,
+                          const struct ts_snapshot_meta *meta);
+
+/* One item as it appears in snapshots and the JSON API. New reference. */
+json_t *ts_snapshot_item_json(const struct ts_item *item);
+
+/* Writes `doc` to `path` atomically, in the canonical formatting. */
+enum ts_result ts_snapshot_write(const char *path, const json_t *doc,
+                                 struct ts_error *err);
+
+/*
+ * Adds a snapshot's items (with all their positions) and statuses to
+ * `batch`, and fills `meta`. `name` is used in error messages ("a.json:
+ * items[3].positions: expected a list"). `doc` is borrowed.
+ */
+enum ts_result ts_snapshot_load(const char *name, const json_t *doc,
+                                struct ts_batch *batch,
+                                struct ts_snapshot_meta *meta,
+                                struct ts_error *err);
+
+/* Reads and loads the file at `path` (capped at 1 GiB). */
+enum ts_result ts_snapshot_read(const char *path, struct ts_batch *batch,
+                                struct ts_snapshot_meta *meta,
+                                struct ts_error *err);
+
+#endif

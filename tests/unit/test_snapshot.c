@@ -1,0 +1,176 @@
+/* Snapshots: items and statuses survive a write/read round trip byte for
+ * byte, keys never leak, and malformed documents are named precisely. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "snapshot.h"
+#include "util/fs.h"
+
+static void fill(struct ts_batch *b)
+{
+  struct ts_item *v = ts_batch_new_item(b);
+  v->kind = TS_ITEM_VIDEO;
+  v->source = "youtube";
+  v->id = v->key = "-4GmbBoYQjE";
+  v->title = "ガンダム <script>alert(1)</script> 👨‍👩‍👧";
+  v->url = "https://www.youtube.com/watch?v=-4GmbBoYQjE";
+  v->thumbnail = "https://i.ytimg.com/vi/-4GmbBoYQjE/maxresdefault.jpg";
+  v->thumb_width = 1280;
+  v->thumb_height = 720;
+  v->author = "Channel";
+  v->views = INT64_C(5000000000); /* past 2^32 */
+  v->likes = 12;
+  v->duration_s = 3842;
+  v->published = 1746892801;
+  v->rank_score = 455;
+  v->merged = 5;
+  v->positions = ts_arena_alloc(&b->arena, 2 * sizeof *v->positions);
+  memset(v->positions, 0, 2 * sizeof *v->positions);
+  v->npositions = 2;
+  v->positions[0].source = "youtube";
+  strcpy(v->positions[0].region, "JP");
+  v->positions[0].rank = 1;
+  v->positions[1].source = "youtube";
+  strcpy(v->positions[1].region, "US");
+  v->positions[1].rank = 7;
+  v->positions[1].stale = true;
+
+  struct ts_item *s = ts_batch_new_item(b);
+  s->kind = TS_ITEM_STORY;
+  s->source = "hackernews";
+  s->id = "41234567";
+  s->key = "0123456789abcdef";
+  s->title = "Ask HN: anything?";
+  s->url = "https://news.ycombinator.com/item?id=41234567";
+  s->discussion_url = s->url;
+  s->score = 321;
+  ts_item_set_position(b, s, "hackernews", NULL, 3);
+
+  struct ts_status *st = ts_batch_status(b, "youtube", "youtube", "JP");
+  st->items = 50;
+  st->requests = 2;
+  st->quota_units = 2;
+  st->duration_ms = 312.4;
+  st->fetched_at = 1795255200;
+  st = ts_batch_status(b, "youtube", "youtube", "US");
+  st->state = TS_STATUS_STALE;
+  st->reason = "HTTP 403 quotaExceeded at https://h/v?key=SECRET";
+  st->stale_since = 1795240000;
+}
+
+static char *dump(const json_t *doc)
+{
+  return json_dumps(doc, JSON_INDENT(1));
+}
+
+static void round_trip_is_byte_identical(void)
+{
+  struct ts_batch b, back;
+  ts_batch_init(&b);
+  ts_batch_init(&back);
+  fill(&b);
+  struct ts_snapshot_meta meta = {1795255200, 1, 1}, meta2;
+  json_t *doc = ts_snapshot_build(b.items, b.nitems, b.statuses, b.nstatuses,
+                                  &meta);
+  REQUIRE(doc != NULL);
+  char *text = dump(doc);
+  CHECK(strstr(text, "SECRET") == NULL);
+  CHECK(strstr(text, "\"views\": 5000000000") != NULL);
+  CHECK(strstr(text, "\"generated_at\": \"2026-11-21T10:00:00Z\"") != NULL);
+  struct ts_error err;
+  CHECK_INT(ts_snapshot_load("a.json", doc, &back, &meta2, &err), TS_OK);
+  CHECK(meta2.generated_at == meta.generated_at);
+  CHECK_INT(back.nitems, 2);
+  CHECK(back.items[0].positions[1].stale);
+  CHECK_INT(back.statuses[1].state, TS_STATUS_STALE);
+  json_t *again = ts_snapshot_build(back.items, back.nitems, back.statuses,
+                                    back.nstatuses, &meta2);
+  char *text2 = dump(again);
+  CHECK_STR(text2, text);
+  free(text);
+  free(text2);
+  json_decref(doc);
+  json_decref(again);
+  ts_batch_cleanup(&b);
+  ts_batch_cleanup(&back);
+}
+
+static void write_and_read_a_file(void)
+{
+  struct ts_batch b, back;
+  ts_batch_init(&b);
+  ts_batch_init(&back);
+  fill(&b);
+  struct ts_snapshot_meta meta = {1795255200, 2, 3}, meta2;
+  json_t *doc = ts_snapshot_build(b.items, b.nitems, b.statuses, b.nstatuses,
+                                  &meta);
+  char path[] = "/tmp/ts-snapshot-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  struct ts_error err;
+  CHECK_INT(ts_snapshot_write(path, doc, &err), TS_OK);
+  CHECK_INT(ts_snapshot_read(path, &back, &meta2, &err), TS_OK);
+  CHECK_INT(meta2.shard_index, 2);
+  CHECK_INT(meta2.shard_count, 3);
+  CHECK_STR(back.items[0].title, b.items[0].title);
+  char *text = NULL;
+  CHECK_INT(ts_fs_read(path, 1 << 20, &text, NULL, &err), TS_OK);
+  CHECK(text && text[strlen(text) - 1] == '\n');
+  free(text);
+  unlink(path);
+  json_decref(doc);
+  ts_batch_cleanup(&b);
+  ts_batch_cleanup(&back);
+}
+
+static void malformed_documents_are_named(void)
+{
+  struct {
+    const char *json, *message;
+  } cases[] = {
+    {"{\"format\": \"x\"}", "s.json: not a trendsite snapshot (no \"format\": "
+                           "\"trendsite-snapshot\")"},
+    {"{\"format\": \"trendsite-snapshot\", \"version\": 9}",
+     "s.json: snapshot version 9; this trendsite reads version 1"},
+    {"{\"format\": \"trendsite-snapshot\", \"version\": 1, \"generated_at\": "
+     "\"yesterday\"}",
+     "s.json: generated_at: expected a time like 2026-11-21T10:00:00Z"},
+    {"{\"format\": \"trendsite-snapshot\", \"version\": 1, \"generated_at\": "
+     "\"2026-11-21T10:00:00Z\", \"statuses\": [], \"items\": [{\"kind\": "
+     "\"video\", \"key\": \"a\", \"id\": \"a\", \"source\": \"y\", \"title\": "
+     "\"t\", \"positions\": [{\"source\": \"y\", \"rank\": 0}]}]}",
+     "s.json: items[0].positions[0]: expected {\"source\", \"region\"?, "
+     "\"rank\" >= 1}"},
+    {"{\"format\": \"trendsite-snapshot\", \"version\": 1, \"generated_at\": "
+     "\"2026-11-21T10:00:00Z\", \"statuses\": [], \"items\": [{\"kind\": "
+     "\"podcast\"}]}",
+     "s.json: items[0]: \"kind\" must be \"video\" or \"story\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *doc = json_loads(cases[i].json, 0, NULL);
+    REQUIRE(doc != NULL);
+    struct ts_batch b;
+    ts_batch_init(&b);
+    struct ts_snapshot_meta meta;
+    struct ts_error err = {0};
+    CHECK(ts_snapshot_load("s.json", doc, &b, &meta, &err) == TS_ERR_PARSE);
+    CHECK_STR(err.msg, cases[i].message);
+    ts_batch_cleanup(&b);
+    json_decref(doc);
+  }
+}
+
+int main(int argc, char **argv)
+{
+  static const struct ts_test tests[] = {
+    TEST(round_trip_is_byte_identical),
+    TEST(write_and_read_a_file),
+    TEST(malformed_documents_are_named),
+    TEST_END,
+  };
+  return ts_test_main(argc, argv, tests);
+}
