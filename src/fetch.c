@@ -467,8 +467,8 @@ static void finish(struct request *r, enum ts_fetch_outcome outcome,
   count_end(&f->sources[r->source].stats, outcome);
   const struct ts_log *log = f->opts.log;
   if (outcome == TS_FETCH_OK || outcome == TS_FETCH_NOT_MODIFIED) {
-    ts_log_debug(log, "%s: %s %ld%s, %zu bytes, %.1f ms, %u attempt%s",
-                 r->label, r->url_redacted, status,
+    ts_log_debug(log, "%s: HTTP %ld%s, %zu bytes in %.1f ms, %u attempt%s",
+                 r->label, status,
                  outcome == TS_FETCH_NOT_MODIFIED ? " (cached body)" : "",
                  r->body.len, res.elapsed_ms, r->attempts,
                  r->attempts == 1 ? "" : "s");
@@ -477,8 +477,8 @@ static void finish(struct request *r, enum ts_fetch_outcome outcome,
     char statusbuf[32] = "";
     if (status)
       snprintf(statusbuf, sizeof statusbuf, " HTTP %ld", status);
-    ts_log_debug(log, "%s: %s failed: %s%s%s%s after %u attempt%s", r->label,
-                 r->url_redacted, ts_fetch_outcome_name(outcome), statusbuf,
+    ts_log_debug(log, "%s: failed: %s%s%s%s after %u attempt%s", r->label,
+                 ts_fetch_outcome_name(outcome), statusbuf,
                  res.reason[0] ? " " : "", res.reason, r->attempts,
                  r->attempts == 1 ? "" : "s");
   }
@@ -623,8 +623,12 @@ static void start(struct ts_fetch *f, struct request *r, int64_t now)
   list_push_back(&f->running, r);
   if (f->running.count > f->stats.peak_in_flight)
     f->stats.peak_in_flight = f->running.count;
-  ts_log_debug(f->opts.log, "%s: GET %s (attempt %u)", r->label,
-               r->url_redacted, r->attempts);
+  if (strcmp(r->label, r->url_redacted) != 0)
+    ts_log_debug(f->opts.log, "%s: GET %s (attempt %u)", r->label,
+                 r->url_redacted, r->attempts);
+  else
+    ts_log_debug(f->opts.log, "GET %s (attempt %u)", r->url_redacted,
+                 r->attempts);
 }
 
 /* ---- the scheduler ----------------------------------------------------- */
