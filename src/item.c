@@ -56,6 +56,39 @@ struct ts_item *ts_batch_new_item(struct ts_batch *b)
   return it;
 }
 
+struct ts_item *ts_batch_copy_item(struct ts_batch *b,
+                                   const struct ts_item *src)
+{
+  /* Copy the source first: `src` may live in this batch's item array,
+   * which ts_batch_new_item can move. */
+  struct ts_item copy = *src;
+  const char **fields[] = {&copy.source, &copy.id,       &copy.title,
+                           &copy.url,    &copy.discussion_url,
+                           &copy.thumbnail, &copy.author, &copy.summary,
+                           &copy.category, &copy.language, &copy.live,
+                           &copy.key};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    if (*fields[i] && !(*fields[i] = ts_batch_str(b, *fields[i])))
+      return NULL;
+  }
+  if (copy.npositions) {
+    struct ts_item_position *p =
+        ts_arena_alloc(&b->arena, copy.npositions * sizeof *p);
+    if (!p)
+      return NULL;
+    for (uint32_t i = 0; i < copy.npositions; i++) {
+      p[i] = src->positions[i];
+      if (!(p[i].source = ts_batch_str(b, p[i].source)))
+        return NULL;
+    }
+    copy.positions = p;
+  }
+  struct ts_item *it = ts_batch_new_item(b);
+  if (it)
+    *it = copy;
+  return it;
+}
+
 enum ts_result ts_item_set_position(struct ts_batch *b, struct ts_item *it,
                                     const char *source, const char *region,
                                     uint32_t rank)

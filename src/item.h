@@ -110,6 +110,12 @@ void ts_batch_cleanup(struct ts_batch *batch);
  * array may move): fill it, then ask for the next. */
 struct ts_item *ts_batch_new_item(struct ts_batch *batch);
 
+/* A deep copy of `src` (from any batch) into `batch`: strings and
+ * positions are copied into its arena. NULL when out of memory. The
+ * pointer is valid until the next new item, as for ts_batch_new_item. */
+struct ts_item *ts_batch_copy_item(struct ts_batch *batch,
+                                   const struct ts_item *src);
+
 /* Gives `item` its one raw position. TS_ERR_NOMEM on failure. */
 enum ts_result ts_item_set_position(struct ts_batch *batch,
                                     struct ts_item *item, const char *source,

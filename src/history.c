@@ -1,0 +1,709 @@
+#include "history.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+#include "util/clock.h"
+#include "util/fs.h"
+
+#define STATE_MAX_BYTES ((size_t)1 << 30)
+#define ARCHIVE_TOP 10 /* items per list kept for a day's archive page */
+#define DAY 86400
+
+struct ts_history_update {
+  json_t *items;    /* the new items.json "items" object (owned) */
+  json_t *annotate; /* key -> what the site shows (owned) */
+  json_t *days;     /* archive days, newest first (owned) */
+  int64_t previous; /* previous run, TS_TIME_UNKNOWN if none */
+  const struct ts_item *merged;
+  size_t nmerged;
+  const struct ts_status *statuses;
+  size_t nstatuses;
+};
+
+/* ---- paths and small helpers ------------------------------------------ */
+
+static void history_path(const struct ts_history_options *o, char *out,
+                         size_t size, const char *sub, const char *name)
+{
+  snprintf(out, size, "%s/history/%s%s%s", o->state_dir, sub,
+           name[0] && sub[0] ? "/" : "", name);
+}
+
+/* Names that become file names must be plain: the state folder is read
+ * back from a cache and a snapshot may come from anywhere. */
+static bool plain_name(const char *s)
+{
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+      return false;
+  return true;
+}
+
+/* "youtube/JP" or "hackernews": how a list is named in history files. */
+static void list_name(const char *source, const char *region, char *out,
+                      size_t size)
+{
+  snprintf(out, size, "%s%s%s", source, region[0] ? "/" : "", region);
+}
+
+/* lastgood/<source>@<region>.json, false when a name is not plain. */
+static bool lastgood_path(const struct ts_history_options *o,
+                          const char *source, const char *region, char *out,
+                          size_t size)
+{
+  if (!plain_name(source) || (region[0] && !plain_name(region)))
+    return false;
+  char name[128];
+  snprintf(name, sizeof name, "%s%s%s.json", source, region[0] ? "@" : "",
+           region);
+  history_path(o, out, size, "lastgood", name);
+  return true;
+}
+
+static void date_of(int64_t t, char out[11])
+{
+  char full[21];
+  ts_time_format(t, full);
+  memcpy(out, full, 10);
+  out[10] = '\0';
+}
+
+static json_t *load_json(const char *path, struct ts_error *err, bool *missing)
+{
+  char *text;
+  size_t len;
+  *missing = false;
+  enum ts_result r = ts_fs_read(path, STATE_MAX_BYTES, &text, &len, err);
+  if (r == TS_ERR_NOTFOUND) {
+    *missing = true;
+    return NULL;
+  }
+  if (r != TS_OK)
+    return NULL;
+  json_error_t jerr;
+  json_t *doc = json_loadb(text, len, 0, &jerr);
+  free(text);
+  if (!doc)
+    ts_error_set(err, TS_ERR_PARSE, "%s:%d:%d: %s", path, jerr.line,
+                 jerr.column, jerr.text);
+  return doc;
+}
+
+static enum ts_result write_json(const char *path, const json_t *doc,
+                                 struct ts_error *err)
+{
+  char *text = json_dumps(doc, JSON_COMPACT);
+  if (!text)
+    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
+  enum ts_result r = ts_fs_write_atomic(path, text, strlen(text), err);
+  free(text);
+  return r;
+}
+
+/* Times encoded in file names of runs/ ("2026-11-21T10-00-00Z.json"). */
+static void run_file_name(int64_t t, char *out, size_t size)
+{
+  char iso[21];
+  ts_time_format(t, iso);
+  iso[13] = iso[16] = '-'; /* no ':' in file names (Windows checkouts) */
+  snprintf(out, size, "%s.json", iso);
+}
+
+static bool parse_run_file_name(const char *name, int64_t *t)
+{
+  if (strlen(name) != 25 || strcmp(name + 20, ".json") != 0)
+    return false;
+  char iso[21];
+  memcpy(iso, name, 20);
+  iso[20] = '\0';
+  if (iso[13] != '-' || iso[16] != '-')
+    return false;
+  iso[13] = iso[16] = ':';
+  return ts_time_parse(iso, t);
+}
+
+static bool parse_day_file_name(const char *name, char date[11])
+{
+  if (strlen(name) != 15 || strcmp(name + 10, ".json") != 0)
+    return false;
+  char iso[21];
+  snprintf(iso, sizeof iso, "%.10sT00:00:00Z", name);
+  int64_t t;
+  if (!ts_time_parse(iso, &t))
+    return false;
+  memcpy(date, name, 10);
+  date[10] = '\0';
+  return true;
+}
+
+/* The names in a folder that `keep` accepts; an absent folder is empty. */
+static char **list_dir(const char *dir, size_t *n)
+{
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (!d)
+    return NULL;
+  char **names = NULL;
+  size_t cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    if (*n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      char **p = realloc(names, ncap * sizeof *p);
+      if (!p)
+        break;
+      names = p;
+      cap = ncap;
+    }
+    size_t len = strlen(e->d_name) + 1;
+    if (!(names[*n] = malloc(len)))
+      break;
+    memcpy(names[(*n)++], e->d_name, len);
+  }
+  closedir(d);
+  return names;
+}
+
+static void free_names(char **names, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
+/* ---- stale fill-in ----------------------------------------------------- */
+
+static void append_reason(struct ts_batch *batch, struct ts_status *s,
+                          const char *extra)
+{
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s%s%s", s->reason ? s->reason : "",
+           s->reason ? "; " : "", extra);
+  const char *copy = ts_batch_str(batch, buf);
+  if (copy)
+    s->reason = copy;
+}
+
+static enum ts_result restore_list(const struct ts_history_options *o,
+                                   struct ts_batch *batch, size_t status_index,
+                                   struct ts_error *err)
+{
+  struct ts_status *s = &batch->statuses[status_index];
+  char path[4096];
+  if (!lastgood_path(o, s->source, s->region, path, sizeof path))
+    return TS_OK;
+  if (access(path, F_OK) != 0)
+    return TS_OK; /* never succeeded: nothing to fall back to */
+  struct ts_batch saved;
+  ts_batch_init(&saved);
+  struct ts_snapshot_meta meta;
+  enum ts_result r = ts_snapshot_read(path, &saved, &meta, err);
+  if (r != TS_OK) {
+    /* A damaged file must not fail the run: warn and go on without it. */
+    ts_log_warn(o->log, "history: %s (ignored)", err->msg);
+    ts_batch_cleanup(&saved);
+    return TS_OK;
+  }
+  int64_t fetched = saved.nstatuses && saved.statuses[0].fetched_at !=
+                                           TS_TIME_UNKNOWN
+                        ? saved.statuses[0].fetched_at
+                        : meta.generated_at;
+  int64_t age = o->now - fetched;
+  char name[64];
+  list_name(s->source, s->region, name, sizeof name);
+  if (age > (int64_t)o->stale_after_hours * 3600) {
+    char why[256];
+    snprintf(why, sizeof why, "last-good data from %lld h ago dropped "
+             "(older than %u h)", (long long)(age / 3600),
+             o->stale_after_hours);
+    append_reason(batch, s, why);
+    ts_log_warn(o->log, "%s: %s", name, why);
+    ts_batch_cleanup(&saved);
+    return TS_OK;
+  }
+  uint32_t restored = 0;
+  for (size_t i = 0; i < saved.nitems; i++) {
+    struct ts_item *it = ts_batch_copy_item(batch, &saved.items[i]);
+    if (!it) {
+      ts_batch_cleanup(&saved);
+      return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
+    }
+    /* Keep only this list's position, marked stale. */
+    uint32_t keep = 0;
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      struct ts_item_position *p = &it->positions[k];
+      if (!strcmp(p->source, s->source) && !strcmp(p->region, s->region)) {
+        it->positions[keep] = *p;
+        it->positions[keep++].stale = true;
+      }
+    }
+    it->npositions = keep;
+    if (keep == 0)
+      batch->nitems--; /* the file did not list it under this list */
+    else
+      restored++;
+  }
+  s = &batch->statuses[status_index];
+  s->state = TS_STATUS_STALE;
+  s->stale_since = fetched;
+  s->items = restored;
+  ts_log_warn(o->log, "%s: showing %u last-good item%s from %lld h ago",
+              name, restored, restored == 1 ? "" : "s",
+              (long long)(age / 3600));
+  ts_batch_cleanup(&saved);
+  return TS_OK;
+}
+
+enum ts_result ts_history_fill_stale(const struct ts_history_options *o,
+                                     struct ts_batch *batch,
+                                     struct ts_error *err)
+{
+  size_t n = batch->nstatuses;
+  for (size_t i = 0; i < n; i++) {
+    if (batch->statuses[i].state != TS_STATUS_FAILED)
+      continue;
+    enum ts_result r = restore_list(o, batch, i, err);
+    if (r != TS_OK)
+      return r;
+  }
+  return TS_OK;
+}
+
+/* ---- recording --------------------------------------------------------- */
+
+/* key -> {"youtube/JP": rank} of a saved run, and the lists it had. */
+static json_t *previous_ranks(const struct ts_history_options *o, int64_t t,
+                              json_t **lists)
+{
+  char name[64], path[4096];
+  run_file_name(t, name, sizeof name);
+  history_path(o, path, sizeof path, "runs", name);
+  struct ts_batch b;
+  ts_batch_init(&b);
+  struct ts_snapshot_meta meta;
+  struct ts_error err;
+  json_t *ranks = json_object();
+  *lists = json_object();
+  if (ts_snapshot_read(path, &b, &meta, &err) != TS_OK) {
+    ts_log_warn(o->log, "history: %s (rank changes not shown)", err.msg);
+    ts_batch_cleanup(&b);
+    return ranks;
+  }
+  for (size_t i = 0; i < b.nstatuses; i++) {
+    if (b.statuses[i].state == TS_STATUS_FAILED)
+      continue;
+    char list[64];
+    list_name(b.statuses[i].source, b.statuses[i].region, list, sizeof list);
+    json_object_set_new(*lists, list, json_true());
+  }
+  for (size_t i = 0; i < b.nitems; i++) {
+    const struct ts_item *it = &b.items[i];
+    json_t *per = json_object();
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      char list[64];
+      list_name(it->positions[k].source, it->positions[k].region, list,
+                sizeof list);
+      json_object_set_new(per, list, json_integer(it->positions[k].rank));
+    }
+    json_object_set_new(ranks, it->key, per);
+  }
+  ts_batch_cleanup(&b);
+  return ranks;
+}
+
+static int compare_series(const void *a, const void *b)
+{
+  json_int_t x = json_integer_value(json_array_get(*(json_t *const *)a, 0));
+  json_int_t y = json_integer_value(json_array_get(*(json_t *const *)b, 0));
+  return (x > y) - (x < y);
+}
+
+/* Replaces the point at `now`, keeps points within the window, sorted. */
+static json_t *update_series(const json_t *old, int64_t now, int64_t since,
+                             uint32_t best, int64_t views)
+{
+  size_t n = json_array_size(old);
+  json_t **points = calloc(n + 1, sizeof *points);
+  size_t k = 0;
+  for (size_t i = 0; points && i < n; i++) {
+    json_t *p = json_array_get(old, i);
+    json_int_t t = json_integer_value(json_array_get(p, 0));
+    if (json_array_size(p) == 3 && t != now && t >= since)
+      points[k++] = p;
+  }
+  json_t *point = json_pack("[I, i, o]", (json_int_t)now, (int)best,
+                            views == TS_UNKNOWN ? json_null()
+                                                : json_integer(views));
+  if (points)
+    points[k++] = point;
+  qsort(points, k, sizeof *points, compare_series);
+  json_t *series = json_array();
+  for (size_t i = 0; i < k; i++)
+    json_array_append(series, points[i]);
+  json_decref(point);
+  free(points);
+  return series;
+}
+
+static json_int_t int_or(const json_t *v, json_int_t fallback)
+{
+  return json_is_integer(v) ? json_integer_value(v) : fallback;
+}
+
+enum ts_result ts_history_record(const struct ts_history_options *o,
+                                 const struct ts_item *items, size_t nitems,
+                                 const struct ts_status *statuses,
+                                 size_t nstatuses,
+                                 struct ts_history_update **out,
+                                 struct ts_error *err)
+{
+  struct ts_history_update *u = calloc(1, sizeof *u);
+  if (!u)
+    return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
+  u->merged = items;
+  u->nmerged = nitems;
+  u->statuses = statuses;
+  u->nstatuses = nstatuses;
+  u->previous = TS_TIME_UNKNOWN;
+  u->annotate = json_object();
+  u->days = json_array();
+
+  char path[4096];
+  history_path(o, path, sizeof path, "", "items.json");
+  bool missing;
+  json_t *doc = load_json(path, err, &missing);
+  json_t *old_items = json_object_get(doc, "items");
+  if (!doc && !missing)
+    ts_log_warn(o->log, "history: %s (starting a new history)", err->msg);
+  u->items = json_is_object(old_items) ? json_deep_copy(old_items)
+                                       : json_object();
+  json_decref(doc);
+
+  /* The previous run is the newest saved run strictly before this one, so
+   * recording the same run twice compares against the same run. */
+  char dir[4096];
+  history_path(o, dir, sizeof dir, "runs", "");
+  size_t nnames;
+  char **names = list_dir(dir, &nnames);
+  for (size_t i = 0; i < nnames; i++) {
+    int64_t t;
+    if (parse_run_file_name(names[i], &t) && t < o->now &&
+        (u->previous == TS_TIME_UNKNOWN || t > u->previous))
+      u->previous = t;
+  }
+  free_names(names, nnames);
+  json_t *prev_lists = NULL;
+  json_t *prev = u->previous != TS_TIME_UNKNOWN
+                     ? previous_ranks(o, u->previous, &prev_lists)
+                     : NULL;
+
+  int64_t since = o->now - (int64_t)o->history_days * DAY;
+  for (size_t i = 0; i < nitems; i++) {
+    const struct ts_item *it = &items[i];
+    uint32_t best = UINT32_MAX;
+    for (uint32_t k = 0; k < it->npositions; k++)
+      if (!it->positions[k].stale && it->positions[k].rank < best)
+        best = it->positions[k].rank;
+    json_t *h = json_object_get(u->items, it->key);
+    if (best == UINT32_MAX) {
+      /* Only last-good positions: not seen this run. */
+      if (h)
+        json_object_set_new(u->annotate, it->key,
+                            json_pack("{s:O, s:O, s:i, s:b, s:O, s:O, s:{}}",
+                                      "first_seen",
+                                      json_object_get(h, "first_seen"),
+                                      "last_seen",
+                                      json_object_get(h, "last_seen"), "runs",
+                                      (int)json_array_size(
+                                          json_object_get(h, "series")),
+                                      "new", 0, "series",
+                                      json_object_get(h, "series"), "peaks",
+                                      json_object_get(h, "peaks"), "changes"));
+      continue;
+    }
+    json_int_t first = int_or(json_object_get(h, "first_seen"), o->now);
+    json_int_t last = int_or(json_object_get(h, "last_seen"), o->now);
+    if (first > o->now)
+      first = o->now;
+    if (last < o->now)
+      last = o->now;
+    json_t *series = update_series(json_object_get(h, "series"), o->now, since,
+                                   best, it->views);
+    json_t *peaks = json_is_object(json_object_get(h, "peaks"))
+                        ? json_deep_copy(json_object_get(h, "peaks"))
+                        : json_object();
+    json_t *changes = json_object();
+    json_t *prev_item = prev ? json_object_get(prev, it->key) : NULL;
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      const struct ts_item_position *p = &it->positions[k];
+      if (p->stale)
+        continue;
+      char list[64];
+      list_name(p->source, p->region, list, sizeof list);
+      json_t *peak = json_object_get(peaks, list);
+      if (!json_is_integer(peak) || json_integer_value(peak) > p->rank)
+        json_object_set_new(peaks, list, json_integer(p->rank));
+      if (!prev_lists || !json_object_get(prev_lists, list))
+        continue;
+      json_t *was = json_object_get(prev_item, list);
+      json_object_set_new(changes, list,
+                          was ? json_pack("{s:O}", "previous", was)
+                              : json_pack("{s:b}", "new", 1));
+    }
+    json_t *entry = json_pack("{s:s, s:I, s:I, s:o, s:o}", "kind",
+                              it->kind == TS_ITEM_VIDEO ? "video" : "story",
+                              "first_seen", first, "last_seen", last, "peaks",
+                              peaks, "series", series);
+    json_object_set_new(u->items, it->key, entry);
+    json_object_set_new(
+        u->annotate, it->key,
+        json_pack("{s:I, s:I, s:i, s:b, s:O, s:O, s:o}", "first_seen", first,
+                  "last_seen", last, "runs", (int)json_array_size(series),
+                  "new", first == o->now, "series", series, "peaks", peaks,
+                  "changes", changes));
+  }
+  json_decref(prev);
+  json_decref(prev_lists);
+
+  /* Forget items not seen within the kept days. */
+  const char *key;
+  json_t *value;
+  void *tmp;
+  json_object_foreach_safe(u->items, tmp, key, value)
+  {
+    if (int_or(json_object_get(value, "last_seen"), 0) < since)
+      json_object_del(u->items, key);
+  }
+
+  /* Archive days: saved ones in the window plus today's. */
+  char today[11];
+  date_of(o->now, today);
+  history_path(o, dir, sizeof dir, "days", "");
+  names = list_dir(dir, &nnames);
+  json_t *dates = json_object();
+  json_object_set_new(dates, today, json_true());
+  char oldest[11];
+  date_of(since, oldest);
+  for (size_t i = 0; i < nnames; i++) {
+    char date[11];
+    if (parse_day_file_name(names[i], date) && strcmp(date, oldest) >= 0)
+      json_object_set_new(dates, date, json_true());
+  }
+  free_names(names, nnames);
+  /* Newest first: collect and sort the keys descending. */
+  size_t nd = json_object_size(dates);
+  const char **sorted = calloc(nd ? nd : 1, sizeof *sorted);
+  size_t k = 0;
+  json_object_foreach(dates, key, value)
+  {
+    if (sorted)
+      sorted[k++] = key;
+  }
+  for (size_t i = 1; i < k; i++)
+    for (size_t j = i; j > 0 && strcmp(sorted[j - 1], sorted[j]) < 0; j--) {
+      const char *t = sorted[j];
+      sorted[j] = sorted[j - 1];
+      sorted[j - 1] = t;
+    }
+  for (size_t i = 0; i < k; i++)
+    json_array_append_new(u->days, json_pack("{s:s}", "date", sorted[i]));
+  free(sorted);
+  json_decref(dates);
+  *out = u;
+  return TS_OK;
+}
+
+const json_t *ts_history_item(const struct ts_history_update *u,
+                              const char *key)
+{
+  return json_object_get(u->annotate, key);
+}
+
+int64_t ts_history_previous_run(const struct ts_history_update *u)
+{
+  return u->previous;
+}
+
+const json_t *ts_history_days(const struct ts_history_update *u)
+{
+  return u->days;
+}
+
+enum ts_result ts_history_load_day(const struct ts_history_options *o,
+                                   const char *date, struct ts_batch *batch,
+                                   struct ts_error *err)
+{
+  char name[32], path[4096];
+  snprintf(name, sizeof name, "%.10s.json", date);
+  char check[11];
+  if (!parse_day_file_name(name, check))
+    return ts_error_set(err, TS_ERR_NOTFOUND, "history: no day \"%s\"", date);
+  history_path(o, path, sizeof path, "days", name);
+  struct ts_snapshot_meta meta;
+  return ts_snapshot_read(path, batch, &meta, err);
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+/* Writes lastgood/LIST.json for every list that succeeded this run. */
+static enum ts_result save_lastgood(const struct ts_history_options *o,
+                                    const struct ts_history_update *u,
+                                    struct ts_error *err)
+{
+  for (size_t s = 0; s < u->nstatuses; s++) {
+    const struct ts_status *st = &u->statuses[s];
+    char path[4096];
+    if (st->state != TS_STATUS_OK ||
+        !lastgood_path(o, st->source, st->region, path, sizeof path))
+      continue;
+    /* This list's items, each with only this list's position. */
+    struct ts_item *list = calloc(u->nmerged ? u->nmerged : 1, sizeof *list);
+    struct ts_item_position *pos =
+        calloc(u->nmerged ? u->nmerged : 1, sizeof *pos);
+    if (!list || !pos) {
+      free(list);
+      free(pos);
+      return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < u->nmerged; i++) {
+      const struct ts_item *it = &u->merged[i];
+      for (uint32_t k = 0; k < it->npositions; k++) {
+        const struct ts_item_position *p = &it->positions[k];
+        if (!p->stale && !strcmp(p->source, st->source) &&
+            !strcmp(p->region, st->region)) {
+          list[n] = *it;
+          pos[n] = *p;
+          list[n].positions = &pos[n];
+          list[n].npositions = 1;
+          n++;
+          break;
+        }
+      }
+    }
+    struct ts_snapshot_meta meta = {o->now, 1, 1};
+    json_t *doc = ts_snapshot_build(list, n, st, 1, &meta);
+    enum ts_result r = doc ? ts_snapshot_write(path, doc, err)
+                           : ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    json_decref(doc);
+    free(list);
+    free(pos);
+    if (r != TS_OK)
+      return r;
+  }
+  return TS_OK;
+}
+
+/* days/DATE.json: the items in the top ARCHIVE_TOP of any list. */
+static enum ts_result save_day(const struct ts_history_options *o,
+                               const struct ts_history_update *u,
+                               struct ts_error *err)
+{
+  struct ts_item *top = calloc(u->nmerged ? u->nmerged : 1, sizeof *top);
+  if (!top)
+    return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
+  size_t n = 0;
+  for (size_t i = 0; i < u->nmerged; i++) {
+    const struct ts_item *it = &u->merged[i];
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      if (!it->positions[k].stale && it->positions[k].rank <= ARCHIVE_TOP) {
+        top[n++] = *it;
+        break;
+      }
+    }
+  }
+  char date[11], name[32], path[4096];
+  date_of(o->now, date);
+  snprintf(name, sizeof name, "%s.json", date);
+  history_path(o, path, sizeof path, "days", name);
+  struct ts_snapshot_meta meta = {o->now, 1, 1};
+  json_t *doc = ts_snapshot_build(top, n, u->statuses, u->nstatuses, &meta);
+  enum ts_result r = doc ? ts_snapshot_write(path, doc, err)
+                         : ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  json_decref(doc);
+  free(top);
+  return r;
+}
+
+/* Deletes files in `sub` whose name `keep` rejects. */
+static void prune(const struct ts_history_options *o,
+                  const struct ts_history_update *u, const char *sub)
+{
+  char dir[4096];
+  history_path(o, dir, sizeof dir, sub, "");
+  size_t n;
+  char **names = list_dir(dir, &n);
+  char oldest[11];
+  date_of(o->now - (int64_t)o->history_days * DAY, oldest);
+  for (size_t i = 0; i < n; i++) {
+    bool drop;
+    int64_t t;
+    char date[11];
+    if (!strcmp(sub, "runs"))
+      drop = !parse_run_file_name(names[i], &t) ||
+             (t != o->now && t != u->previous);
+    else
+      drop = !parse_day_file_name(names[i], date) || strcmp(date, oldest) < 0;
+    if (drop && strstr(names[i], ".json")) {
+      char path[8192];
+      snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+      unlink(path);
+    }
+  }
+  free_names(names, n);
+}
+
+enum ts_result ts_history_commit(const struct ts_history_options *o,
+                                 struct ts_history_update *u,
+                                 const json_t *snapshot, struct ts_error *err)
+{
+  const char *subs[] = {"runs", "lastgood", "days"};
+  for (size_t i = 0; i < 3; i++) {
+    char dir[4096];
+    history_path(o, dir, sizeof dir, subs[i], "");
+    enum ts_result r = ts_fs_mkdirs(dir, err);
+    if (r != TS_OK)
+      return r;
+  }
+  char path[4096], name[64];
+  run_file_name(o->now, name, sizeof name);
+  history_path(o, path, sizeof path, "runs", name);
+  enum ts_result r = ts_snapshot_write(path, snapshot, err);
+  if (r == TS_OK)
+    r = save_lastgood(o, u, err);
+  if (r == TS_OK)
+    r = save_day(o, u, err);
+  if (r == TS_OK) {
+    json_t *doc = json_pack("{s:i, s:O}", "version", 1, "items", u->items);
+    history_path(o, path, sizeof path, "", "items.json");
+    r = doc ? write_json(path, doc, err)
+            : ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    json_decref(doc);
+  }
+  if (r == TS_OK) {
+    prune(o, u, "runs");
+    prune(o, u, "days");
+  }
+  return r;
+}
+
+void ts_history_update_free(struct ts_history_update *u)
+{
+  if (!u)
+    return;
+  json_decref(u->items);
+  json_decref(u->annotate);
+  json_decref(u->days);
+  free(u);
+}

@@ -1,0 +1,109 @@
+/*
+ * History: what the previous runs saw, kept in the state folder.
+ *
+ * Two jobs, on either side of the final merge of a run:
+ *
+ * 1. ts_history_fill_stale (before merging): a list that failed this run
+ *    gets its last-good items back, marked stale with their age, as long
+ *    as they are younger than stale_after_hours; older ones are dropped
+ *    and the status says so.
+ *
+ * 2. ts_history_record (after merging): per item, first and last seen, the
+ *    number of runs it trended, its best rank per list, a series of
+ *    (time, best rank, views) over the kept days for sparklines, and its
+ *    rank change against the previous run, per list. Nothing is written
+ *    yet: the returned update is committed with ts_history_commit only
+ *    once the new site is published, so a failed run leaves the history
+ *    as it was.
+ *
+ * Re-recording a run with the same generated_at (rendering the same
+ * snapshot twice) is idempotent: history is keyed by run time.
+ *
+ * Layout under STATE/history/ (all JSON, written atomically):
+ *   items.json          per item: first/last seen, runs, peaks, series
+ *   runs/TIME.json      the last two published snapshots (rank changes)
+ *   lastgood/KEY.json   per list: its items when it last succeeded
+ *   days/DATE.json      per day: the day's last run, top items per list
+ */
+#ifndef TS_HISTORY_H
+#define TS_HISTORY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "item.h"
+#include "util/error.h"
+#include "util/log.h"
+
+struct ts_history_options {
+  const char *state_dir;
+  unsigned history_days;
+  unsigned stale_after_hours;
+  int64_t now;               /* the run's time (generated_at) */
+  const struct ts_log *log;  /* borrowed; may be NULL */
+};
+
+/*
+ * For each status of `batch` that FAILED, adds the list's last-good items
+ * (positions marked stale) to the batch and turns the status STALE with
+ * stale_since, or leaves it FAILED with a reason saying the last-good data
+ * was too old. Also remembers, for commit, nothing: last-good data is
+ * saved by ts_history_commit from the published items.
+ */
+enum ts_result ts_history_fill_stale(const struct ts_history_options *opts,
+                                     struct ts_batch *batch,
+                                     struct ts_error *err);
+
+struct ts_history_update;
+
+/*
+ * Compares the merged `items` with the history and returns the update
+ * (caller frees with ts_history_update_free, after committing or not).
+ * The items and statuses are borrowed until then.
+ */
+enum ts_result ts_history_record(const struct ts_history_options *opts,
+                                 const struct ts_item *items, size_t nitems,
+                                 const struct ts_status *statuses,
+                                 size_t nstatuses,
+                                 struct ts_history_update **out,
+                                 struct ts_error *err);
+
+/*
+ * What the site shows for item `key` (borrowed from the update; NULL when
+ * unknown):
+ *   {"first_seen": T, "last_seen": T, "runs": N, "new": bool,
+ *    "series": [[T, best_rank, views|null], ...],
+ *    "peaks": {"youtube/JP": 1, ...},
+ *    "changes": {"youtube/JP": {"previous": 4} | {"new": true}, ...}}
+ * Times are Unix seconds. "changes" has an entry only for lists the
+ * previous run also had (otherwise a change cannot be known).
+ */
+const json_t *ts_history_item(const struct ts_history_update *update,
+                              const char *key);
+
+/* The previous run's time, or TS_TIME_UNKNOWN for a first run. */
+int64_t ts_history_previous_run(const struct ts_history_update *update);
+
+/*
+ * The archive: days with a saved run, newest first, as
+ * [{"date": "2026-11-21", "run": T}, ...] (borrowed).
+ */
+const json_t *ts_history_days(const struct ts_history_update *update);
+
+/* Loads the saved snapshot of one archive day into `batch`. */
+enum ts_result ts_history_load_day(const struct ts_history_options *opts,
+                                   const char *date, struct ts_batch *batch,
+                                   struct ts_error *err);
+
+/*
+ * Writes the update and `snapshot` (the published document, borrowed) to
+ * the state folder, and prunes what is older than history_days.
+ */
+enum ts_result ts_history_commit(const struct ts_history_options *opts,
+                                 struct ts_history_update *update,
+                                 const json_t *snapshot,
+                                 struct ts_error *err);
+
+void ts_history_update_free(struct ts_history_update *update);
+
+#endif

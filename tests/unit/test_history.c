@@ -1,0 +1,257 @@
+/* History across runs: first seen, rank changes, last-good data for a
+ * failed list (and its expiry), idempotent re-recording, archive days. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "history.h"
+#include "snapshot.h"
+
+#define T1 INT64_C(1795255200) /* 2026-11-21T10:00:00Z */
+#define HOUR 3600
+
+static char state_dir[64];
+
+static struct ts_history_options options(int64_t now)
+{
+  struct ts_history_options o = {state_dir, 30, 48, now, NULL};
+  return o;
+}
+
+/* Adds a video with one position in youtube/JP. */
+static void add(struct ts_batch *b, const char *key, uint32_t rank,
+                int64_t views)
+{
+  struct ts_item *it = ts_batch_new_item(b);
+  it->kind = TS_ITEM_VIDEO;
+  it->source = "youtube";
+  it->id = it->key = ts_batch_str(b, key);
+  it->title = ts_batch_str(b, key);
+  it->views = views;
+  ts_item_set_position(b, it, "youtube", "JP", rank);
+}
+
+static void set_status(struct ts_batch *b, enum ts_status_state state,
+                       int64_t t)
+{
+  struct ts_status *s = ts_batch_status(b, "youtube", "youtube", "JP");
+  s->state = state;
+  s->fetched_at = t;
+  s->reason = state == TS_STATUS_FAILED ? "HTTP 503" : NULL;
+}
+
+/* Records and commits one run; returns the update (caller frees). */
+static struct ts_history_update *run(struct ts_batch *b, int64_t now)
+{
+  struct ts_history_options o = options(now);
+  struct ts_history_update *u = NULL;
+  struct ts_error err;
+  if (ts_history_record(&o, b->items, b->nitems, b->statuses, b->nstatuses,
+                        &u, &err) != TS_OK) {
+    ts_test_fail(__FILE__, __LINE__, "record: %s", err.msg);
+    return NULL;
+  }
+  struct ts_snapshot_meta meta = {now, 1, 1};
+  json_t *doc = ts_snapshot_build(b->items, b->nitems, b->statuses,
+                                  b->nstatuses, &meta);
+  if (ts_history_commit(&o, u, doc, &err) != TS_OK)
+    ts_test_fail(__FILE__, __LINE__, "commit: %s", err.msg);
+  json_decref(doc);
+  return u;
+}
+
+static json_int_t num(const json_t *obj, const char *path)
+{
+  const json_t *v = obj;
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *part = strtok(buf, "."); part; part = strtok(NULL, "."))
+    v = json_object_get(v, part);
+  return json_is_integer(v) ? json_integer_value(v) : -999;
+}
+
+static void setup(void)
+{
+  snprintf(state_dir, sizeof state_dir, "/tmp/ts-history-XXXXXX");
+  if (!mkdtemp(state_dir))
+    ts_test_fail(__FILE__, __LINE__, "mkdtemp");
+}
+
+static void teardown(void)
+{
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
+  if (system(cmd) != 0)
+    ts_test_fail(__FILE__, __LINE__, "cleanup");
+}
+
+static void first_run_marks_everything_new(void)
+{
+  setup();
+  struct ts_batch b;
+  ts_batch_init(&b);
+  add(&b, "aaaaaaaaaaa", 1, 100);
+  set_status(&b, TS_STATUS_OK, T1);
+  struct ts_history_update *u = run(&b, T1);
+  REQUIRE(u != NULL);
+  const json_t *a = ts_history_item(u, "aaaaaaaaaaa");
+  CHECK(json_is_true(json_object_get(a, "new")));
+  CHECK(num(a, "first_seen") == T1);
+  CHECK_INT(num(a, "runs"), 1);
+  CHECK_INT(json_object_size(json_object_get(a, "changes")), 0);
+  CHECK(ts_history_previous_run(u) == TS_TIME_UNKNOWN);
+  CHECK_INT(json_array_size(ts_history_days(u)), 1);
+  CHECK_STR(json_string_value(json_object_get(
+                json_array_get(ts_history_days(u), 0), "date")),
+            "2026-11-21");
+  ts_history_update_free(u);
+  ts_batch_cleanup(&b);
+  teardown();
+}
+
+static void second_run_shows_rank_changes(void)
+{
+  setup();
+  struct ts_batch r1, r2;
+  ts_batch_init(&r1);
+  ts_batch_init(&r2);
+  add(&r1, "aaaaaaaaaaa", 1, 100);
+  add(&r1, "bbbbbbbbbbb", 2, 50);
+  set_status(&r1, TS_STATUS_OK, T1);
+  ts_history_update_free(run(&r1, T1));
+
+  add(&r2, "bbbbbbbbbbb", 1, 80);
+  add(&r2, "ccccccccccc", 2, 10);
+  set_status(&r2, TS_STATUS_OK, T1 + HOUR);
+  struct ts_history_update *u = run(&r2, T1 + HOUR);
+  REQUIRE(u != NULL);
+  CHECK(ts_history_previous_run(u) == T1);
+  const json_t *bj = ts_history_item(u, "bbbbbbbbbbb");
+  CHECK(!json_is_true(json_object_get(bj, "new")));
+  CHECK(num(bj, "first_seen") == T1);
+  CHECK(num(bj, "last_seen") == T1 + HOUR);
+  CHECK_INT(num(bj, "runs"), 2);
+  CHECK_INT(num(json_object_get(bj, "changes"), "youtube/JP.previous"), 2);
+  CHECK_INT(num(bj, "peaks.youtube/JP"), 1);
+  const json_t *series = json_object_get(bj, "series");
+  CHECK_INT(json_array_size(series), 2);
+  CHECK_INT(json_integer_value(json_array_get(json_array_get(series, 1), 2)),
+            80);
+  const json_t *cj = ts_history_item(u, "ccccccccccc");
+  CHECK(json_is_true(json_object_get(cj, "new")));
+  CHECK(json_is_true(
+      json_object_get(json_object_get(json_object_get(cj, "changes"),
+                                      "youtube/JP"),
+                      "new")));
+  ts_history_update_free(u);
+
+  /* Recording the same run again compares against T1 again. */
+  u = run(&r2, T1 + HOUR);
+  REQUIRE(u != NULL);
+  CHECK(ts_history_previous_run(u) == T1);
+  CHECK_INT(num(ts_history_item(u, "bbbbbbbbbbb"), "runs"), 2);
+  CHECK_INT(num(json_object_get(ts_history_item(u, "bbbbbbbbbbb"), "changes"),
+                "youtube/JP.previous"),
+            2);
+  ts_history_update_free(u);
+  ts_batch_cleanup(&r1);
+  ts_batch_cleanup(&r2);
+  teardown();
+}
+
+static void failed_list_keeps_last_good_until_too_old(void)
+{
+  setup();
+  struct ts_batch r1;
+  ts_batch_init(&r1);
+  add(&r1, "aaaaaaaaaaa", 1, 100);
+  add(&r1, "bbbbbbbbbbb", 2, 50);
+  set_status(&r1, TS_STATUS_OK, T1);
+  ts_history_update_free(run(&r1, T1));
+
+  /* Five hours later the list fails: its items come back, stale. */
+  struct ts_batch r2;
+  ts_batch_init(&r2);
+  set_status(&r2, TS_STATUS_FAILED, T1 + 5 * HOUR);
+  struct ts_history_options o = options(T1 + 5 * HOUR);
+  struct ts_error err;
+  CHECK_INT(ts_history_fill_stale(&o, &r2, &err), TS_OK);
+  CHECK_INT(r2.nitems, 2);
+  CHECK(r2.items[0].positions[0].stale);
+  CHECK_STR(r2.items[1].key, "bbbbbbbbbbb");
+  CHECK_INT(r2.statuses[0].state, TS_STATUS_STALE);
+  CHECK(r2.statuses[0].stale_since == T1);
+  CHECK_INT(r2.statuses[0].items, 2);
+  /* Stale items are not "seen": their history does not move. */
+  struct ts_history_update *u = run(&r2, T1 + 5 * HOUR);
+  REQUIRE(u != NULL);
+  const json_t *a = ts_history_item(u, "aaaaaaaaaaa");
+  CHECK(num(a, "last_seen") == T1);
+  CHECK_INT(num(a, "runs"), 1);
+  ts_history_update_free(u);
+
+  /* 49 hours after the last success the data is too old and dropped. */
+  struct ts_batch r3;
+  ts_batch_init(&r3);
+  set_status(&r3, TS_STATUS_FAILED, T1 + 49 * HOUR);
+  o = options(T1 + 49 * HOUR);
+  CHECK_INT(ts_history_fill_stale(&o, &r3, &err), TS_OK);
+  CHECK_INT(r3.nitems, 0);
+  CHECK_INT(r3.statuses[0].state, TS_STATUS_FAILED);
+  CHECK_STR(r3.statuses[0].reason, "HTTP 503; last-good data from 49 h ago "
+            "dropped (older than 48 h)");
+  ts_batch_cleanup(&r1);
+  ts_batch_cleanup(&r2);
+  ts_batch_cleanup(&r3);
+  teardown();
+}
+
+static void archive_days_and_pruning(void)
+{
+  setup();
+  struct ts_batch b;
+  ts_batch_init(&b);
+  add(&b, "aaaaaaaaaaa", 1, 100);
+  add(&b, "zzzzzzzzzzz", 11, 1); /* outside the archive's top 10 */
+  set_status(&b, TS_STATUS_OK, T1);
+  for (int day = 0; day < 3; day++)
+    ts_history_update_free(run(&b, T1 + day * 86400));
+  struct ts_history_update *u = run(&b, T1 + 40 * 86400);
+  REQUIRE(u != NULL);
+  /* Days older than 30 fell out; the newest comes first. */
+  const json_t *days = ts_history_days(u);
+  CHECK_INT(json_array_size(days), 1);
+  CHECK_STR(json_string_value(json_object_get(json_array_get(days, 0),
+                                              "date")),
+            "2026-12-31");
+  struct ts_batch day;
+  ts_batch_init(&day);
+  struct ts_history_options o = options(T1 + 40 * 86400);
+  struct ts_error err;
+  CHECK_INT(ts_history_load_day(&o, "2026-12-31", &day, &err), TS_OK);
+  CHECK_INT(day.nitems, 1);
+  CHECK_INT(ts_history_load_day(&o, "2026-11-21", &day, &err), TS_ERR_NOTFOUND);
+  CHECK_INT(ts_history_load_day(&o, "../../etc", &day, &err), TS_ERR_NOTFOUND);
+  char path[256];
+  snprintf(path, sizeof path, "%s/history/runs/2026-11-21T10-00-00Z.json",
+           state_dir);
+  CHECK(access(path, F_OK) != 0); /* only the last two runs are kept */
+  ts_history_update_free(u);
+  ts_batch_cleanup(&day);
+  ts_batch_cleanup(&b);
+  teardown();
+}
+
+int main(int argc, char **argv)
+{
+  static const struct ts_test tests[] = {
+    TEST(first_run_marks_everything_new),
+    TEST(second_run_shows_rank_changes),
+    TEST(failed_list_keeps_last_good_until_too_old),
+    TEST(archive_days_and_pruning),
+    TEST_END,
+  };
+  return ts_test_main(argc, argv, tests);
+}
