@@ -1,0 +1,145 @@
+#include "display.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/clock.h"
+
+char *ts_display_count(int64_t n, char *out, size_t size)
+{
+  static const struct {
+    int64_t unit;
+    const char *suffix;
+  } scales[] = {
+    {INT64_C(1000000000000), "T"},
+    {INT64_C(1000000000), "B"},
+    {INT64_C(1000000), "M"},
+    {INT64_C(1000), "K"},
+  };
+  if (n < 0)
+    n = 0;
+  for (size_t i = 0; i < sizeof scales / sizeof scales[0]; i++) {
+    int64_t u = scales[i].unit;
+    if (n < u)
+      continue;
+    /* One decimal below 10 units ("1.2M"), none above ("12M"); truncate
+     * rather than round so 999,999 never shows as "1000K". */
+    if (n < 10 * u) {
+      int64_t tenths = n / (u / 10);
+      if (tenths % 10)
+        snprintf(out, size, "%" PRId64 ".%" PRId64 "%s", tenths / 10,
+                 tenths % 10, scales[i].suffix);
+      else
+        snprintf(out, size, "%" PRId64 "%s", tenths / 10, scales[i].suffix);
+    } else {
+      snprintf(out, size, "%" PRId64 "%s", n / u, scales[i].suffix);
+    }
+    return out;
+  }
+  snprintf(out, size, "%" PRId64, n);
+  return out;
+}
+
+char *ts_display_count_unit(int64_t n, const char *one, const char *many,
+                            char *out, size_t size)
+{
+  char num[32];
+  ts_display_count(n, num, sizeof num);
+  snprintf(out, size, "%s %s", num, n == 1 ? one : many);
+  return out;
+}
+
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+                                     "May", "Jun", "Jul", "Aug",
+                                     "Sep", "Oct", "Nov", "Dec"};
+
+char *ts_display_date(int64_t t, char *out, size_t size)
+{
+  int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+  int64_t y;
+  unsigned m, d;
+  ts_civil_from_days(days, &y, &m, &d);
+  snprintf(out, size, "%u %s %" PRId64, d, months[(m - 1) % 12], y);
+  return out;
+}
+
+char *ts_display_datetime(int64_t t, char *out, size_t size)
+{
+  char date[32];
+  int64_t secs = ((t % 86400) + 86400) % 86400;
+  snprintf(out, size, "%s, %02d:%02d UTC", ts_display_date(t, date, sizeof date),
+           (int)(secs / 3600), (int)(secs / 60 % 60));
+  return out;
+}
+
+char *ts_display_ago(int64_t t, int64_t now, char *out, size_t size)
+{
+  int64_t d = now - t;
+  if (d < 60)
+    snprintf(out, size, "just now");
+  else if (d < 3600)
+    snprintf(out, size, "%" PRId64 " min ago", d / 60);
+  else if (d < 86400)
+    snprintf(out, size, "%" PRId64 " h ago", d / 3600);
+  else if (d < 2 * 86400)
+    snprintf(out, size, "1 day ago");
+  else if (d < 30 * 86400)
+    snprintf(out, size, "%" PRId64 " days ago", d / 86400);
+  else
+    ts_display_date(t, out, size);
+  return out;
+}
+
+char *ts_display_duration(int64_t s, char *out, size_t size)
+{
+  if (s < 0)
+    s = 0;
+  if (s >= 3600)
+    snprintf(out, size, "%" PRId64 ":%02d:%02d", s / 3600, (int)(s / 60 % 60),
+             (int)(s % 60));
+  else
+    snprintf(out, size, "%d:%02d", (int)(s / 60), (int)(s % 60));
+  return out;
+}
+
+bool ts_display_sparkline(const json_t *series, struct ts_buf *out)
+{
+  size_t n = json_array_size(series);
+  if (n < 2)
+    return false;
+  const double w = 160, h = 40, pad = 3;
+  int64_t t0 = json_integer_value(json_array_get(json_array_get(series, 0), 0));
+  int64_t t1 =
+      json_integer_value(json_array_get(json_array_get(series, n - 1), 0));
+  int64_t worst = 1;
+  for (size_t i = 0; i < n; i++) {
+    int64_t r = json_integer_value(json_array_get(json_array_get(series, i), 1));
+    if (r > worst)
+      worst = r;
+  }
+  double span = t1 > t0 ? (double)(t1 - t0) : 1;
+  ts_buf_printf(out,
+                "<svg class=\"sparkline\" viewBox=\"0 0 %.0f %.0f\" "
+                "width=\"%.0f\" height=\"%.0f\" role=\"img\" "
+                "aria-hidden=\"true\" focusable=\"false\">"
+                "<polyline fill=\"none\" stroke=\"currentColor\" "
+                "stroke-width=\"2\" stroke-linejoin=\"round\" points=\"",
+                w, h, w, h);
+  double lx = 0, ly = 0;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *p = json_array_get(series, i);
+    int64_t t = json_integer_value(json_array_get(p, 0));
+    int64_t r = json_integer_value(json_array_get(p, 1));
+    if (r < 1)
+      r = 1;
+    lx = pad + (w - 2 * pad) * (double)(t - t0) / span;
+    /* Rank 1 at the top; a single rank everywhere draws a flat line. */
+    ly = worst > 1 ? pad + (h - 2 * pad) * (double)(r - 1) / (double)(worst - 1)
+                   : h / 2;
+    ts_buf_printf(out, "%s%.1f,%.1f", i ? " " : "", lx, ly);
+  }
+  ts_buf_printf(out, "\"/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
+                "fill=\"currentColor\"/></svg>", lx, ly);
+  return true;
+}
