@@ -1,0 +1,482 @@
+/* renameat2 and RENAME_EXCHANGE are GNU extensions (Linux 3.15+). */
+#define _GNU_SOURCE
+#include "publish.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+
+struct ts_publish {
+  char *out;    /* the output folder */
+  char *tmp;    /* the new tree, once created */
+  bool old_exists;
+  bool tmp_created;
+  const struct ts_log *log;
+  /* Paths of the new tree: an open-addressing set (for finding files to
+   * remove) plus, until the new tree exists, the list of files verified
+   * identical (to link once it does). */
+  char **set;
+  size_t set_cap, set_count;
+  char **verified;
+  size_t nverified, verified_cap;
+  char last_dir[PATH_MAX]; /* the last folder created in the new tree */
+  struct ts_publish_stats stats;
+};
+
+static char *dup_str(const char *s)
+{
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  return d ? memcpy(d, s, n) : NULL;
+}
+
+bool ts_publish_path_ok(const char *p)
+{
+  if (!*p || *p == '/' || strlen(p) > 1024)
+    return false;
+  const char *seg = p;
+  for (const char *c = p;; c++) {
+    if (*c == '/' || *c == '\0') {
+      size_t n = (size_t)(c - seg);
+      if (n == 0 || (n == 1 && seg[0] == '.') ||
+          (n == 2 && seg[0] == '.' && seg[1] == '.') || n > 255)
+        return false;
+      if (*c == '\0')
+        return true;
+      seg = c + 1;
+      continue;
+    }
+    unsigned char ch = (unsigned char)*c;
+    bool safe = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+                ch == '_' || ch == '@' || ch == '+';
+    if (!safe)
+      return false;
+  }
+}
+
+/* ---- the path set ------------------------------------------------------ */
+
+static uint64_t hash_str(const char *s)
+{
+  uint64_t h = UINT64_C(14695981039346656037);
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+  return h;
+}
+
+/* Inserts `path`; false when it was there already (or out of memory, with
+ * *nomem set). */
+static bool set_add(struct ts_publish *p, const char *path, bool *nomem)
+{
+  *nomem = false;
+  if ((p->set_count + 1) * 2 > p->set_cap) {
+    size_t ncap = p->set_cap ? p->set_cap * 2 : 1024;
+    char **n = calloc(ncap, sizeof *n);
+    if (!n)
+      return *nomem = true, false;
+    for (size_t i = 0; i < p->set_cap; i++) {
+      if (!p->set[i])
+        continue;
+      size_t j = hash_str(p->set[i]) & (ncap - 1);
+      while (n[j])
+        j = (j + 1) & (ncap - 1);
+      n[j] = p->set[i];
+    }
+    free(p->set);
+    p->set = n;
+    p->set_cap = ncap;
+  }
+  size_t j = hash_str(path) & (p->set_cap - 1);
+  while (p->set[j]) {
+    if (!strcmp(p->set[j], path))
+      return false;
+    j = (j + 1) & (p->set_cap - 1);
+  }
+  if (!(p->set[j] = dup_str(path)))
+    return *nomem = true, false;
+  p->set_count++;
+  return true;
+}
+
+static bool set_has(const struct ts_publish *p, const char *path)
+{
+  if (!p->set_cap)
+    return false;
+  size_t j = hash_str(path) & (p->set_cap - 1);
+  while (p->set[j]) {
+    if (!strcmp(p->set[j], path))
+      return true;
+    j = (j + 1) & (p->set_cap - 1);
+  }
+  return false;
+}
+
+/* ---- file system helpers ----------------------------------------------- */
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+                        struct FTW *ftw)
+{
+  (void)st;
+  (void)ftw;
+  return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void remove_tree(const char *path)
+{
+  nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Creates the folders above `rel` inside the new tree. */
+static enum ts_result make_parents(struct ts_publish *p, const char *rel,
+                                   struct ts_error *err)
+{
+  const char *slash = strrchr(rel, '/');
+  if (!slash)
+    return TS_OK;
+  char dir[PATH_MAX];
+  int n = snprintf(dir, sizeof dir, "%s/%.*s", p->tmp, (int)(slash - rel), rel);
+  if (n < 0 || (size_t)n >= sizeof dir)
+    return ts_error_set(err, TS_ERR_IO, "%s: path too long", rel);
+  if (!strcmp(dir, p->last_dir))
+    return TS_OK;
+  enum ts_result r = ts_fs_mkdirs(dir, err);
+  if (r == TS_OK)
+    memcpy(p->last_dir, dir, (size_t)n + 1);
+  return r;
+}
+
+static enum ts_result write_new(struct ts_publish *p, const char *rel,
+                                const void *data, size_t len,
+                                struct ts_error *err)
+{
+  enum ts_result r = make_parents(p, rel, err);
+  if (r != TS_OK)
+    return r;
+  char path[2 * PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", p->tmp, rel);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
+  const char *c = data;
+  size_t left = len;
+  while (left) {
+    ssize_t w = write(fd, c, left);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0) {
+      int e = errno;
+      close(fd);
+      return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    c += w;
+    left -= (size_t)w;
+  }
+  if (close(fd) != 0)
+    return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
+  p->stats.written++;
+  p->stats.bytes += len;
+  return TS_OK;
+}
+
+/* The new tree gets the previous tree's file: a hard link, or a copy
+ * where links are not possible. */
+static enum ts_result link_old(struct ts_publish *p, const char *rel,
+                               struct ts_error *err)
+{
+  enum ts_result r = make_parents(p, rel, err);
+  if (r != TS_OK)
+    return r;
+  char from[2 * PATH_MAX], to[2 * PATH_MAX];
+  snprintf(from, sizeof from, "%s/%s", p->out, rel);
+  snprintf(to, sizeof to, "%s/%s", p->tmp, rel);
+  if (link(from, to) == 0)
+    return TS_OK;
+  char *data;
+  size_t len;
+  r = ts_fs_read(from, SIZE_MAX / 2, &data, &len, err);
+  if (r != TS_OK)
+    return r;
+  r = write_new(p, rel, data, len, err);
+  p->stats.written--; /* a copy of an unchanged file is not a change */
+  p->stats.bytes -= len;
+  free(data);
+  return r;
+}
+
+static enum ts_result ensure_tmp(struct ts_publish *p, struct ts_error *err)
+{
+  if (p->tmp_created)
+    return TS_OK;
+  if (mkdir(p->tmp, 0755) != 0)
+    return ts_error_set(err, TS_ERR_IO, "%s: %s", p->tmp, strerror(errno));
+  p->tmp_created = true;
+  for (size_t i = 0; i < p->nverified; i++) {
+    enum ts_result r = link_old(p, p->verified[i], err);
+    if (r != TS_OK)
+      return r;
+  }
+  return TS_OK;
+}
+
+/* Whether the previous tree holds exactly these bytes at `rel`. */
+static bool same_as_old(const struct ts_publish *p, const char *rel,
+                        const void *data, size_t len)
+{
+  if (!p->old_exists)
+    return false;
+  char path[2 * PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", p->out, rel);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return false;
+  struct stat st;
+  bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              (size_t)st.st_size == len;
+  char buf[64 * 1024];
+  const char *c = data;
+  size_t off = 0;
+  while (same && off < len) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0 || off + (size_t)n > len || memcmp(buf, c + off, (size_t)n))
+      same = false;
+    else
+      off += (size_t)n;
+  }
+  close(fd);
+  return same;
+}
+
+/* ---- the public functions ---------------------------------------------- */
+
+/* Removes ".NAME.tmp-PID-*" folders whose process is gone. */
+static void remove_leftovers(const char *parent, const char *base)
+{
+  DIR *d = opendir(parent);
+  if (!d)
+    return;
+  char prefix[NAME_MAX + 8];
+  snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
+  size_t plen = strlen(prefix);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, prefix, plen) != 0)
+      continue;
+    long pid = strtol(e->d_name + plen, NULL, 10);
+    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+      continue; /* another run is using it */
+    char path[PATH_MAX + NAME_MAX + 2];
+    snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
+    remove_tree(path);
+  }
+  closedir(d);
+}
+
+enum ts_result ts_publish_begin(const char *out_dir, const struct ts_log *log,
+                                struct ts_publish **out, struct ts_error *err)
+{
+  size_t n = strlen(out_dir);
+  while (n > 1 && out_dir[n - 1] == '/')
+    n--;
+  if (n == 0 || n >= PATH_MAX - 64)
+    return ts_error_set(err, TS_ERR_CONFIG, "output folder \"%s\" is not "
+                        "usable", out_dir);
+  struct ts_publish *p = calloc(1, sizeof *p);
+  if (!p || !(p->out = malloc(n + 1)) || !(p->tmp = malloc(PATH_MAX))) {
+    if (p)
+      free(p->out);
+    free(p);
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  }
+  memcpy(p->out, out_dir, n);
+  p->out[n] = '\0';
+  p->log = log;
+  const char *slash = strrchr(p->out, '/');
+  char parent[PATH_MAX];
+  const char *base = slash ? slash + 1 : p->out;
+  if (slash)
+    snprintf(parent, sizeof parent, "%.*s", (int)(slash - p->out),
+             slash == p->out ? "/" : p->out);
+  else
+    snprintf(parent, sizeof parent, ".");
+  if (!strcmp(base, ".") || !strcmp(base, "..")) {
+    ts_publish_abort(p);
+    return ts_error_set(err, TS_ERR_CONFIG, "output folder \"%s\": name a "
+                        "folder of its own (it is replaced on every run)",
+                        out_dir);
+  }
+  enum ts_result r = ts_fs_mkdirs(parent, err);
+  if (r != TS_OK) {
+    ts_publish_abort(p);
+    return r;
+  }
+  remove_leftovers(parent, base);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char tmp[2 * PATH_MAX + 64];
+  int tn = snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%ld-%lx", parent, base,
+                    (long)getpid(), (unsigned long)ts.tv_nsec);
+  if (tn < 0 || tn >= PATH_MAX) {
+    ts_publish_abort(p);
+    return ts_error_set(err, TS_ERR_CONFIG, "%s: path too long", out_dir);
+  }
+  memcpy(p->tmp, tmp, (size_t)tn + 1);
+  struct stat st;
+  if (lstat(p->out, &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      ts_publish_abort(p);
+      return ts_error_set(err, TS_ERR_IO, "%s: exists and is not a folder",
+                          out_dir);
+    }
+    p->old_exists = true;
+  }
+  *out = p;
+  return TS_OK;
+}
+
+enum ts_result ts_publish_file(struct ts_publish *p, const char *rel,
+                               const void *data, size_t len,
+                               struct ts_error *err)
+{
+  if (!ts_publish_path_ok(rel))
+    return ts_error_set(err, TS_ERR_INTERNAL, "refusing to write \"%s\": not "
+                        "a safe path inside the output folder", rel);
+  bool nomem;
+  if (!set_add(p, rel, &nomem))
+    return nomem ? ts_error_set(err, TS_ERR_NOMEM, "out of memory")
+                 : ts_error_set(err, TS_ERR_INTERNAL, "\"%s\" written twice",
+                                rel);
+  p->stats.files++;
+  if (same_as_old(p, rel, data, len)) {
+    p->stats.unchanged++;
+    if (p->tmp_created)
+      return link_old(p, rel, err);
+    if (p->nverified == p->verified_cap) {
+      size_t ncap = p->verified_cap ? p->verified_cap * 2 : 256;
+      char **v = realloc(p->verified, ncap * sizeof *v);
+      if (!v)
+        return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+      p->verified = v;
+      p->verified_cap = ncap;
+    }
+    if (!(p->verified[p->nverified] = dup_str(rel)))
+      return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    p->nverified++;
+    return TS_OK;
+  }
+  enum ts_result r = ensure_tmp(p, err);
+  return r == TS_OK ? write_new(p, rel, data, len, err) : r;
+}
+
+/* Counts files of the old tree (under `dir`, `rel` its path relative to
+ * the output) that the new tree lacks. A walk of our own rather than nftw,
+ * which has no way to pass this context without a global. */
+static void count_removed(struct ts_publish *p, const char *dir,
+                          const char *rel, unsigned depth)
+{
+  DIR *d = opendir(dir);
+  if (!d || depth > 64) {
+    if (d)
+      closedir(d);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    char path[PATH_MAX + NAME_MAX + 2], sub[PATH_MAX + NAME_MAX + 2];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st;
+      is_dir = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (is_dir)
+      count_removed(p, path, sub, depth + 1);
+    else if (!set_has(p, sub))
+      p->stats.removed++;
+  }
+  closedir(d);
+}
+
+static void free_publish(struct ts_publish *p)
+{
+  for (size_t i = 0; i < p->set_cap; i++)
+    free(p->set[i]);
+  free(p->set);
+  for (size_t i = 0; i < p->nverified; i++)
+    free(p->verified[i]);
+  free(p->verified);
+  free(p->out);
+  free(p->tmp);
+  free(p);
+}
+
+enum ts_result ts_publish_commit(struct ts_publish *p,
+                                 struct ts_publish_stats *stats,
+                                 struct ts_error *err)
+{
+  if (p->old_exists)
+    count_removed(p, p->out, "", 0);
+  enum ts_result r = TS_OK;
+  if (p->old_exists && !p->tmp_created && p->stats.removed == 0) {
+    p->stats.swapped = false; /* nothing changed: nothing to do */
+  } else if ((r = ensure_tmp(p, err)) == TS_OK) {
+    if (!p->old_exists) {
+      if (rename(p->tmp, p->out) != 0)
+        r = ts_error_set(err, TS_ERR_IO, "%s: %s", p->out, strerror(errno));
+    } else if (renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->out,
+                         RENAME_EXCHANGE) != 0) {
+      /* No atomic exchange here: move the old tree aside, then the new one
+       * in, and put the old one back if that fails. */
+      char aside[PATH_MAX + 8];
+      snprintf(aside, sizeof aside, "%s.old", p->tmp);
+      if (rename(p->out, aside) != 0) {
+        r = ts_error_set(err, TS_ERR_IO, "%s: %s", p->out, strerror(errno));
+      } else if (rename(p->tmp, p->out) != 0) {
+        r = ts_error_set(err, TS_ERR_IO, "%s: %s", p->out, strerror(errno));
+        rename(aside, p->out);
+      } else {
+        remove_tree(aside);
+      }
+    }
+    /* After an exchange the temporary name holds the old tree. */
+    if (r == TS_OK) {
+      p->stats.swapped = true;
+      remove_tree(p->tmp);
+      p->tmp_created = false;
+    }
+  }
+  if (r != TS_OK) {
+    ts_publish_abort(p);
+    return r;
+  }
+  if (stats)
+    *stats = p->stats;
+  free_publish(p);
+  return TS_OK;
+}
+
+void ts_publish_abort(struct ts_publish *p)
+{
+  if (!p)
+    return;
+  if (p->tmp_created)
+    remove_tree(p->tmp);
+  free_publish(p);
+}

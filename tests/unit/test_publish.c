@@ -1,0 +1,221 @@
+/* Publishing: all-or-nothing swaps, unchanged files untouched, nothing
+ * written outside the output folder. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "publish.h"
+#include "util/fs.h"
+
+static char root[64], out[128];
+
+static void setup(void)
+{
+  snprintf(root, sizeof root, "/tmp/ts-publish-XXXXXX");
+  if (!mkdtemp(root))
+    ts_test_fail(__FILE__, __LINE__, "mkdtemp");
+  snprintf(out, sizeof out, "%s/site", root);
+}
+
+static void teardown(void)
+{
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+  if (system(cmd) != 0)
+    ts_test_fail(__FILE__, __LINE__, "cleanup");
+}
+
+static enum ts_result put(struct ts_publish *p, const char *rel,
+                          const char *text)
+{
+  struct ts_error err;
+  enum ts_result r = ts_publish_file(p, rel, text, strlen(text), &err);
+  if (r != TS_OK)
+    printf("#   %s: %s\n", rel, err.msg);
+  return r;
+}
+
+static ino_t inode(const char *rel)
+{
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", out, rel);
+  struct stat st;
+  return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static char *content(const char *rel)
+{
+  char path[256], *data = NULL;
+  snprintf(path, sizeof path, "%s/%s", out, rel);
+  if (ts_fs_read(path, 1 << 20, &data, NULL, NULL) != TS_OK)
+    return NULL;
+  return data;
+}
+
+/* Entries in `root` other than "site": temporary folders left behind. */
+static int leftovers(void)
+{
+  DIR *d = opendir(root);
+  int n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+        strcmp(e->d_name, "site"))
+      n++;
+  if (d)
+    closedir(d);
+  return n;
+}
+
+static struct ts_publish_stats publish3(const char *a, const char *b,
+                                        const char *c)
+{
+  struct ts_publish *p = NULL;
+  struct ts_error err;
+  struct ts_publish_stats st = {0};
+  if (ts_publish_begin(out, NULL, &p, &err) != TS_OK) {
+    ts_test_fail(__FILE__, __LINE__, "begin: %s", err.msg);
+    return st;
+  }
+  if ((a && put(p, "index.html", a)) || (b && put(p, "videos/abc.html", b)) ||
+      (c && put(p, "regions/JP.html", c))) {
+    ts_publish_abort(p);
+    return st;
+  }
+  if (ts_publish_commit(p, &st, &err) != TS_OK)
+    ts_test_fail(__FILE__, __LINE__, "commit: %s", err.msg);
+  return st;
+}
+
+static void first_publish_creates_the_folder(void)
+{
+  setup();
+  struct ts_publish_stats st = publish3("home", "video", "japan");
+  CHECK(st.swapped);
+  CHECK_INT(st.files, 3);
+  CHECK_INT(st.written, 3);
+  char *c = content("videos/abc.html");
+  CHECK_STR(c, "video");
+  free(c);
+  CHECK_INT(leftovers(), 0);
+  teardown();
+}
+
+static void unchanged_run_touches_nothing(void)
+{
+  setup();
+  publish3("home", "video", "japan");
+  ino_t before = inode("index.html");
+  struct stat st1, st2;
+  char path[256];
+  snprintf(path, sizeof path, "%s/index.html", out);
+  stat(path, &st1);
+  struct ts_publish_stats st = publish3("home", "video", "japan");
+  CHECK(!st.swapped);
+  CHECK_INT(st.written, 0);
+  CHECK_INT(st.unchanged, 3);
+  stat(path, &st2);
+  CHECK(inode("index.html") == before);
+  CHECK(st1.st_mtime == st2.st_mtime && st1.st_ctime == st2.st_ctime);
+  CHECK_INT(leftovers(), 0);
+  teardown();
+}
+
+static void changed_run_links_the_unchanged(void)
+{
+  setup();
+  publish3("home", "video", "japan");
+  ino_t video = inode("videos/abc.html");
+  /* index changes, JP disappears, the video stays the same bytes. */
+  struct ts_publish_stats st = publish3("home v2", "video", NULL);
+  CHECK(st.swapped);
+  CHECK_INT(st.written, 1);
+  CHECK_INT(st.unchanged, 1);
+  CHECK_INT(st.removed, 1);
+  CHECK(inode("videos/abc.html") == video); /* hard-linked, not rewritten */
+  CHECK(inode("regions/JP.html") == 0);
+  char *c = content("index.html");
+  CHECK_STR(c, "home v2");
+  free(c);
+  CHECK_INT(leftovers(), 0);
+  /* Only a removal also swaps. */
+  st = publish3("home v2", NULL, NULL);
+  CHECK(st.swapped);
+  CHECK_INT(st.removed, 1);
+  CHECK(inode("videos/abc.html") == 0);
+  teardown();
+}
+
+static void failure_leaves_the_old_site(void)
+{
+  setup();
+  publish3("home", "video", "japan");
+  struct ts_publish *p = NULL;
+  struct ts_error err;
+  REQUIRE(ts_publish_begin(out, NULL, &p, &err) == TS_OK);
+  CHECK_INT(put(p, "index.html", "half-built"), TS_OK);
+  CHECK_INT(ts_publish_file(p, "index.html", "x", 1, &err), TS_ERR_INTERNAL);
+  CHECK_STR(err.msg, "\"index.html\" written twice");
+  ts_publish_abort(p);
+  char *c = content("index.html");
+  CHECK_STR(c, "home");
+  free(c);
+  CHECK_INT(leftovers(), 0);
+  teardown();
+}
+
+static void unsafe_paths_are_refused(void)
+{
+  const char *bad[] = {"", "/etc/passwd", "../x", "a/../../x", "a//b",
+                       "a/./b", "a/", "a\\b", "vid\xc3\xa9o.html", "a b",
+                       "..", ".", "x/..", "a\nb"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ts_publish_path_ok(bad[i]))
+      ts_test_fail(__FILE__, __LINE__, "accepted \"%s\"", bad[i]);
+  const char *good[] = {"index.html", ".nojekyll", "videos/-4GmbBoYQjE.html",
+                        "assets/icon@2x.png", "api/regions/JP.json"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    if (!ts_publish_path_ok(good[i]))
+      ts_test_fail(__FILE__, __LINE__, "refused \"%s\"", good[i]);
+  setup();
+  struct ts_publish *p = NULL;
+  struct ts_error err;
+  REQUIRE(ts_publish_begin(out, NULL, &p, &err) == TS_OK);
+  CHECK_INT(ts_publish_file(p, "../escape.html", "x", 1, &err),
+            TS_ERR_INTERNAL);
+  ts_publish_abort(p);
+  char path[128];
+  snprintf(path, sizeof path, "%s/escape.html", root);
+  CHECK(access(path, F_OK) != 0);
+  teardown();
+}
+
+static void leftovers_of_dead_runs_are_removed(void)
+{
+  setup();
+  char dead[160];
+  /* PID 2^22 + 1 is above Linux's pid_max default: never a live process. */
+  snprintf(dead, sizeof dead, "%s/.site.tmp-4194305-abc", root);
+  REQUIRE(mkdir(dead, 0755) == 0);
+  publish3("home", NULL, NULL);
+  CHECK(access(dead, F_OK) != 0);
+  teardown();
+}
+
+int main(int argc, char **argv)
+{
+  static const struct ts_test tests[] = {
+    TEST(first_publish_creates_the_folder),
+    TEST(unchanged_run_touches_nothing),
+    TEST(changed_run_links_the_unchanged),
+    TEST(failure_leaves_the_old_site),
+    TEST(unsafe_paths_are_refused),
+    TEST(leftovers_of_dead_runs_are_removed),
+    TEST_END,
+  };
+  return ts_test_main(argc, argv, tests);
+}
