@@ -25,7 +25,7 @@ DEB_TEST   := python3 tidy clang curl zlib1g-dev
 DEB_ALL    := $(DEB_BUILD) $(DEB_TEST)
 
 # Goals that must work before the libraries are installed.
-NO_LIB_GOALS := deps clean format help
+NO_LIB_GOALS := deps deps-build clean format help
 ifneq ($(filter-out $(NO_LIB_GOALS),$(or $(MAKECMDGOALS),all)),)
   MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || printf '%s ' $$p; done)
   ifneq ($(strip $(MISSING)),)
@@ -50,7 +50,12 @@ LIBS        := $(PKG_LIBS) -lm
 B := build/$(MODE)
 
 LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c src/util/*.c src/sources/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+# The default theme is compiled in (tools/embed.c), so a user's template
+# folder only needs the files it changes.
+THEME_FILES := $(sort $(patsubst templates/%,%,$(shell find templates -type f \
+                 ! -name README.md ! -name '.*' 2>/dev/null)))
+THEME_C   := $(B)/gen/theme_files.c
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/theme_files.o
 MAIN_OBJ  := $(B)/src/main.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -64,7 +69,8 @@ MOCK_BIN  := $(B)/mockapi
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all test test-asan check-tests bench fuzz demo deps install clean format help
+.PHONY: all test test-asan check-tests bench fuzz demo deps deps-build install \
+        clean format help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -85,6 +91,17 @@ $(B)/libtrendsite.a: $(LIB_OBJ)
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tools/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c17 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(THEME_C): $(B)/tools/embed $(addprefix templates/,$(THEME_FILES)) Makefile
+	@mkdir -p $(@D)
+	$(B)/tools/embed $@ templates $(THEME_FILES)
+
+$(B)/gen/theme_files.o: $(THEME_C)
+	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(UNIT_HARN) $(B)/libtrendsite.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -120,10 +137,14 @@ FUZZ_SECONDS ?= 20
 fuzz:
 	@TS_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_SRC)
 
-deps:
+# deps: everything to build and test; deps-build: only what `make` needs
+# (what the publishing workflow installs).
+deps: DEB_PKGS = $(DEB_ALL)
+deps-build: DEB_PKGS = $(DEB_BUILD)
+deps deps-build:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  set -x; $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_ALL)
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
