@@ -42,6 +42,9 @@ enum ts_result ts_buf_append_char(struct ts_buf *b, char c);
 __attribute__((format(printf, 2, 3)))
 #endif
 enum ts_result ts_buf_printf(struct ts_buf *b, const char *fmt, ...);
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
 enum ts_result ts_buf_vprintf(struct ts_buf *b, const char *fmt, va_list ap);
 
 /* Returns the contents as a NUL-terminated string (never NULL; "" when

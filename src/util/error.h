@@ -41,6 +41,9 @@ __attribute__((format(printf, 3, 4)))
 enum ts_result ts_error_set(struct ts_error *err, enum ts_result code,
                             const char *fmt, ...);
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 0)))
+#endif
 enum ts_result ts_error_vset(struct ts_error *err, enum ts_result code,
                              const char *fmt, va_list ap);
 
