@@ -68,8 +68,7 @@ static bool has_dot_segment(const char *path)
     while (*p && *p != '/')
       p++;
     size_t n = (size_t)(p - seg);
-    if ((n == 1 && seg[0] == '.') ||
-        (n == 2 && seg[0] == '.' && seg[1] == '.'))
+    if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
       return true;
   }
   return false;
@@ -129,8 +128,8 @@ static enum mock_parse fail(struct mock_request *req, int code, int *status,
 }
 
 /* Splits the request line "METHOD SP TARGET SP HTTP/1.x" in place. */
-static bool parse_request_line(char *line, struct mock_request *req,
-                               int *code, const char **why)
+static bool parse_request_line(char *line, struct mock_request *req, int *code,
+                               const char **why)
 {
   *code = 400;
   char *sp1 = strchr(line, ' ');
@@ -152,9 +151,9 @@ static bool parse_request_line(char *line, struct mock_request *req,
       *why = "malformed method";
       return false;
     }
-  if (strncmp(version, "HTTP/", 5) != 0 || !isdigit((unsigned char)version[5]) ||
-      version[6] != '.' || !isdigit((unsigned char)version[7]) ||
-      version[8] != '\0') {
+  if (strncmp(version, "HTTP/", 5) != 0 ||
+      !isdigit((unsigned char)version[5]) || version[6] != '.' ||
+      !isdigit((unsigned char)version[7]) || version[8] != '\0') {
     *why = "malformed HTTP version";
     return false;
   }

@@ -90,9 +90,9 @@ static int parse_args(int argc, char **argv, struct options *o)
       continue;
     }
     /* Every other option takes a value: "--name VALUE" or "--name=VALUE". */
-    static const char *const names[] = {"--root",      "--routes",
-                                        "--port",      "--port-file",
-                                        "--seed",      "--time-limit"};
+    static const char *const names[] = {"--root", "--routes",
+                                        "--port", "--port-file",
+                                        "--seed", "--time-limit"};
     const char *value = NULL;
     int which = -1;
     for (int k = 0; k < 6 && which < 0; k++) {

@@ -341,7 +341,8 @@ struct loader {
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static bool bad(struct loader *l, const char *where, const char *fmt, ...)
+static bool
+bad(struct loader *l, const char *where, const char *fmt, ...)
 {
   char msg[512];
   va_list ap;
@@ -354,8 +355,7 @@ static bool bad(struct loader *l, const char *where, const char *fmt, ...)
 
 static bool nomem(struct loader *l, const char *where)
 {
-  ts_error_set(l->err, TS_ERR_NOMEM, "%s: %s: out of memory", l->file,
-               where);
+  ts_error_set(l->err, TS_ERR_NOMEM, "%s: %s: out of memory", l->file, where);
   return false;
 }
 
@@ -407,10 +407,10 @@ static bool parse_latency(struct loader *l, json_t *v, const char *where,
   }
   if (!json_is_array(v) || json_array_size(v) != 2)
     return bad(l, where, "latency_ms: expected a number or [min, max]");
-  if (!get_uint(l, json_array_get(v, 0), where, "latency_ms[0]",
-                MAX_LATENCY_MS, &a) ||
-      !get_uint(l, json_array_get(v, 1), where, "latency_ms[1]",
-                MAX_LATENCY_MS, &b))
+  if (!get_uint(l, json_array_get(v, 0), where, "latency_ms[0]", MAX_LATENCY_MS,
+                &a) ||
+      !get_uint(l, json_array_get(v, 1), where, "latency_ms[1]", MAX_LATENCY_MS,
+                &b))
     return false;
   if (a > b)
     return bad(l, where, "latency_ms: min %llu is above max %llu",
@@ -563,10 +563,9 @@ static bool parse_response_keys(struct loader *l, json_t *obj,
 }
 
 static const char *const fault_keys[] = {
-    "kind",        "status",      "file",        "body",
-    "content_type", "retry_after", "headers",     "bytes",
-    "after_bytes", "chunk_bytes", "interval_ms", "latency_ms",
-    "repeat",      "comment",     NULL};
+    "kind",        "status",     "file",   "body",        "content_type",
+    "retry_after", "headers",    "bytes",  "after_bytes", "chunk_bytes",
+    "interval_ms", "latency_ms", "repeat", "comment",     NULL};
 
 /* Parses one fault of a `fail` list or of random.kinds; *repeat is how many
  * times it applies in a row. */
@@ -628,8 +627,8 @@ static bool parse_query(struct loader *l, json_t *v, const char *where,
 static bool parse_slow_body(struct loader *l, json_t *v, const char *where,
                             struct spec *base)
 {
-  static const char *const keys[] = {"kind", "after_bytes", "chunk_bytes",
-                                     "interval_ms", "comment", NULL};
+  static const char *const keys[] = {
+      "kind", "after_bytes", "chunk_bytes", "interval_ms", "comment", NULL};
   char at[160];
   snprintf(at, sizeof at, "%s.slow_body", where);
   if (!json_is_object(v))
@@ -694,13 +693,17 @@ static bool parse_fail_list(struct loader *l, json_t *v, const char *where,
   return true;
 }
 
-static const char *const route_keys[] = {
-    "path",        "query",       "fail",        "per",
-    "gzip",        "etag",        "last_modified", "slow_body",
-    "comment",     "kind",        "status",      "file",
-    "body",        "content_type", "retry_after", "headers",
-    "bytes",       "after_bytes", "chunk_bytes", "interval_ms",
-    "latency_ms",  NULL};
+static const char *const route_keys[] = {"path",          "query",
+                                         "fail",          "per",
+                                         "gzip",          "etag",
+                                         "last_modified", "slow_body",
+                                         "comment",       "kind",
+                                         "status",        "file",
+                                         "body",          "content_type",
+                                         "retry_after",   "headers",
+                                         "bytes",         "after_bytes",
+                                         "chunk_bytes",   "interval_ms",
+                                         "latency_ms",    NULL};
 
 static bool parse_route(struct loader *l, json_t *obj, size_t index,
                         struct route *r)
@@ -757,8 +760,8 @@ static bool parse_route(struct loader *l, json_t *obj, size_t index,
 
 static bool parse_random(struct loader *l, json_t *obj, struct config *cfg)
 {
-  static const char *const keys[] = {"p", "seed", "kinds", "paths", "comment",
-                                     NULL};
+  static const char *const keys[] = {"p",     "seed",    "kinds",
+                                     "paths", "comment", NULL};
   struct random_faults *rf = &cfg->random;
   if (!json_is_object(obj))
     return bad(l, "random", "expected an object");
@@ -1003,13 +1006,11 @@ static char *expand_file(const char *pattern, const struct mock_request *req,
     bool safe = value[0] != '\0' && value[0] != '.';
     for (const char *c = value; *c; c++)
       safe &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-              (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' ||
-              *c == '-';
+              (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
     enum ts_result res = safe ? ts_buf_append_str(&b, value) : TS_ERR_PARSE;
     free(value);
     if (res != TS_OK) {
-      snprintf(note, note_size, "file %s: unsafe value for %s", pattern,
-               name);
+      snprintf(note, note_size, "file %s: unsafe value for %s", pattern, name);
       ts_buf_cleanup(&b);
       return NULL;
     }
@@ -1070,8 +1071,8 @@ static int read_file(const struct mock_router *r, const char *rel, char **out,
 /* {"error":{"code":N,"message":M}}, the shape Google APIs use. */
 static char *error_body(int status, const char *message, size_t *len)
 {
-  json_t *o = json_pack("{s:{s:i,s:s}}", "error", "code", status, "message",
-                        message);
+  json_t *o =
+      json_pack("{s:{s:i,s:s}}", "error", "code", status, "message", message);
   char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   *len = s ? strlen(s) : 0;
@@ -1137,8 +1138,8 @@ void mock_response_cleanup(struct mock_response *r)
   ts_buf_init(&r->head, 0);
 }
 
-void mock_response_read(const struct mock_response *r, uint64_t off,
-                        char *dst, size_t n)
+void mock_response_read(const struct mock_response *r, uint64_t off, char *dst,
+                        size_t n)
 {
   if (r->body) {
     memcpy(dst, r->body + off, n);
@@ -1163,8 +1164,8 @@ static void head_start(struct ts_buf *h, int status)
 {
   char date[30];
   mock_http_date(time(NULL), date);
-  ts_buf_printf(h, "HTTP/1.1 %d %s\r\nServer: mockapi\r\nDate: %s\r\n",
-                status, mock_http_reason(status), date);
+  ts_buf_printf(h, "HTTP/1.1 %d %s\r\nServer: mockapi\r\nDate: %s\r\n", status,
+                mock_http_reason(status), date);
 }
 
 static void head_end(struct ts_buf *h, bool keep_alive)
@@ -1182,6 +1183,7 @@ enum ts_result mock_response_simple(struct mock_response *out, int status,
   ts_buf_init(&out->head, 0);
   out->route = -2;
   out->status = status;
+  out->outcome = "ok";
   out->body = malloc(len + 1);
   if (!out->body)
     return TS_ERR_NOMEM;
@@ -1191,8 +1193,8 @@ enum ts_result mock_response_simple(struct mock_response *out, int status,
   out->send_len = head_only ? 0 : len;
   out->end = keep_alive ? MOCK_END_KEEP : MOCK_END_CLOSE;
   head_start(&out->head, status);
-  ts_buf_printf(&out->head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                type, len);
+  ts_buf_printf(&out->head, "Content-Type: %s\r\nContent-Length: %zu\r\n", type,
+                len);
   if (extra)
     ts_buf_append_str(&out->head, extra);
   head_end(&out->head, keep_alive);
@@ -1222,18 +1224,18 @@ static void merge(const struct spec *base, const struct spec *fault,
   const struct spec *top = fault ? fault : base;
   e->kind = top->kind;
   e->status = (fault && fault->status) ? fault->status
-              : base->status            ? base->status
-                                        : 200;
+              : base->status           ? base->status
+                                       : 200;
   if (fault && (fault->file || fault->has_body))
     e->body_from = fault;
   else if (fault && fault->status && !is_success(fault->status))
     e->body_from = NULL; /* an injected error gets an error body */
   else if (base->file || base->has_body)
     e->body_from = base;
-  e->content_type = (fault && fault->content_type) ? fault->content_type
-                                                    : base->content_type;
-  e->retry_after = (fault && fault->retry_after) ? fault->retry_after
-                                                  : base->retry_after;
+  e->content_type =
+      (fault && fault->content_type) ? fault->content_type : base->content_type;
+  e->retry_after =
+      (fault && fault->retry_after) ? fault->retry_after : base->retry_after;
   const struct spec *lat = (fault && fault->has_latency) ? fault : base;
   e->has_latency = lat->has_latency;
   e->lat_min = lat->lat_min;
@@ -1276,11 +1278,11 @@ static int load_body(struct mock_router *r, const struct mock_request *req,
     snprintf(out->note, sizeof out->note, "out of memory");
     status = 500;
   } else if (src && src->file) {
-    char *rel = src->literal ? dup_str(src->file)
-                             : expand_file(src->file, req, out->note,
-                                           sizeof out->note);
-    int failed = rel ? read_file(r, rel, &out->body, &out->body_len,
-                                 out->note, sizeof out->note)
+    char *rel = src->literal
+                    ? dup_str(src->file)
+                    : expand_file(src->file, req, out->note, sizeof out->note);
+    int failed = rel ? read_file(r, rel, &out->body, &out->body_len, out->note,
+                                 sizeof out->note)
                      : 404;
     free(rel);
     if (!failed)
@@ -1313,8 +1315,8 @@ static unsigned pick_latency(const struct mock_router *r,
   if (hi <= lo)
     return lo;
   /* Per URL, not per request: the same URL waits as long in every run. */
-  return lo + (unsigned)(hash_str(r->seed, req->target) %
-                         ((uint64_t)hi - lo + 1));
+  return lo +
+         (unsigned)(hash_str(r->seed, req->target) % ((uint64_t)hi - lo + 1));
 }
 
 /* True when the request's validators make a 304 the right answer. */
@@ -1344,8 +1346,8 @@ static void plan_simple_error(struct mock_response *out, int status,
   size_t len;
   char *body = error_body(status, message, &len);
   const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
-  mock_response_simple(out, status, JSON_TYPE, body ? body : "",
-                       body ? len : 0, extra, keep_alive, head_only);
+  mock_response_simple(out, status, JSON_TYPE, body ? body : "", body ? len : 0,
+                       extra, keep_alive, head_only);
   free(body);
 }
 
@@ -1354,6 +1356,7 @@ void mock_router_respond(struct mock_router *r, const struct mock_request *req,
 {
   memset(out, 0, sizeof *out);
   ts_buf_init(&out->head, 0);
+  out->outcome = "ok";
   bool head_only = !strcmp(req->method, "HEAD");
   if (!head_only && strcmp(req->method, "GET") != 0) {
     plan_simple_error(out, 405, "mockapi: only GET and HEAD", keep_alive,
@@ -1389,8 +1392,8 @@ void mock_router_respond(struct mock_router *r, const struct mock_request *req,
     struct ts_buf path;
     ts_buf_init(&path, PATH_MAX);
     ts_buf_printf(&path, "%s%s", r->root_real, req->path);
-    bool exists = path.data && !ts_fs_is_dir(path.data) &&
-                  access(path.data, R_OK) == 0;
+    bool exists =
+        path.data && !ts_fs_is_dir(path.data) && access(path.data, R_OK) == 0;
     ts_buf_cleanup(&path);
     /* The request path is already decoded and free of dot segments. */
     fallback.file = exists ? (char *)(uintptr_t)(req->path + 1) : NULL;
@@ -1423,7 +1426,8 @@ void mock_router_respond(struct mock_router *r, const struct mock_request *req,
   struct effective e;
   merge(base, fault, &e);
   out->latency_ms = pick_latency(r, &e, req);
-  if (fault)
+  /* A route's own status is its normal answer; a kind is always a fault. */
+  if (fault || e.kind != K_NONE)
     out->fault = kind_names[e.kind];
   if (e.kind == K_HANG) {
     out->end = MOCK_END_HANG;
@@ -1431,6 +1435,7 @@ void mock_router_respond(struct mock_router *r, const struct mock_request *req,
   }
   if (e.kind == K_EMPTY_REPLY) {
     out->end = MOCK_END_CLOSE;
+    out->outcome = "empty_reply";
     return;
   }
 
@@ -1487,6 +1492,7 @@ void mock_router_respond(struct mock_router *r, const struct mock_request *req,
     advertised = total ? total : 1;
     out->send_len = total / 2;
     out->end = MOCK_END_CLOSE;
+    out->outcome = "closed";
     break;
   case K_STALL:
     out->send_len = (fault ? fault->after_bytes : base->after_bytes);
@@ -1498,8 +1504,7 @@ void mock_router_respond(struct mock_router *r, const struct mock_request *req,
     out->chunk = fault ? fault->chunk_bytes : base->chunk_bytes;
     out->interval_ms = fault ? fault->interval_ms : base->interval_ms;
     break;
-  default:
-    break;
+  default: break;
   }
   if (head_only)
     out->send_len = 0;

@@ -38,19 +38,21 @@ enum mock_end {
 };
 
 struct mock_response {
-  int status;          /* the status sent; 0 when no head is sent */
-  struct ts_buf head;  /* status line + headers + empty line; may be empty */
-  char *body;          /* owned; NULL for a generated body */
-  size_t body_len;     /* length of `body` */
-  uint64_t gen_len;    /* length of a generated body (oversize) */
-  uint64_t send_len;   /* body bytes to send: at most the body's length */
-  size_t chunk;        /* > 0: send the body in pieces of this size */
+  int status;           /* the status sent; 0 when no head is sent */
+  struct ts_buf head;   /* status line + headers + empty line; may be empty */
+  char *body;           /* owned; NULL for a generated body */
+  size_t body_len;      /* length of `body` */
+  uint64_t gen_len;     /* length of a generated body (oversize) */
+  uint64_t send_len;    /* body bytes to send: at most the body's length */
+  size_t chunk;         /* > 0: send the body in pieces of this size */
   unsigned interval_ms; /* the pause between pieces */
-  unsigned latency_ms; /* wait this long before the first byte */
+  unsigned latency_ms;  /* wait this long before the first byte */
   enum mock_end end;
-  const char *fault; /* static name of the injected fault; NULL for none */
-  int route;         /* route index; -1 file fallback; -2 neither */
-  char note[256];    /* a problem worth logging ("" when none) */
+  const char *outcome; /* static: how the stats name a response sent to
+                        * its planned end ("ok", "closed", "empty_reply") */
+  const char *fault;   /* static name of the injected fault; NULL for none */
+  int route;           /* route index; -1 file fallback; -2 neither */
+  char note[256];      /* a problem worth logging ("" when none) */
 };
 
 /* Frees what `r` owns and empties it. */
@@ -58,8 +60,8 @@ void mock_response_cleanup(struct mock_response *r);
 
 /* Copies bytes [off, off + n) of the response body into `dst`, generating
  * them when the body is generated. */
-void mock_response_read(const struct mock_response *r, uint64_t off,
-                        char *dst, size_t n);
+void mock_response_read(const struct mock_response *r, uint64_t off, char *dst,
+                        size_t n);
 
 /*
  * Builds a plain response (the server's own endpoints and protocol errors):

@@ -1,10 +1,10 @@
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <stdint.h>
 
 #include "http.h"
 #include "stats.h"
@@ -32,9 +32,11 @@ enum conn_state {
 };
 
 struct conn {
-  uv_tcp_t tcp; /* data: this conn */
+  uv_tcp_t tcp;     /* data: this conn */
   uv_timer_t timer; /* latency, drip pauses, linger; data: this conn */
   uv_shutdown_t shutdown;
+  uv_write_t write; /* one write at a time: the next piece waits for it */
+  char *piece;      /* GEN_PIECE bytes for generated bodies, reused */
   struct mock_server *srv;
   struct conn *prev, *next;
   uint64_t id;
@@ -46,19 +48,14 @@ struct conn {
   struct ts_buf in;
   struct mock_response resp; /* the response being sent */
   bool head_sent;
-  uint64_t sent;   /* body bytes written so far */
-  uint64_t rec;    /* stats id of the current request; 0: not recorded */
-  bool counted;    /* the current request counts as in flight */
-};
-
-struct write_req {
-  uv_write_t req; /* data: the conn */
-  char piece[];   /* a generated piece, when there is one */
+  uint64_t sent; /* body bytes written so far */
+  uint64_t rec;  /* stats id of the current request; 0: not recorded */
+  bool counted;  /* the current request counts as in flight */
 };
 
 struct mock_server {
   uv_loop_t *loop;
-  uv_tcp_t *listener; /* own allocation, freed in its close callback */
+  uv_tcp_t *listener;         /* own allocation, freed in its close callback */
   struct mock_router *router; /* borrowed */
   struct mock_stats *stats;
   bool quiet;
@@ -105,6 +102,7 @@ static void on_close(uv_handle_t *h)
     c->next->prev = c->prev;
   ts_buf_cleanup(&c->in);
   mock_response_cleanup(&c->resp);
+  free(c->piece);
   free(c);
 }
 
@@ -215,19 +213,12 @@ static void body_done(struct conn *c)
     read_start(c);
     process(c); /* a pipelined request may already be waiting */
     return;
-  case MOCK_END_CLOSE: {
-    bool cut = c->resp.fault && (!strcmp(c->resp.fault, "close_mid_body") ||
-                                 !strcmp(c->resp.fault, "empty_reply"));
-    finish(c, !cut ? "ok"
-              : !strcmp(c->resp.fault, "empty_reply") ? "empty_reply"
-                                                      : "closed");
+  case MOCK_END_CLOSE:
+    finish(c, c->resp.outcome ? c->resp.outcome : "ok");
     linger(c);
     return;
-  }
   case MOCK_END_STALL:
-  case MOCK_END_HANG:
-    c->state = C_HOLD;
-    return;
+  case MOCK_END_HANG: c->state = C_HOLD; return;
   }
 }
 
@@ -245,7 +236,6 @@ static void on_timer_pump(uv_timer_t *t)
 static void on_write(uv_write_t *req, int status)
 {
   struct conn *c = req->data;
-  free(req);
   c->writing = false;
   if (c->state == C_CLOSING)
     return;
@@ -281,8 +271,7 @@ static void pump(struct conn *c)
     n = r->chunk;
   if (!r->body && n > GEN_PIECE)
     n = GEN_PIECE;
-  struct write_req *wr = malloc(sizeof *wr + (r->body ? 0 : n));
-  if (!wr) {
+  if (!r->body && n > 0 && !c->piece && !(c->piece = malloc(GEN_PIECE))) {
     conn_close(c, "error");
     return;
   }
@@ -291,17 +280,16 @@ static void pump(struct conn *c)
   if (head)
     bufs[nbufs++] = uv_buf_init(r->head.data, (unsigned)r->head.len);
   if (n > 0) {
-    char *from = r->body ? r->body + c->sent : wr->piece;
+    char *from = r->body ? r->body + c->sent : c->piece;
     if (!r->body)
-      mock_response_read(r, c->sent, wr->piece, n);
+      mock_response_read(r, c->sent, c->piece, n);
     bufs[nbufs++] = uv_buf_init(from, (unsigned)n);
   }
-  wr->req.data = c;
-  /* The body and head buffers belong to c->resp, which lives until the
-   * write callback has run (it is released only after body_done or in
-   * on_close, which libuv runs after every pending write callback). */
-  if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, bufs, nbufs, on_write) != 0) {
-    free(wr);
+  c->write.data = c;
+  /* The buffers belong to c->resp and c->piece, which live until the
+   * write callback has run: they are released only after body_done or in
+   * on_close, which libuv runs after every pending write callback. */
+  if (uv_write(&c->write, (uv_stream_t *)&c->tcp, bufs, nbufs, on_write)) {
     conn_close(c, "client_closed");
     return;
   }
@@ -331,9 +319,8 @@ static void answer_simple(struct conn *c, int status, const char *body,
                           bool keep_alive, bool head_only)
 {
   c->keep_alive = keep_alive;
-  if (mock_response_simple(&c->resp, status,
-                           "application/json; charset=UTF-8", body,
-                           strlen(body), NULL, keep_alive,
+  if (mock_response_simple(&c->resp, status, "application/json; charset=UTF-8",
+                           body, strlen(body), NULL, keep_alive,
                            head_only) != TS_OK) {
     conn_close(c, "error");
     return;
@@ -353,12 +340,12 @@ static bool control(struct conn *c, const struct mock_request *req)
   bool ka = req->keep_alive && !s->closing;
   if (!strcmp(p, "/__stats") && (get || head)) {
     char *with = NULL;
-    bool all = !(mock_query_get(req->query, "requests", &with) &&
-                 !strcmp(with, "0"));
+    bool all =
+        !(mock_query_get(req->query, "requests", &with) && !strcmp(with, "0"));
     free(with);
     json_t *j = mock_stats_json(s->stats, now_ms(s), s->inflight, all);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15))
-                   : NULL;
+    char *text =
+        j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
     if (!text) {
       answer_simple(c, 500, "{\"error\":\"out of memory\"}", ka, head);
@@ -401,8 +388,8 @@ static void log_request(const struct mock_server *s,
     snprintf(route, sizeof route, "route %d", r->route);
   else
     snprintf(route, sizeof route, "%s", r->route == -1 ? "file" : "no route");
-  fprintf(stderr, "mockapi: %s %.300s -> %d (%s, %u ms%s%s)%s%s\n",
-          req->method, req->target, r->status, route, r->latency_ms,
+  fprintf(stderr, "mockapi: %s %.300s -> %d (%s, %u ms%s%s)%s%s\n", req->method,
+          req->target, r->status, route, r->latency_ms,
           r->fault ? ", fault " : "", r->fault ? r->fault : "",
           r->note[0] ? ": " : "", r->note);
 }
@@ -432,9 +419,8 @@ static void process(struct conn *c)
     size_t used = 0;
     int status = 0;
     const char *why = NULL;
-    enum mock_parse res =
-        mock_http_parse(c->in.data ? c->in.data : "", c->in.len, &req, &used,
-                        &status, &why);
+    enum mock_parse res = mock_http_parse(
+        c->in.data ? c->in.data : "", c->in.len, &req, &used, &status, &why);
     if (res == MOCK_PARSE_MORE) {
       read_start(c);
       return;
@@ -504,8 +490,8 @@ enum ts_result mock_server_new(uv_loop_t *loop, struct mock_router *router,
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   uv_timeval64_t tv = {0};
   uv_gettimeofday(&tv);
-  s->stats = mock_stats_new((double)tv.tv_sec * 1000.0 +
-                            (double)tv.tv_usec / 1000.0);
+  s->stats =
+      mock_stats_new((double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0);
   if (!s->stats) {
     free(s);
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");

@@ -197,27 +197,23 @@ static json_t *record_json(const struct record *r)
   bad |= json_object_set_new(o, "method", str_or_null(r->method));
   bad |= json_object_set_new(o, "url", str_or_null(r->url));
   bad |= json_object_set_new(o, "path", str_or_null(r->path));
-  bad |= json_object_set_new(o, "route",
-                             r->route >= 0 ? json_integer(r->route)
-                                           : json_null());
+  bad |= json_object_set_new(
+      o, "route", r->route >= 0 ? json_integer(r->route) : json_null());
   bad |= json_object_set_new(o, "fallback", json_boolean(r->route == -1));
   bad |= json_object_set_new(o, "inflight", json_integer(r->inflight));
   bad |= json_object_set_new(o, "latency_ms", json_integer(r->latency_ms));
   bad |= json_object_set_new(o, "status",
-                             r->status ? json_integer(r->status)
-                                       : json_null());
+                             r->status ? json_integer(r->status) : json_null());
   bad |= json_object_set_new(o, "fault", str_or_null(r->fault));
   bad |= json_object_set_new(o, "outcome",
-                             json_string(r->outcome ? r->outcome
-                                                    : "pending"));
+                             json_string(r->outcome ? r->outcome : "pending"));
   bad |= json_object_set_new(o, "done_ms",
                              r->done_ms >= 0 ? ms(r->done_ms) : json_null());
   bad |= json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
   bad |= json_object_set_new(o, "user_agent", str_or_null(r->user_agent));
   bad |= json_object_set_new(o, "accept_encoding",
                              str_or_null(r->accept_encoding));
-  bad |= json_object_set_new(o, "if_none_match",
-                             str_or_null(r->if_none_match));
+  bad |= json_object_set_new(o, "if_none_match", str_or_null(r->if_none_match));
   bad |= json_object_set_new(o, "if_modified_since",
                              str_or_null(r->if_modified_since));
   if (bad) {
@@ -236,11 +232,11 @@ json_t *mock_stats_json(const struct mock_stats *s, double now_ms,
   int bad = 0;
   bad |= json_object_set_new(o, "count",
                              json_integer((json_int_t)(s->len + s->dropped)));
-  bad |= json_object_set_new(o, "peak_inflight",
-                             json_integer(s->peak_inflight));
+  bad |=
+      json_object_set_new(o, "peak_inflight", json_integer(s->peak_inflight));
   bad |= json_object_set_new(o, "inflight", json_integer(inflight));
-  bad |= json_object_set_new(o, "dropped",
-                             json_integer((json_int_t)s->dropped));
+  bad |=
+      json_object_set_new(o, "dropped", json_integer((json_int_t)s->dropped));
   bad |= json_object_set_new(o, "started_at_ms", ms(s->started_at_ms));
   bad |= json_object_set_new(o, "now_ms", ms(now_ms));
   if (with_requests) {
