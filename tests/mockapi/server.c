@@ -46,6 +46,7 @@ struct conn {
   bool writing;
   bool keep_alive; /* the current request allows another one after it */
   struct ts_buf in;
+  size_t scanned; /* in.data[0..scanned) holds no end of a request head */
   struct mock_response resp; /* the response being sent */
   bool head_sent;
   uint64_t sent; /* body bytes written so far */
@@ -411,10 +412,32 @@ static void dispatch(struct conn *c, const struct mock_request *req)
   start_response(c);
 }
 
+/*
+ * True when c->in may hold a whole request head (an empty line), or is
+ * past the head cap. Remembers how far it looked, so a head that arrives a
+ * byte at a time costs linear time, not a full parse per byte.
+ */
+static bool head_ready(struct conn *c)
+{
+  const char *d = c->in.data;
+  if (c->in.len > MOCK_HTTP_MAX_HEAD)
+    return true;
+  for (size_t i = c->scanned; i < c->in.len; i++)
+    if (d[i] == '\n' && i >= 1 &&
+        (d[i - 1] == '\n' || (i >= 2 && d[i - 1] == '\r' && d[i - 2] == '\n')))
+      return true;
+  c->scanned = c->in.len;
+  return false;
+}
+
 /* Parses and answers buffered requests, one at a time, while idle. */
 static void process(struct conn *c)
 {
   while (c->state == C_IDLE) {
+    if (!head_ready(c)) {
+      read_start(c);
+      return;
+    }
     struct mock_request req;
     size_t used = 0;
     int status = 0;
@@ -429,6 +452,7 @@ static void process(struct conn *c)
       /* Past a malformed request there is no telling where the next one
        * starts: answer and close. */
       c->in.len = 0;
+      c->scanned = 0;
       char body[160];
       snprintf(body, sizeof body, "{\"error\":\"%s\"}", why);
       if (!c->srv->quiet)
@@ -440,6 +464,7 @@ static void process(struct conn *c)
     memmove(c->in.data, c->in.data + used, c->in.len - used);
     c->in.len -= used;
     c->in.data[c->in.len] = '\0';
+    c->scanned = 0;
     dispatch(c, &req);
     mock_request_cleanup(&req);
   }

@@ -7,14 +7,18 @@
  * Timing checks are lower bounds or generous ratios only: the machines are
  * shared and noisy, and a test that sometimes fails teaches nothing.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1287,6 +1291,44 @@ static void malformed_requests_get_4xx_and_the_server_lives(void)
   STOP(s);
 }
 
+/* A request written one byte per send(): every partial read must wait for
+ * more, not fail, and an 8 KiB head must not cost a parse per byte. */
+static void a_request_one_byte_at_a_time(void)
+{
+  struct mock_server *s = START(NULL, 1);
+  REQUIRE(s);
+  struct ts_buf req;
+  ts_buf_init(&req, 0);
+  ts_buf_append_str(&req, "GET /v0/item/8863.json HTTP/1.1\r\nX-Pad: ");
+  for (int i = 0; i < 8000; i++)
+    ts_buf_append_char(&req, 'p');
+  ts_buf_append_str(&req, "\r\nConnection: close\r\n\r\n");
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {0};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)mock_port(s));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  REQUIRE(connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+  bool sent = true;
+  for (size_t i = 0; i < req.len && sent; i++)
+    sent = send(fd, req.data + i, 1, MSG_NOSIGNAL) == 1;
+  CHECK(sent);
+  char buf[4096];
+  struct ts_buf got;
+  ts_buf_init(&got, 1 << 20);
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+    ts_buf_append(&got, buf, (size_t)n);
+  close(fd);
+  CHECK(strncmp(ts_buf_cstr(&got), "HTTP/1.1 200 OK\r\n", 17) == 0);
+  CHECK(strstr(ts_buf_cstr(&got), "dhouston") != NULL);
+  ts_buf_cleanup(&got);
+  ts_buf_cleanup(&req);
+  STOP(s);
+}
+
 static void clients_may_disconnect_at_any_moment(void)
 {
   struct mock_server *s = START_FAULTS();
@@ -1528,6 +1570,7 @@ int main(int argc, char **argv)
       TEST(reload_reads_the_routes_file_again),
       TEST(pipelined_requests_are_answered_in_order),
       TEST(malformed_requests_get_4xx_and_the_server_lives),
+      TEST(a_request_one_byte_at_a_time),
       TEST(clients_may_disconnect_at_any_moment),
       TEST(ten_thousand_requests),
       TEST(time_limit_stops_the_server),
