@@ -107,7 +107,8 @@ static void on_close(uv_handle_t *h)
   free(c);
 }
 
-/* What became of a request whose connection ended in state `st`. */
+/* What became of the current request when its connection ends now:
+ * `dflt`, unless the response was never going to finish anyway. */
 static const char *outcome_for(const struct conn *c, const char *dflt)
 {
   if (c->state == C_HOLD)
@@ -389,10 +390,12 @@ static void log_request(const struct mock_server *s,
     snprintf(route, sizeof route, "route %d", r->route);
   else
     snprintf(route, sizeof route, "%s", r->route == -1 ? "file" : "no route");
-  fprintf(stderr, "mockapi: %s %.300s -> %d (%s, %u ms%s%s)%s%s\n", req->method,
-          req->target, r->status, route, r->latency_ms,
-          r->fault ? ", fault " : "", r->fault ? r->fault : "",
-          r->note[0] ? ": " : "", r->note);
+  char status[16] = "-"; /* hang, empty_reply: no status is sent */
+  if (r->status)
+    snprintf(status, sizeof status, "%d", r->status);
+  fprintf(stderr, "mockapi: %s %.300s -> %s (%s, %u ms%s%s)%s%s\n", req->method,
+          req->target, status, route, r->latency_ms, r->fault ? ", fault " : "",
+          r->fault ? r->fault : "", r->note[0] ? ": " : "", r->note);
 }
 
 static void dispatch(struct conn *c, const struct mock_request *req)

@@ -114,6 +114,10 @@ static const char *binary_path(char *buf, size_t n)
 struct mock_server *mock_start_opts(const struct mock_options *opts,
                                     struct ts_error *err)
 {
+  if (!opts->root) {
+    ts_error_set(err, TS_ERR_USAGE, "mock_start: no root folder");
+    return NULL;
+  }
   char bin_buf[PATH_MAX];
   const char *bin = binary_path(bin_buf, sizeof bin_buf);
   if (access(bin, X_OK) != 0) {
