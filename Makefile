@@ -114,8 +114,13 @@ $(B)/tests/unit/%.o: tests/unit/%.c
 $(MOCK_BIN): $(MOCK_OBJ) $(B)/libtrendsite.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(MOCK_LIBS)
 
-$(B)/bench/%: $(B)/bench/%.o $(B)/libtrendsite.a
+# Benchmarks may use the test support code (the mock-server client).
+$(B)/bench/%: $(B)/bench/%.o $(UNIT_HARN) $(B)/libtrendsite.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/bench/%.o: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -c -o $@ $<
 
 # The test runner: unit binaries, then end-to-end scripts, one summary line.
 check-tests: $(B)/trendsite $(UNIT_BIN) $(if $(MOCK_SRC),$(MOCK_BIN))

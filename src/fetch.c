@@ -63,6 +63,8 @@ struct request {
   int64_t first_start_ns;
   int64_t attempt_start_ns;
   int64_t ready_ns; /* while waiting: when the backoff ends */
+  /* This attempt's places in the global and the source's rate logs. */
+  struct ts_ratelimit_mark global_mark, source_mark;
   bool too_large;
   char errbuf[CURL_ERROR_SIZE];
   /* Headers of the final response (reset when a new status line starts). */
@@ -542,6 +544,25 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
   return len;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* CURLOPT_PREREQFUNCTION: connected, about to send. This is when the
+ * request really leaves, so it is the start that the rate limits count. */
+static int on_prereq(void *userp, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port)
+{
+  (void)conn_primary_ip;
+  (void)conn_local_ip;
+  (void)conn_primary_port;
+  (void)conn_local_port;
+  struct request *r = userp;
+  struct ts_fetch *f = r->fetch;
+  int64_t now = now_ns();
+  ts_ratelimit_confirm(&f->limit, r->global_mark, now);
+  ts_ratelimit_confirm(&f->sources[r->source].limit, r->source_mark, now);
+  return CURL_PREREQFUNC_OK;
+}
+#endif
+
 static enum ts_result setup_easy(struct ts_fetch *f, struct request *r)
 {
   CURL *e = curl_easy_init();
@@ -585,6 +606,10 @@ static enum ts_result setup_easy(struct ts_fetch *f, struct request *r)
                         (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
   c |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  c |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+  c |= curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
+#endif
   return c == CURLE_OK ? TS_OK : TS_ERR_INTERNAL;
 }
 
@@ -612,8 +637,8 @@ static void start(struct ts_fetch *f, struct request *r, int64_t now)
   }
   f->stats.attempts++;
   f->sources[r->source].stats.attempts++;
-  ts_ratelimit_record(&f->limit, now);
-  ts_ratelimit_record(&f->sources[r->source].limit, now);
+  r->global_mark = ts_ratelimit_record(&f->limit, now);
+  r->source_mark = ts_ratelimit_record(&f->sources[r->source].limit, now);
   CURLMcode mc = curl_multi_add_handle(f->multi, r->easy);
   if (mc != CURLM_OK) {
     finish(r, TS_FETCH_NETWORK_ERROR, 0, curl_multi_strerror(mc));

@@ -86,8 +86,11 @@ enum ts_result ts_ratelimit_init(struct ts_ratelimit *rl,
   if (rate->count == 0)
     return TS_OK;
   rl->starts = calloc(rate->count, sizeof *rl->starts);
-  if (!rl->starts)
+  rl->seqs = calloc(rate->count, sizeof *rl->seqs);
+  if (!rl->starts || !rl->seqs) {
+    ts_ratelimit_cleanup(rl);
     return TS_ERR_NOMEM;
+  }
   int64_t margin = rate->window_ns / 100;
   if (margin < 2 * NS_PER_MS)
     margin = 2 * NS_PER_MS;
@@ -100,7 +103,9 @@ enum ts_result ts_ratelimit_init(struct ts_ratelimit *rl,
 void ts_ratelimit_cleanup(struct ts_ratelimit *rl)
 {
   free(rl->starts);
+  free(rl->seqs);
   rl->starts = NULL;
+  rl->seqs = NULL;
 }
 
 int64_t ts_ratelimit_next(const struct ts_ratelimit *rl, int64_t now)
@@ -113,14 +118,35 @@ int64_t ts_ratelimit_next(const struct ts_ratelimit *rl, int64_t now)
   return open > now ? open : now;
 }
 
-void ts_ratelimit_record(struct ts_ratelimit *rl, int64_t now)
+struct ts_ratelimit_mark ts_ratelimit_record(struct ts_ratelimit *rl,
+                                             int64_t now)
 {
+  struct ts_ratelimit_mark mark = {0, 0};
   if (rl->rate.count == 0)
-    return;
+    return mark;
+  uint32_t slot;
   if (rl->used < rl->rate.count) {
-    rl->starts[rl->used++] = now;
-    return;
+    slot = rl->used++;
+  } else {
+    slot = rl->next;
+    rl->next = (rl->next + 1) % rl->rate.count;
   }
-  rl->starts[rl->next] = now;
-  rl->next = (rl->next + 1) % rl->rate.count;
+  rl->starts[slot] = now;
+  rl->seqs[slot] = ++rl->recorded;
+  mark.slot = slot;
+  mark.seq = rl->recorded;
+  return mark;
+}
+
+void ts_ratelimit_confirm(struct ts_ratelimit *rl,
+                          struct ts_ratelimit_mark mark, int64_t t)
+{
+  /* A slot holding a later start means this one was evicted: N newer
+   * starts came after it, and its time no longer matters. The ring is
+   * then not strictly ordered by time, which only makes _next wait
+   * longer (it reads the oldest slot, never an earlier time). */
+  if (rl->rate.count == 0 || mark.seq == 0 || rl->seqs[mark.slot] != mark.seq)
+    return;
+  if (t > rl->starts[mark.slot])
+    rl->starts[mark.slot] = t;
 }

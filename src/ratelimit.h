@@ -10,11 +10,13 @@
  * before t - window - margin, which is the earliest moment it can go, so
  * requests are never delayed longer than the limit demands.
  *
- * The margin (a small fraction of the window) absorbs the difference
- * between the moment we hand a request to libcurl and the moment its bytes
- * reach the server: without it a server could see N+1 arrivals in one
- * window when an earlier request's connection setup was slower than a
- * later one's.
+ * A start is recorded when the request is handed to libcurl (so the slot
+ * is taken at once) and confirmed when libcurl is about to send it, after
+ * connecting: the confirmed time is the one that counts, since a slow
+ * connection setup would otherwise let a later request arrive within the
+ * same window as an earlier one. The margin (a small fraction of the
+ * window) absorbs what is left: the moment the server reads the request
+ * differs a little from the moment it was sent.
  *
  * Times are nanoseconds on a monotonic clock (uv_hrtime in the engine).
  */
@@ -47,6 +49,8 @@ struct ts_ratelimit {
   struct ts_rate rate;
   int64_t margin_ns; /* added to the window, see above */
   int64_t *starts;   /* ring of the last rate.count start times; owned */
+  uint64_t *seqs;    /* which start each slot holds, for confirmations */
+  uint64_t recorded; /* starts recorded so far */
   uint32_t used;     /* slots filled so far (< count until the ring wraps) */
   uint32_t next;     /* index of the oldest start once the ring is full */
 };
@@ -61,7 +65,20 @@ void ts_ratelimit_cleanup(struct ts_ratelimit *rl);
 /* The earliest time >= now at which one more request may start. */
 int64_t ts_ratelimit_next(const struct ts_ratelimit *rl, int64_t now);
 
+/* Identifies a recorded start, to confirm it later. */
+struct ts_ratelimit_mark {
+  uint32_t slot;
+  uint64_t seq;
+};
+
 /* Records that a request started at `now` (callers check _next first). */
-void ts_ratelimit_record(struct ts_ratelimit *rl, int64_t now);
+struct ts_ratelimit_mark ts_ratelimit_record(struct ts_ratelimit *rl,
+                                             int64_t now);
+
+/* Moves a recorded start to `t`, the moment the request is really sent,
+ * if that is later and the slot still holds it. Only ever makes the limit
+ * stricter. */
+void ts_ratelimit_confirm(struct ts_ratelimit *rl,
+                          struct ts_ratelimit_mark mark, int64_t t);
 
 #endif

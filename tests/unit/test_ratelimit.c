@@ -128,6 +128,29 @@ static void burst_then_wait_for_the_oldest(void)
   ts_ratelimit_cleanup(&rl);
 }
 
+/* A start confirmed later (the request left after connecting) pushes the
+ * next slot later; a stale confirmation for an evicted slot is ignored. */
+static void confirmations_only_make_it_stricter(void)
+{
+  struct ts_rate rate = {2, SEC};
+  struct ts_ratelimit rl;
+  REQUIRE(ts_ratelimit_init(&rl, &rate) == TS_OK);
+  struct ts_ratelimit_mark a = ts_ratelimit_record(&rl, 0);
+  ts_ratelimit_record(&rl, 10 * MS);
+  CHECK(ts_ratelimit_next(&rl, 20 * MS) == SEC + rl.margin_ns);
+  ts_ratelimit_confirm(&rl, a, 40 * MS); /* sent 40 ms after handing over */
+  CHECK(ts_ratelimit_next(&rl, 20 * MS) == 40 * MS + SEC + rl.margin_ns);
+  ts_ratelimit_confirm(&rl, a, 5 * MS); /* never earlier */
+  CHECK(ts_ratelimit_next(&rl, 20 * MS) == 40 * MS + SEC + rl.margin_ns);
+  /* Two more starts evict `a`; confirming it now changes nothing. */
+  ts_ratelimit_record(&rl, 2 * SEC);
+  ts_ratelimit_record(&rl, 2 * SEC);
+  int64_t before = ts_ratelimit_next(&rl, 2 * SEC);
+  ts_ratelimit_confirm(&rl, a, 9 * SEC);
+  CHECK(ts_ratelimit_next(&rl, 2 * SEC) == before);
+  ts_ratelimit_cleanup(&rl);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -136,6 +159,7 @@ int main(int argc, char **argv)
     TEST(unlimited_never_waits),
     TEST(strict_in_every_window_and_never_late),
     TEST(burst_then_wait_for_the_oldest),
+    TEST(confirmations_only_make_it_stricter),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
