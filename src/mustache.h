@@ -1,0 +1,168 @@
+/*
+ * The Mustache template engine: template source -> compiled tree -> output.
+ *
+ * Users customise the site by editing templates, so the engine implements
+ * the whole official specification (interpolation, sections, inverted
+ * sections, comments, partials, set delimiters, template inheritance with
+ * parents and blocks, dynamic partial names) except lambdas: the data is
+ * JSON, which has no functions. docs/mustache.md describes the language.
+ *
+ * Life cycle:
+ *
+ *   struct ts_mustache_env *env = ts_mustache_env_new(&opts);
+ *   const struct ts_mustache *page;
+ *   ts_mustache_compile_file(env, "templates/item.html.mustache", &page, &err);
+ *   for each item: ts_mustache_render(page, item, sink, &err);
+ *   ts_mustache_env_free(env);  // frees every template compiled in it
+ *
+ * A template is compiled once: its text is parsed into a flat node array,
+ * dotted names are split, escaping and standalone/indentation rules are
+ * resolved, and the partials and parents it names are loaded from the
+ * search path and compiled too (once per environment). Rendering walks the
+ * nodes with an explicit stack, so neither parsing nor rendering recurses in
+ * C, and writes through a 64 KiB buffer to a sink: a page is never held
+ * whole in memory unless the sink keeps it.
+ *
+ * An environment and its templates belong to one thread at a time.
+ */
+#ifndef TS_MUSTACHE_H
+#define TS_MUSTACHE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/buf.h"
+#include "util/error.h"
+
+/* How `{{name}}` is escaped; decided by the template's file name (see
+ * ts_mustache_escape_for_name). `{{{name}}}` and `{{&name}}` never escape. */
+enum ts_mustache_escape {
+  TS_MUSTACHE_ESCAPE_HTML = 0, /* & < > " ' as entities (the spec default) */
+  TS_MUSTACHE_ESCAPE_JSON,     /* the inside of a JSON string, HTML-safe */
+  TS_MUSTACHE_ESCAPE_XML,      /* & < > " ' as entities, invalid chars U+FFFD */
+  TS_MUSTACHE_ESCAPE_NONE      /* plain text: bytes as they are */
+};
+
+/* Defaults used when a field is 0. */
+#define TS_MUSTACHE_MAX_PARTIAL_DEPTH 64
+#define TS_MUSTACHE_MAX_SECTION_DEPTH 1000
+#define TS_MUSTACHE_MAX_OUTPUT ((size_t)256 << 20)
+#define TS_MUSTACHE_MAX_TEMPLATE ((size_t)16 << 20)
+
+struct ts_mustache_options {
+  /* The template search path, in order: partial `name` is the first
+   * DIR/name.mustache found (see docs/mustache.md for the typed variant).
+   * Borrowed; ts_mustache_env_new copies the strings. */
+  const char *const *dirs;
+  size_t ndirs;
+  /* Check mode: a partial or parent that cannot be found is an error
+   * instead of rendering as empty. Used by `trendsite check`. */
+  bool check;
+  /* Partials, parents and blocks nested deeper than this at render time
+   * are an error (TS_ERR_LIMIT). 0 = TS_MUSTACHE_MAX_PARTIAL_DEPTH. */
+  unsigned max_partial_depth;
+  /* Sections, blocks and parents nested deeper than this inside one
+   * template are a compile error. 0 = TS_MUSTACHE_MAX_SECTION_DEPTH. */
+  unsigned max_section_depth;
+  /* A render that would write more bytes than this fails (TS_ERR_LIMIT).
+   * 0 = TS_MUSTACHE_MAX_OUTPUT. */
+  size_t max_output;
+  /* Template files larger than this are not read. At most 1 GiB.
+   * 0 = TS_MUSTACHE_MAX_TEMPLATE. */
+  size_t max_template_bytes;
+};
+
+/* A compilation environment: options, in-memory partials, and the cache of
+ * every template compiled in it. Opaque. */
+struct ts_mustache_env;
+
+/* A compiled template. Opaque; owned by its environment. */
+struct ts_mustache;
+
+/* Creates an environment; `opts` may be NULL for the defaults (no search
+ * directories, normal mode). Caller frees with ts_mustache_env_free. NULL
+ * when out of memory. */
+struct ts_mustache_env *
+ts_mustache_env_new(const struct ts_mustache_options *opts);
+
+/* Frees the environment and every template compiled in it. NULL is a
+ * no-op. */
+void ts_mustache_env_free(struct ts_mustache_env *env);
+
+/* Registers an in-memory partial (the source is copied). In-memory partials
+ * are searched before the directories. Register them before compiling: a
+ * name already looked up keeps its earlier result. */
+enum ts_result ts_mustache_env_add_partial(struct ts_mustache_env *env,
+                                           const char *name, const char *src,
+                                           size_t len, struct ts_error *err);
+
+/* Compiles a template file and, transitively, the partials and parents it
+ * names. `name_or_path` ending in ".mustache" is a file path (relative to
+ * the working directory); anything else is a template name looked up like
+ * a partial (in-memory partials, then DIR/name.mustache). The escaping
+ * comes from the file name. Compiling the same file twice returns the
+ * cached template. *out is borrowed from `env` and valid until
+ * ts_mustache_env_free. On error `err` says FILE:LINE:COL: message. */
+enum ts_result ts_mustache_compile_file(struct ts_mustache_env *env,
+                                        const char *name_or_path,
+                                        const struct ts_mustache **out,
+                                        struct ts_error *err);
+
+/* Compiles `len` bytes of template source (need not be NUL-terminated).
+ * `display_name` names it in error messages. *out is borrowed from `env`
+ * (not cached by name: each call compiles again). */
+enum ts_result ts_mustache_compile_string(struct ts_mustache_env *env,
+                                          const char *display_name,
+                                          const char *src, size_t len,
+                                          enum ts_mustache_escape escape,
+                                          const struct ts_mustache **out,
+                                          struct ts_error *err);
+
+/* Where rendered bytes go. `write` receives every byte of the output in
+ * order, in chunks of up to 64 KiB; it returns TS_OK or an error, which
+ * ends the render (it may fill `err`, else a generic message is used). */
+struct ts_mustache_sink {
+  enum ts_result (*write)(void *ctx, const char *data, size_t len,
+                          struct ts_error *err);
+  void *ctx;
+};
+
+/* Ready-made sinks. The buffer, descriptor or stream is borrowed and must
+ * outlive the render. The ts_buf sink honours the buffer's own cap. */
+struct ts_mustache_sink ts_mustache_sink_buf(struct ts_buf *buf);
+struct ts_mustache_sink ts_mustache_sink_fd(int fd);
+struct ts_mustache_sink ts_mustache_sink_file(FILE *stream);
+
+/* Renders `tpl` with `data` (borrowed, not modified; any JSON value) as the
+ * root of the context stack. Output already written to the sink stays
+ * there when rendering fails part way (output cap, partial depth, a sink
+ * error, a dynamic partial that does not compile). */
+enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
+                                  const json_t *data,
+                                  struct ts_mustache_sink sink,
+                                  struct ts_error *err);
+
+/* Renders and appends the output to `out` (which must be initialised). */
+enum ts_result ts_mustache_render_to_buf(const struct ts_mustache *tpl,
+                                         const json_t *data,
+                                         struct ts_buf *out,
+                                         struct ts_error *err);
+
+/* The escaping for a template file name: the extension before ".mustache"
+ * (or the last one when there is no ".mustache"): html/htm -> HTML,
+ * json -> JSON, xml/atom/rss/svg -> XML, txt -> NONE, anything else -> HTML
+ * as the spec requires. */
+enum ts_mustache_escape ts_mustache_escape_for_name(const char *filename);
+
+/* The name the template was compiled under (file path, partial name or
+ * display name). Borrowed from the template. */
+const char *ts_mustache_name(const struct ts_mustache *tpl);
+
+/* Appends the shortest text that reads back as `value` (JavaScript's
+ * Number#toString rules: 1.1, 1e+21, 5e-7, 0 for -0). At most 32 bytes are
+ * written to `out`, which is not NUL-terminated; returns the length. */
+size_t ts_mustache_format_double(double value, char out[32]);
+
+#endif
