@@ -23,7 +23,9 @@
  */
 #include "mustache.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -344,11 +346,13 @@ size_t ts_mustache_format_double(double v, char out[32])
     out[0] = '0';
     return 1;
   }
-  /* Shortest digits that read back as v: any decimal of at most 15
-   * significant digits is recovered by %.15g, so 15 digits that round-trip
-   * are (after dropping trailing zeros) the shortest; otherwise 16 or 17. */
+  /* Shortest digits that read back as v. For normal numbers any decimal
+   * of at most 15 significant digits (DBL_DIG) survives a round trip
+   * through a double, so if 15 digits read back as v they are, without
+   * their trailing zeros, the shortest; otherwise 16 or 17 digits are
+   * needed. Subnormals carry fewer digits: search from 1. */
   char sci[40];
-  for (int prec = 15; prec <= 17; prec++) {
+  for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
     snprintf(sci, sizeof sci, "%.*e", prec - 1, v);
     if (strtod(sci, NULL) == v)
       break;
@@ -986,6 +990,8 @@ static enum ts_result match(struct compiler *c)
     case T_INVERTED:
     case T_PARENT:
     case T_BLOCK: {
+      bool arg = top && top->type == T_PARENT && t->type == T_BLOCK;
+      bool ignored = top && ((top->type == T_PARENT && !arg) || top->ignored);
       if (depth >= c->env->max_section_depth) {
         r = compile_error(c, t->start, TS_ERR_LIMIT,
                           "sections nested deeper than %u",
@@ -1002,8 +1008,6 @@ static enum ts_result match(struct compiler *c)
         stack = p;
         cap = ncap;
       }
-      bool arg = top && top->type == T_PARENT && t->type == T_BLOCK;
-      bool ignored = top && ((top->type == T_PARENT && !arg) || top->ignored);
       if (arg)
         t->flags |= TF_ARG;
       if (ignored)
@@ -2091,12 +2095,11 @@ static enum ts_result esc_xml(struct out *o, const unsigned char *s, size_t n)
     default: {
       uint32_t cp;
       size_t k = utf8_len(s + j, n - j, &cp);
-      if (k == 0 || cp == 0xfffe || cp == 0xffff) {
-        r = out_write(o, fffd, 3);
-      } else {
+      if (k == 0 || cp == 0xfffe || cp == 0xffff)
+        r = out_write(o, fffd, 3); /* one U+FFFD per bad byte or char */
+      else
         r = out_write(o, (const char *)s + j, k);
-        used = k;
-      }
+      used = k ? k : 1;
       break;
     }
     }
@@ -2812,4 +2815,117 @@ struct ts_mustache_sink ts_mustache_sink_fd(int fd)
 struct ts_mustache_sink ts_mustache_sink_file(FILE *stream)
 {
   return (struct ts_mustache_sink){file_sink_write, stream};
+}
+
+/* ------------------------------------------------------------------ */
+/* Checking a folder of templates.                                     */
+
+struct path_list {
+  char **paths;
+  size_t n, cap;
+};
+
+static int by_path(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Collects the *.mustache files under `dir`. Symbolic links to folders
+ * are not followed (no loops); the depth is capped for the same reason. */
+static enum ts_result list_templates(const char *dir, unsigned depth,
+                                     struct path_list *out,
+                                     struct ts_error *err)
+{
+  if (depth > 32)
+    return TS_OK;
+  DIR *d = opendir(dir);
+  if (!d)
+    return ts_error_set(err, errno == ENOENT ? TS_ERR_NOTFOUND : TS_ERR_IO,
+                        "%s: %s", dir, strerror(errno));
+  enum ts_result r = TS_OK;
+  struct dirent *e;
+  struct ts_buf path;
+  ts_buf_init(&path, 0);
+  while (r == TS_OK && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    ts_buf_reset(&path);
+    if (ts_buf_printf(&path, "%s/%s", dir, e->d_name) != TS_OK) {
+      r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+      break;
+    }
+    struct stat st;
+    if (lstat(path.data, &st) != 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      r = list_templates(path.data, depth + 1, out, err);
+      continue;
+    }
+    if (!ends_with(path.data, path.len, ".mustache") ||
+        (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)))
+      continue;
+    if (!grow(&out->paths, &out->cap, out->n + 1, sizeof *out->paths)) {
+      r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+      break;
+    }
+    out->paths[out->n] = ts_buf_detach(&path);
+    if (!out->paths[out->n])
+      r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    else
+      out->n++;
+  }
+  ts_buf_cleanup(&path);
+  closedir(d);
+  return r;
+}
+
+enum ts_result ts_mustache_check_dir(const char *dir,
+                                     void (*report)(void *ctx,
+                                                    const char *message),
+                                     void *ctx, size_t *ntemplates,
+                                     size_t *nerrors, struct ts_error *err)
+{
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  char *root = malloc(n + 1);
+  if (!root)
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  memcpy(root, dir, n);
+  root[n] = '\0';
+  struct path_list files = {0};
+  enum ts_result r = list_templates(root, 0, &files, err);
+  const char *dirs[] = {root};
+  struct ts_mustache_options opts = {.dirs = dirs, .ndirs = 1, .check = true};
+  struct ts_mustache_env *env = r == TS_OK ? ts_mustache_env_new(&opts) : NULL;
+  if (r == TS_OK && !env)
+    r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  /* A broken partial fails every template that includes it with the same
+   * message: report it once. */
+  struct map seen = {0};
+  size_t errors = 0;
+  if (r == TS_OK) {
+    qsort(files.paths, files.n, sizeof *files.paths, by_path);
+    for (size_t i = 0; i < files.n; i++) {
+      const struct ts_mustache *t;
+      struct ts_error e;
+      if (ts_mustache_compile_file(env, files.paths[i], &t, &e) == TS_OK)
+        continue;
+      size_t len = strlen(e.msg);
+      if (map_find(&seen, e.msg, len))
+        continue;
+      map_put(&seen, e.msg, len, NULL);
+      errors++;
+      report(ctx, e.msg);
+    }
+    *ntemplates = files.n;
+    *nerrors = errors;
+  }
+  map_free(&seen);
+  ts_mustache_env_free(env);
+  for (size_t i = 0; i < files.n; i++)
+    free(files.paths[i]);
+  free(files.paths);
+  free(root);
+  return r;
 }

@@ -160,6 +160,17 @@ enum ts_mustache_escape ts_mustache_escape_for_name(const char *filename);
  * display name). Borrowed from the template. */
 const char *ts_mustache_name(const struct ts_mustache *tpl);
 
+/* Compiles every *.mustache file under `dir` (recursively; names starting
+ * with '.' are skipped) in check mode, with `dir` as the search path, and
+ * calls `report` once per distinct error message (FILE:LINE:COL: message),
+ * in file name order. *ntemplates and *nerrors receive the counts. Returns
+ * an error only when the folder cannot be read. */
+enum ts_result ts_mustache_check_dir(const char *dir,
+                                     void (*report)(void *ctx,
+                                                    const char *message),
+                                     void *ctx, size_t *ntemplates,
+                                     size_t *nerrors, struct ts_error *err);
+
 /* Appends the shortest text that reads back as `value` (JavaScript's
  * Number#toString rules: 1.1, 1e+21, 5e-7, 0 for -0). At most 32 bytes are
  * written to `out`, which is not NUL-terminated; returns the length. */
