@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "mustache.h"
 #include "serve.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -154,7 +158,107 @@ static int cmd_serve(struct cli *cli)
   return EXIT_PUBLISHED;
 }
 
+/* trendsite mustache [--partials DIR] TEMPLATE DATA.json */
+static int cmd_mustache(struct cli *cli)
+{
+  static const char usage[] = "[--partials DIR] TEMPLATE DATA.json";
+  const char *partials = NULL;
+  const struct opt opts[] = {{"partials", 'p', &partials, NULL},
+                             {NULL, 0, NULL, NULL}};
+  const char *pos[2];
+  int npos;
+  int rc = parse_options(cli, opts, usage, pos, 2, &npos);
+  if (rc != 0)
+    return rc < 0 ? EXIT_USAGE : EXIT_PUBLISHED;
+  if (npos < 2)
+    return usage_error("missing %s (usage: trendsite mustache %s)",
+                       npos == 0 ? "TEMPLATE and DATA.json" : "DATA.json",
+                       usage);
+  const char *tpl_path = pos[0], *data_path = pos[1];
+
+  /* Partials come from the template's own folder unless told otherwise. */
+  char dir[4096];
+  if (!partials) {
+    const char *slash = strrchr(tpl_path, '/');
+    if (!slash)
+      snprintf(dir, sizeof dir, ".");
+    else
+      snprintf(dir, sizeof dir, "%.*s", (int)(slash - tpl_path + 1), tpl_path);
+    partials = dir;
+  }
+  struct ts_error err;
+  char *src = NULL;
+  size_t len = 0;
+  if (ts_fs_read(tpl_path, TS_MUSTACHE_MAX_TEMPLATE, &src, &len, &err) !=
+      TS_OK) {
+    fprintf(stderr, "trendsite: %s\n", err.msg);
+    return EXIT_USAGE;
+  }
+  json_error_t jerr;
+  json_t *data = json_load_file(data_path, JSON_DECODE_ANY, &jerr);
+  if (!data) {
+    free(src);
+    if (jerr.line > 0)
+      fprintf(stderr, "trendsite: %s:%d:%d: %s\n", data_path, jerr.line,
+              jerr.column, jerr.text);
+    else
+      fprintf(stderr, "trendsite: %s\n", jerr.text);
+    return EXIT_USAGE;
+  }
+  const char *dirs[] = {partials};
+  struct ts_mustache_options mopts = {.dirs = dirs, .ndirs = 1};
+  struct ts_mustache_env *env = ts_mustache_env_new(&mopts);
+  const struct ts_mustache *tpl = NULL;
+  enum ts_result r = env ? TS_OK : TS_ERR_NOMEM;
+  if (!env)
+    ts_error_set(&err, r, "out of memory");
+  if (r == TS_OK)
+    r = ts_mustache_compile_string(env, tpl_path, src, len,
+                                   ts_mustache_escape_for_name(tpl_path),
+                                   &tpl, &err);
+  if (r == TS_OK)
+    r = ts_mustache_render(tpl, data, ts_mustache_sink_fd(1), &err);
+  if (r != TS_OK)
+    fprintf(stderr, "trendsite: %s\n", err.msg);
+  ts_mustache_env_free(env);
+  json_decref(data);
+  free(src);
+  return r == TS_OK ? EXIT_PUBLISHED : EXIT_USAGE;
+}
+
+static void print_finding(void *ctx, const char *message)
+{
+  (void)ctx;
+  printf("%s\n", message);
+}
+
+/* trendsite check [--templates DIR] */
+static int cmd_check(struct cli *cli)
+{
+  const char *dir = "templates";
+  const struct opt opts[] = {{"templates", 't', &dir, NULL},
+                             {NULL, 0, NULL, NULL}};
+  int npos;
+  int rc = parse_options(cli, opts, "[--templates DIR]", NULL, 0, &npos);
+  if (rc != 0)
+    return rc < 0 ? EXIT_USAGE : EXIT_PUBLISHED;
+  size_t ntemplates = 0, nerrors = 0;
+  struct ts_error err;
+  if (ts_mustache_check_dir(dir, print_finding, NULL, &ntemplates, &nerrors,
+                            &err) != TS_OK) {
+    ts_log_error(&cli->log, "%s", err.msg);
+    return EXIT_USAGE;
+  }
+  fflush(stdout);
+  ts_log_info(&cli->log, "checked %zu template%s, %zu error%s", ntemplates,
+              ntemplates == 1 ? "" : "s", nerrors, nerrors == 1 ? "" : "s");
+  return nerrors ? EXIT_USAGE : EXIT_PUBLISHED;
+}
+
 static const struct command commands[] = {
+  {"mustache", "render TEMPLATE with DATA.json to stdout", cmd_mustache},
+  {"check", "parse every template, report errors as FILE:LINE:COL",
+   cmd_check},
   {"serve", "preview the output folder on http://127.0.0.1:8000/", cmd_serve},
   {NULL, NULL, NULL},
 };
