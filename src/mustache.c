@@ -201,6 +201,7 @@ struct ts_mustache_env {
   unsigned max_section_depth;
   size_t max_output;
   size_t max_template;
+  size_t max_steps;
   struct map partials; /* in-memory partials: name -> struct mem_partial */
   /* Every template compiled here, by key:
    *   'F' mode path   a file compiled with that escaping
@@ -438,6 +439,7 @@ struct ts_mustache_env *ts_mustache_env_new(const struct ts_mustache_options *o)
   env->max_output = o->max_output ? o->max_output : TS_MUSTACHE_MAX_OUTPUT;
   env->max_template =
     o->max_template_bytes ? o->max_template_bytes : TS_MUSTACHE_MAX_TEMPLATE;
+  env->max_steps = o->max_steps ? o->max_steps : TS_MUSTACHE_MAX_STEPS;
   if (env->max_template > MAX_TEMPLATE_CAP)
     env->max_template = MAX_TEMPLATE_CAP;
   if (o->ndirs) {
@@ -2227,6 +2229,7 @@ struct render {
   size_t ind_len;
   bool force;       /* indent the next node even if not at a line start */
   unsigned depth;
+  size_t steps;     /* left before the work cap */
 };
 
 static enum ts_result render_nomem(struct render *r)
@@ -2530,7 +2533,7 @@ static enum ts_result dynamic_target(struct render *r,
 
 /* The argument that overrides block `n` (of template `tpl`): the
  * outermost parent call that passes one wins. */
-static bool find_argument(const struct render *r, const struct ts_mustache *tpl,
+static bool find_argument(struct render *r, const struct ts_mustache *tpl,
                           const struct node *n, const struct ts_mustache **atpl,
                           uint32_t *aidx)
 {
@@ -2541,6 +2544,8 @@ static bool find_argument(const struct render *r, const struct ts_mustache *tpl,
     const struct node *nodes = af->tpl->nodes;
     for (uint32_t j = af->begin; j < af->end; j = nodes[j].end) {
       const struct node *an = &nodes[j];
+      if (r->steps > 1) /* the scan is work too; run() reports the cap */
+        r->steps--;
       if (an->len == n->len &&
           !memcmp(af->tpl->arena + an->str, name, n->len)) {
         *atpl = af->tpl;
@@ -2588,6 +2593,13 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       end = f->ret_end;
       r->nframes--;
       continue;
+    }
+    if (--r->steps == 0) {
+      res = ts_error_set(r->err, TS_ERR_LIMIT,
+                         "%s: rendering takes more than %zu steps (loops or "
+                         "recursion too large)",
+                         r->root, r->env->max_steps);
+      break;
     }
     const struct node *n = &nodes[pc];
     if ((n->flags & NF_BOL) || r->force) {
@@ -2752,6 +2764,7 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
   r.err = err;
   r.root = tpl->name;
   r.args = -1;
+  r.steps = env->max_steps;
   out_init(&r.o, s->out, OUT_BUFFER_SIZE, env->max_output, sink, err,
            tpl->name);
   enum ts_result res = TS_OK;

@@ -50,6 +50,7 @@ enum ts_mustache_escape {
 #define TS_MUSTACHE_MAX_SECTION_DEPTH 1000
 #define TS_MUSTACHE_MAX_OUTPUT ((size_t)256 << 20)
 #define TS_MUSTACHE_MAX_TEMPLATE ((size_t)16 << 20)
+#define TS_MUSTACHE_MAX_STEPS ((size_t)1000000000)
 
 struct ts_mustache_options {
   /* The template search path, in order: partial `name` is the first
@@ -72,6 +73,11 @@ struct ts_mustache_options {
   /* Template files larger than this are not read. At most 1 GiB.
    * 0 = TS_MUSTACHE_MAX_TEMPLATE. */
   size_t max_template_bytes;
+  /* A render that visits more template nodes than this fails: nested
+   * loops over large arrays, or partials recursing over deep data, can
+   * take exponential time while writing nothing, which the output cap
+   * cannot stop. 0 = TS_MUSTACHE_MAX_STEPS (some seconds of work). */
+  size_t max_steps;
 };
 
 /* A compilation environment: options, in-memory partials, and the cache of

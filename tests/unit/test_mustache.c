@@ -603,6 +603,49 @@ static void output_cap(void)
   ts_mustache_env_free(env);
 }
 
+static void work_cap(void)
+{
+  /* Nested loops multiply: 10^4 steps with output... */
+  struct ts_mustache_options o = {.max_steps = 1000};
+  struct ts_mustache_env *env = ts_mustache_env_new(&o);
+  struct ts_error e = {0};
+  const char *loops = "{{#l}}{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}{{/l}}";
+  const char *ten = "{\"l\": [1,2,3,4,5,6,7,8,9,10]}";
+  char *got = render_env(env, loops, TS_MUSTACHE_ESCAPE_HTML, ten, &e);
+  CHECK(got == NULL);
+  CHECK_STR(e.msg, "t: rendering takes more than 1000 steps (loops or "
+                   "recursion too large)");
+  free(got);
+  ts_mustache_env_free(env);
+  /* ...and partials recursing twice over deep data double at each level
+   * while writing nothing, which the output cap cannot see. */
+  json_t *data = json_object(), *node = data;
+  for (int i = 0; i < 40; i++) {
+    json_t *child = json_object();
+    json_object_set_new(node, "x", child);
+    node = child;
+  }
+  o.max_steps = 100000;
+  env = ts_mustache_env_new(&o);
+  const char *p = "{{#x}}{{>a}}{{>a}}{{/x}}";
+  ts_mustache_env_add_partial(env, "a", p, strlen(p), &e);
+  const struct ts_mustache *tpl;
+  REQUIRE(ts_mustache_compile_string(env, "t", "{{>a}}", 6,
+                                     TS_MUSTACHE_ESCAPE_HTML, &tpl,
+                                     &e) == TS_OK);
+  struct ts_buf out;
+  ts_buf_init(&out, 0);
+  CHECK_INT(ts_mustache_render_to_buf(tpl, data, &out, &e), TS_ERR_LIMIT);
+  CHECK_INT(out.len, 0);
+  ts_buf_cleanup(&out);
+  json_decref(data);
+  ts_mustache_env_free(env);
+  /* The default is far above what a real page needs. */
+  char *all = render_p(loops, TS_MUSTACHE_ESCAPE_HTML, ten, &e, NULL);
+  CHECK_INT(all ? strlen(all) : 0, 10000);
+  free(all);
+}
+
 /* ---------------------------------------------------------------- */
 /* The search path.                                                    */
 
@@ -879,6 +922,7 @@ int main(int argc, char **argv)
     TEST(recursive_partial_depth_50),
     TEST(infinite_recursion_is_an_error),
     TEST(output_cap),
+    TEST(work_cap),
     TEST(search_path_order_and_fallback),
     TEST(partial_names_stay_inside),
     TEST(render_many),
