@@ -34,6 +34,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "util/fs.h"
 
@@ -329,6 +332,56 @@ static size_t format_int(long long v, char *out)
   return format_uint((unsigned long long)v, out);
 }
 
+/* Splits "D.DDDDe+XX" into its digits and decimal exponent. */
+static void sci_parse(const char *sci, char digits[20], int *k, int *e)
+{
+  const char *p = sci;
+  *k = 0;
+  for (; *p && *p != 'e'; p++)
+    if (*p >= '0' && *p <= '9' && *k < 19)
+      digits[(*k)++] = *p;
+  int sign = 1, x = 0;
+  if (*p == 'e')
+    p++;
+  if (*p == '-' || *p == '+')
+    sign = *p++ == '-' ? -1 : 1;
+  for (; *p >= '0' && *p <= '9'; p++)
+    x = x * 10 + (*p - '0');
+  *e = sign * x;
+}
+
+/* The double nearest to D.DDD x 10^e. */
+static double sci_value(const char *digits, int k, int e)
+{
+  char text[48];
+  snprintf(text, sizeof text, "%c.%.*se%d", digits[0], k - 1, digits + 1, e);
+  return strtod(text, NULL);
+}
+
+/* Adds delta (+1 or -1) to the last digit, carrying or borrowing. */
+static void last_digit_add(char digits[20], int *k, int *e, int delta)
+{
+  int i = *k - 1;
+  while (i >= 0) {
+    int d = digits[i] - '0' + delta;
+    if (d >= 0 && d <= 9) {
+      digits[i] = (char)('0' + d);
+      break;
+    }
+    digits[i--] = delta > 0 ? '0' : '9';
+  }
+  if (i < 0) { /* 999 + 1: one more digit in front */
+    memmove(digits + 1, digits, (size_t)(*k < 19 ? *k : 18));
+    digits[0] = '1';
+    *k = *k < 19 ? *k + 1 : 19;
+    (*e)++;
+  } else if (digits[0] == '0' && *k > 1) { /* 1000 - 1 */
+    memmove(digits, digits + 1, (size_t)(*k - 1));
+    (*k)--;
+    (*e)--;
+  }
+}
+
 size_t ts_mustache_format_double(double v, char out[32])
 {
   if (isnan(v)) {
@@ -347,42 +400,78 @@ size_t ts_mustache_format_double(double v, char out[32])
     out[0] = '0';
     return 1;
   }
+  /* Fast path for values with few decimals (98.5, 0.25, 3): the smallest
+   * k for which m / 10^k == |v|, with m an integer, gives the shortest
+   * digits, because m and 10^k are exact doubles and the division rounds
+   * correctly, just as reading "m e-k" back would. With m below 10^15
+   * (at most DBL_DIG digits) no other decimal of that length reads back
+   * as v, so these are also the digits JavaScript picks; longer ones may
+   * have a closer twin and take the path below. */
+  static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  double a = fabs(v);
+  if (a >= 1e-6 && a < 1e15) {
+    for (int k = 0; k < 9; k++) {
+      double m = floor(a * p10[k] + 0.5);
+      if (m >= 1e15)
+        break;
+      if (m / p10[k] != a)
+        continue;
+      unsigned long long im = (unsigned long long)m, scale = 1;
+      for (int i = 0; i < k; i++)
+        scale *= 10;
+      size_t o = 0;
+      if (v < 0)
+        out[o++] = '-';
+      o += format_uint(im / scale, out + o);
+      unsigned long long frac = im % scale;
+      if (frac) {
+        char digits[16];
+        for (int i = k - 1; i >= 0; i--, frac /= 10)
+          digits[i] = (char)('0' + frac % 10);
+        int last = k;
+        while (last > 0 && digits[last - 1] == '0')
+          last--;
+        out[o++] = '.';
+        memcpy(out + o, digits, (size_t)last);
+        o += (size_t)last;
+      }
+      return o;
+    }
+  }
   /* Shortest digits that read back as v. For normal numbers any decimal
    * of at most 15 significant digits (DBL_DIG) survives a round trip
    * through a double, so if 15 digits read back as v they are, without
    * their trailing zeros, the shortest; otherwise 16 or 17 digits are
-   * needed. Subnormals carry fewer digits: search from 1. */
-  char sci[40];
-  for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-    snprintf(sci, sizeof sci, "%.*e", prec - 1, v);
-    if (strtod(sci, NULL) == v)
-      break;
-  }
-  /* sci is [-]D.DDDDe[+-]XX */
-  const char *p = sci;
-  size_t o = 0;
-  if (*p == '-') {
-    out[o++] = '-';
-    p++;
-  }
+   * needed. Subnormals carry fewer digits: search from 1. Next to a power
+   * of two the rounding interval is lopsided, and the correctly rounded
+   * digits can miss it while their neighbour in the last place does not:
+   * try both neighbours before taking one more digit. */
   char digits[20];
-  int k = 0;
-  for (; *p && *p != 'e'; p++)
-    if (*p != '.')
-      digits[k++] = *p;
+  int k = 0, e = 0;
+  bool found = false;
+  for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17 && !found; prec++) {
+    char sci[40];
+    snprintf(sci, sizeof sci, "%.*e", prec - 1, fabs(v));
+    sci_parse(sci, digits, &k, &e);
+    found = sci_value(digits, k, e) == fabs(v);
+    for (int delta = 1; !found && prec >= 16 && delta >= -1; delta -= 2) {
+      char alt[20];
+      int ak = k, ae = e;
+      memcpy(alt, digits, (size_t)k);
+      last_digit_add(alt, &ak, &ae, delta);
+      if (sci_value(alt, ak, ae) == fabs(v)) {
+        memcpy(digits, alt, (size_t)ak);
+        k = ak;
+        e = ae;
+        found = true;
+      }
+    }
+  }
+  size_t o = 0;
+  if (v < 0)
+    out[o++] = '-';
   while (k > 1 && digits[k - 1] == '0')
     k--;
-  int e = 0;
-  {
-    const char *q = p + 1;
-    int sign = 1;
-    if (*q == '-' || *q == '+')
-      sign = *q++ == '-' ? -1 : 1;
-    int x = 0;
-    for (; *q >= '0' && *q <= '9'; q++)
-      x = x * 10 + (*q - '0');
-    e = sign * x;
-  }
   int n = e + 1; /* the decimal point sits after n digits */
   if (k <= n && n <= 21) {
     memcpy(out + o, digits, (size_t)k);
@@ -1945,20 +2034,54 @@ static inline enum ts_result out_write(struct out *o, const char *s,
 /* Escaping. Each mode has a class table; runs of bytes of class 0 are   */
 /* copied with one memcpy.                                             */
 
+/* Where SSE2 exists (every x86-64) the scanners below test 16 bytes at
+ * once for a byte that needs escaping; the class tables do the rest. */
+#if defined(__SSE2__)
+static inline size_t first_set(__m128i hits)
+{
+  int mask = _mm_movemask_epi8(hits);
+  return mask ? (size_t)__builtin_ctz((unsigned)mask) : 16;
+}
+#endif
+
 static const char *const html_repl[] = {NULL,   "&amp;", "&lt;",
                                         "&gt;", "&quot;", "&#39;"};
 static const uint8_t html_repl_len[] = {0, 5, 4, 4, 6, 5};
 static const uint8_t html_class[256] = {
   ['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4, ['\''] = 5};
 
+/* The index of the first byte of s[0, n) that HTML escaping changes. */
+static size_t scan_html(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+#if defined(__SSE2__)
+  /* '&' 0x26 and '\'' 0x27 differ in bit 0, '<' 0x3c and '>' 0x3e in bit
+   * 1: three comparisons cover the five characters. */
+  const __m128i b0 = _mm_set1_epi8(1), b1 = _mm_set1_epi8(2);
+  const __m128i amp = _mm_set1_epi8('\''), lt = _mm_set1_epi8('>'),
+                quot = _mm_set1_epi8('"');
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+    __m128i hits = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
+                   _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
+      _mm_cmpeq_epi8(v, quot));
+    size_t k = first_set(hits);
+    if (k < 16)
+      return i + k;
+  }
+#endif
+  while (i < n && !html_class[s[i]])
+    i++;
+  return i;
+}
+
 static enum ts_result esc_html(struct out *o, const unsigned char *s,
                                size_t n)
 {
   size_t i = 0;
   while (i < n) {
-    size_t j = i;
-    while (j < n && !html_class[s[j]])
-      j++;
+    size_t j = i + scan_html(s + i, n - i);
     enum ts_result r = out_write(o, (const char *)s + i, j - i);
     if (r != TS_OK || j == n)
       return r;
@@ -1983,15 +2106,40 @@ static const uint8_t json_class[256] = {
   [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, ['<'] = 1,  ['>'] = 1,
   ['&'] = 1,  [0xe2] = 2};
 
+static size_t scan_json(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i ctl = _mm_set1_epi8(0x1f), quot = _mm_set1_epi8('"'),
+                bsl = _mm_set1_epi8('\\'), b1 = _mm_set1_epi8(2),
+                lt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&'),
+                e2 = _mm_set1_epi8((char)0xe2);
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+    __m128i hits = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl),
+                   _mm_cmpeq_epi8(v, quot)),
+      _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, bsl),
+                     _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
+        _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, e2))));
+    size_t k = first_set(hits);
+    if (k < 16)
+      return i + k;
+  }
+#endif
+  while (i < n && !json_class[s[i]])
+    i++;
+  return i;
+}
+
 static enum ts_result esc_json(struct out *o, const unsigned char *s,
                                size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   size_t i = 0;
   while (i < n) {
-    size_t j = i;
-    while (j < n && !json_class[s[j]])
-      j++;
+    size_t j = i + scan_json(s + i, n - i);
     enum ts_result r = out_write(o, (const char *)s + i, j - i);
     if (r != TS_OK || j == n)
       return r;
@@ -2070,14 +2218,38 @@ static unsigned xml_kind(unsigned char ch)
   return ch < 0x80 ? xml_class[ch] : 3; /* 3: check the UTF-8 sequence */
 }
 
+static size_t scan_xml(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i ctl = _mm_set1_epi8(0x1f), b0 = _mm_set1_epi8(1),
+                b1 = _mm_set1_epi8(2), amp = _mm_set1_epi8('\''),
+                lt = _mm_set1_epi8('>'), quot = _mm_set1_epi8('"');
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+    /* bytes >= 0x80 set the sign bit that movemask reads anyway */
+    __m128i hits = _mm_or_si128(
+      _mm_or_si128(v, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)),
+      _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
+                     _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
+        _mm_cmpeq_epi8(v, quot)));
+    size_t k = first_set(hits);
+    if (k < 16)
+      return i + k;
+  }
+#endif
+  while (i < n && !xml_kind(s[i]))
+    i++;
+  return i;
+}
+
 static enum ts_result esc_xml(struct out *o, const unsigned char *s, size_t n)
 {
   static const char fffd[] = "\xef\xbf\xbd";
   size_t i = 0;
   while (i < n) {
-    size_t j = i;
-    while (j < n && !xml_kind(s[j]))
-      j++;
+    size_t j = i + scan_xml(s + i, n - i);
     enum ts_result r = out_write(o, (const char *)s + i, j - i);
     if (r != TS_OK || j == n)
       return r;
@@ -2257,15 +2429,30 @@ static const json_t *member(const json_t *v, const char *key)
 /* Resolves a name: the first part up the context stack (the first object
  * that has the key wins, even when its value is null), the other parts
  * inside that value only. NULL when anything is missing. */
+static inline const json_t *object_get(const json_t *obj, const char *key,
+                                       size_t len)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+  return json_object_getn(obj, key, len); /* saves a strlen per lookup */
+#else
+  (void)len;
+  return json_object_get(obj, key);
+#endif
+}
+
+/* `len` is the whole name's length, which is the first part's when there
+ * is only one. */
 static const json_t *lookup(const struct render *r, const char *key,
-                            unsigned nparts)
+                            unsigned nparts, size_t len)
 {
   const json_t *const *ctx = r->s->ctx;
   if (nparts == 0)
     return ctx[r->nctx - 1];
+  if (nparts > 1)
+    len = strlen(key);
   const json_t *v = NULL;
   for (size_t i = r->nctx; i-- > 0;)
-    if (json_is_object(ctx[i]) && (v = json_object_get(ctx[i], key)))
+    if (json_is_object(ctx[i]) && (v = object_get(ctx[i], key, len)))
       break;
   while (v && --nparts) {
     key += strlen(key) + 1;
@@ -2500,7 +2687,7 @@ static enum ts_result dynamic_target(struct render *r,
                                      const char **name, size_t *name_len)
 {
   *target = NULL;
-  const json_t *v = lookup(r, tpl->arena + n->str, n->nparts);
+  const json_t *v = lookup(r, tpl->arena + n->str, n->nparts, n->len);
   if (!json_is_string(v) || !json_string_length(v))
     return TS_OK;
   *name = json_string_value(v);
@@ -2619,14 +2806,14 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       pc++;
       break;
     case N_VAR: {
-      const json_t *v = lookup(r, arena + n->str, n->nparts);
+      const json_t *v = lookup(r, arena + n->str, n->nparts, n->len);
       if (v)
         res = write_value(r, v, n->escape);
       pc++;
       break;
     }
     case N_SECTION: {
-      const json_t *v = lookup(r, arena + n->str, n->nparts);
+      const json_t *v = lookup(r, arena + n->str, n->nparts, n->len);
       if (falsey(v) || pc + 1 == n->end) {
         pc = n->end;
         break;
@@ -2656,7 +2843,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       break;
     }
     case N_INVERTED:
-      pc = falsey(lookup(r, arena + n->str, n->nparts)) ? pc + 1 : n->end;
+      pc = falsey(lookup(r, arena + n->str, n->nparts, n->len)) ? pc + 1 : n->end;
       break;
     case N_PARTIAL:
     case N_PARENT: {

@@ -5,6 +5,7 @@
  * (each bounded in time; none of them asserts a duration).
  */
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,55 @@ static void numbers(void)
   CHECK(n == 18 && !memcmp(buf, "0.3333333333333333", 18));
   n = ts_mustache_format_double(2.5e-6, buf);
   CHECK(n == 9 && !memcmp(buf, "0.0000025", 9));
+}
+
+static double from_bits(unsigned long long bits)
+{
+  double d;
+  memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
+static void check_format(double v, const char *want)
+{
+  char buf[33];
+  size_t n = ts_mustache_format_double(v, buf);
+  buf[n] = '\0';
+  CHECK_STR(buf, want);
+}
+
+/* Regressions found by comparing with JavaScript's String(x) on 1.2 million
+ * doubles: where two 16-digit decimals read back as the same double the
+ * closer one is printed, and next to powers of two (lopsided rounding
+ * intervals) 16 digits still suffice. */
+static void numbers_match_javascript(void)
+{
+  check_format(from_bits(0x42d2b3a614755d0full), "82251179218292.23");
+  check_format(from_bits(0x4191203287a0d800ull), "71830689.90707397");
+  check_format(from_bits(0x0060000000000000ull), "7.120236347223045e-307");
+  check_format(from_bits(0x0100000000000000ull), "7.291122019556398e-304");
+  check_format(from_bits(0x13e0000000000000ull), "5.940911144672375e-213");
+  check_format(98.5, "98.5");
+  check_format(-0.001, "-0.001");
+  check_format(1e-7, "1e-7");
+  check_format(123e-20, "1.23e-18");
+  check_format(1e15, "1000000000000000");
+  check_format(999999999999999.9, "999999999999999.9");
+  /* Every output reads back as the same double, in at most 17 digits. */
+  unsigned long long x = 88172645463325252ull;
+  int bad = 0;
+  for (int i = 0; i < 100000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+    double v = from_bits(x);
+    if (!isfinite(v))
+      continue;
+    char buf[33];
+    size_t n = ts_mustache_format_double(v, buf);
+    buf[n] = '\0';
+    if (strtod(buf, NULL) != v || n > 25) /* -0.00000 + 17 digits */
+      bad++;
+  }
+  CHECK_INT(bad, 0);
 }
 
 static void other_values(void)
@@ -909,6 +959,7 @@ int main(int argc, char **argv)
     TEST(escape_text),
     TEST(escape_for_name),
     TEST(numbers),
+    TEST(numbers_match_javascript),
     TEST(other_values),
     TEST(dotted_names),
     TEST(falsey_values),
