@@ -26,7 +26,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1065,6 +1064,23 @@ struct open_elem {
   bool ignored;
 };
 
+/* Whether closing tag `t` names open tag `o`, as written: a dynamic
+ * name's '*' is kept apart from the name, so compare "*" + name. */
+static bool same_name(const struct compiler *c, const struct token *o,
+                      const struct token *t)
+{
+  bool od = o->flags & TF_DYNAMIC, td = t->flags & TF_DYNAMIC;
+  const char *on = c->src + o->name, *tn = c->src + t->name;
+  size_t ol = o->name_len + od, tl = t->name_len + td;
+  if (ol != tl)
+    return false;
+  if (od != td) { /* one side's '*' is a character of the other's name */
+    const char *starred = od ? tn : on, *plain = od ? on : tn;
+    return starred[0] == '*' && !memcmp(starred + 1, plain, ol - 1);
+  }
+  return !memcmp(on, tn, o->name_len);
+}
+
 /* Pass 2: pairs sections, blocks and parents with their closing tags and
  * marks what a parent ignores (everything but its block arguments). */
 static enum ts_result match(struct compiler *c)
@@ -1114,9 +1130,7 @@ static enum ts_result match(struct compiler *c)
         goto out;
       }
       struct token *o = &c->toks[top->tok];
-      if (o->name_len != t->name_len ||
-          memcmp(c->src + o->name, c->src + t->name, t->name_len) ||
-          (o->flags & TF_DYNAMIC) != (t->flags & TF_DYNAMIC)) {
+      if (!same_name(c, o, t)) {
         unsigned line, col;
         line_col(c->src, o->start, &line, &col);
         r = compile_error(
@@ -2705,14 +2719,17 @@ static enum ts_result dynamic_target(struct render *r,
       return res;
   }
   if (!t && r->env->check) {
-    char where[512];
+    char where[512], key[64];
     describe_search(r->env, *name, *name_len, (int)tpl->escape, false, where,
                     sizeof where);
+    size_t k = n->len < sizeof key - 1 ? n->len : sizeof key - 1;
+    for (size_t i = 0; i < k; i++) /* the parts are stored NUL-separated */
+      key[i] = tpl->arena[n->str + i] ? tpl->arena[n->str + i] : '.';
+    key[k] = '\0';
     return ts_error_set(r->err, TS_ERR_NOTFOUND,
-                        "%s: partial \"%.*s\" (from {{>*%.*s}}) not found "
+                        "%s: partial \"%.*s\" (from {{>*%s}}) not found "
                         "(%s)",
-                        tpl->name, SHOWN(*name_len), *name, SHOWN(n->len),
-                        tpl->arena + n->str, where);
+                        tpl->name, SHOWN(*name_len), *name, key, where);
   }
   *target = t;
   return TS_OK;
@@ -3116,7 +3133,8 @@ enum ts_result ts_mustache_check_dir(const char *dir,
         continue;
       map_put(&seen, e.msg, len, NULL);
       errors++;
-      report(ctx, e.msg);
+      if (report)
+        report(ctx, e.msg);
     }
     *ntemplates = files.n;
     *nerrors = errors;

@@ -359,6 +359,8 @@ static void inheritance(void)
                                "  <p>&lt;hi&gt;</p>\n"
                                "</main>\n");
   free(got);
+  /* A section may be named with a star; its closing tag matches. */
+  RENDERS("{{#*s}}[{{.}}]{{/*s}}", "{\"*s\": [1, 2]}", "[1][2]");
   /* Dynamic parents work like dynamic partials. */
   got = render_p("{{<*kind}}{{$b}}B{{/b}}{{/*kind}}", TS_MUSTACHE_ESCAPE_HTML,
                  "{\"kind\": \"p\"}", &e, "p", "[{{$b}}{{/b}}]", NULL);
@@ -762,6 +764,11 @@ static void partial_names_stay_inside(void)
   CHECK(got == NULL);
   CHECK(strstr(e.msg, "partial \"../secret\" (from {{>*p}}) not found") !=
         NULL);
+  free(got);
+  got = render_env(env, "{{>*a.b}}", TS_MUSTACHE_ESCAPE_HTML,
+                   "{\"a\": {\"b\": \"none\"}}", &e);
+  CHECK(got == NULL);
+  CHECK(strstr(e.msg, "partial \"none\" (from {{>*a.b}}) not found") != NULL);
   free(got);
   ts_mustache_env_free(env);
   env = ts_mustache_env_new(NULL);
