@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     enum ts_result res = TS_OK;
     if (list) {
       res = ts_mustache_render(
-        tpl, data, (struct ts_mustache_sink){write_counted, &sink}, &err);
+          tpl, data, (struct ts_mustache_sink){write_counted, &sink}, &err);
       bytes = sink.bytes;
     } else {
       bytes = 0;

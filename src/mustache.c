@@ -40,9 +40,9 @@
 #include "util/fs.h"
 
 #define OUT_BUFFER_SIZE ((size_t)64 << 10)
-#define MAX_DELIMITER 32       /* bytes in a custom delimiter */
-#define MAX_INDENT (64 << 10)  /* bytes of accumulated partial indentation */
-#define MAX_JSON_DEPTH 256     /* nesting printed for {{array}}/{{object}} */
+#define MAX_DELIMITER 32      /* bytes in a custom delimiter */
+#define MAX_INDENT (64 << 10) /* bytes of accumulated partial indentation */
+#define MAX_JSON_DEPTH 256    /* nesting printed for {{array}}/{{object}} */
 #define MAX_TEMPLATE_CAP ((size_t)1 << 30)
 
 /* ------------------------------------------------------------------ */
@@ -169,11 +169,11 @@ enum node_flag {
 struct node {
   uint8_t kind;
   uint8_t flags;
-  uint8_t escape; /* VAR: enum ts_mustache_escape (NONE when raw) */
-  uint8_t nparts; /* dotted name parts; 0 is the implicit iterator "." */
-  uint32_t str;   /* arena offset: the text, or the name ("a\0b\0c\0") */
-  uint32_t len;   /* length of the text or of the whole name */
-  uint32_t end;   /* SECTION/INVERTED/PARENT/BLOCK: index after the body */
+  uint8_t escape;  /* VAR: enum ts_mustache_escape (NONE when raw) */
+  uint8_t nparts;  /* dotted name parts; 0 is the implicit iterator "." */
+  uint32_t str;    /* arena offset: the text, or the name ("a\0b\0c\0") */
+  uint32_t len;    /* length of the text or of the whole name */
+  uint32_t end;    /* SECTION/INVERTED/PARENT/BLOCK: index after the body */
   uint32_t indent; /* arena offset of the site's indentation */
   uint32_t indent_len;
   const struct ts_mustache *target; /* static PARTIAL/PARENT; NULL: none */
@@ -238,10 +238,10 @@ static int mode_for_ext(const char *ext, size_t n)
     const char *ext;
     enum ts_mustache_escape mode;
   } table[] = {
-    {"html", TS_MUSTACHE_ESCAPE_HTML}, {"htm", TS_MUSTACHE_ESCAPE_HTML},
-    {"json", TS_MUSTACHE_ESCAPE_JSON}, {"xml", TS_MUSTACHE_ESCAPE_XML},
-    {"atom", TS_MUSTACHE_ESCAPE_XML},  {"rss", TS_MUSTACHE_ESCAPE_XML},
-    {"svg", TS_MUSTACHE_ESCAPE_XML},   {"txt", TS_MUSTACHE_ESCAPE_NONE},
+      {"html", TS_MUSTACHE_ESCAPE_HTML}, {"htm", TS_MUSTACHE_ESCAPE_HTML},
+      {"json", TS_MUSTACHE_ESCAPE_JSON}, {"xml", TS_MUSTACHE_ESCAPE_XML},
+      {"atom", TS_MUSTACHE_ESCAPE_XML},  {"rss", TS_MUSTACHE_ESCAPE_XML},
+      {"svg", TS_MUSTACHE_ESCAPE_XML},   {"txt", TS_MUSTACHE_ESCAPE_NONE},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strlen(table[i].ext) == n && !memcmp(table[i].ext, ext, n))
@@ -499,8 +499,7 @@ size_t ts_mustache_format_double(double v, char out[32])
     }
     out[o++] = 'e';
     out[o++] = n - 1 < 0 ? '-' : '+';
-    o += format_uint((unsigned long long)(n - 1 < 0 ? 1 - n : n - 1),
-                     out + o);
+    o += format_uint((unsigned long long)(n - 1 < 0 ? 1 - n : n - 1), out + o);
   }
   return o;
 }
@@ -520,13 +519,13 @@ struct ts_mustache_env *ts_mustache_env_new(const struct ts_mustache_options *o)
   if (!o)
     o = &none;
   env->check = o->check;
-  env->max_partial_depth =
-    o->max_partial_depth ? o->max_partial_depth : TS_MUSTACHE_MAX_PARTIAL_DEPTH;
-  env->max_section_depth =
-    o->max_section_depth ? o->max_section_depth : TS_MUSTACHE_MAX_SECTION_DEPTH;
+  env->max_partial_depth = o->max_partial_depth ? o->max_partial_depth
+                                                : TS_MUSTACHE_MAX_PARTIAL_DEPTH;
+  env->max_section_depth = o->max_section_depth ? o->max_section_depth
+                                                : TS_MUSTACHE_MAX_SECTION_DEPTH;
   env->max_output = o->max_output ? o->max_output : TS_MUSTACHE_MAX_OUTPUT;
   env->max_template =
-    o->max_template_bytes ? o->max_template_bytes : TS_MUSTACHE_MAX_TEMPLATE;
+      o->max_template_bytes ? o->max_template_bytes : TS_MUSTACHE_MAX_TEMPLATE;
   env->max_steps = o->max_steps ? o->max_steps : TS_MUSTACHE_MAX_STEPS;
   if (env->max_template > MAX_TEMPLATE_CAP)
     env->max_template = MAX_TEMPLATE_CAP;
@@ -634,9 +633,8 @@ struct txn {
   size_t ncreated, capcreated;
 };
 
-static struct map_slot *cache_find(struct ts_mustache_env *env,
-                                   struct txn *txn, const char *key,
-                                   size_t klen)
+static struct map_slot *cache_find(struct ts_mustache_env *env, struct txn *txn,
+                                   const char *key, size_t klen)
 {
   struct map_slot *s = map_find(&env->cache, key, klen);
   return s ? s : map_find(&txn->local, key, klen);
@@ -761,7 +759,7 @@ struct token {
                           narrows when whitespace is dropped */
   uint32_t name;       /* the trimmed name (after a dynamic '*') */
   uint32_t name_len;
-  uint32_t match;      /* open <-> close token */
+  uint32_t match; /* open <-> close token */
 };
 
 struct frame_b; /* a build frame, below */
@@ -782,8 +780,7 @@ struct compiler {
   size_t nframes, capframes;
 };
 
-static void line_col(const char *src, size_t pos, unsigned *line,
-                     unsigned *col)
+static void line_col(const char *src, size_t pos, unsigned *line, unsigned *col)
 {
   unsigned l = 1, c = 1;
   for (size_t i = 0; i < pos; i++) {
@@ -818,8 +815,7 @@ compile_error(struct compiler *c, size_t pos, enum ts_result code,
 
 static enum ts_result nomem(struct compiler *c)
 {
-  return ts_error_set(c->err, TS_ERR_NOMEM, "%s: out of memory",
-                      c->tpl->name);
+  return ts_error_set(c->err, TS_ERR_NOMEM, "%s: out of memory", c->tpl->name);
 }
 
 /* How names appear in messages: at most 60 bytes. */
@@ -869,7 +865,7 @@ static enum ts_result add_text(struct compiler *c, size_t from, size_t to)
     const char *nl = memchr(c->src + from, '\n', to - from);
     size_t e = nl ? (size_t)(nl - c->src) + 1 : to;
     enum ts_result r = push_token(
-      c, (struct token){T_TEXT, 0, (uint32_t)from, (uint32_t)e, 0, 0, 0});
+        c, (struct token){T_TEXT, 0, (uint32_t)from, (uint32_t)e, 0, 0, 0});
     if (r != TS_OK)
       return r;
     from = e;
@@ -1002,10 +998,10 @@ static enum ts_result lex(struct compiler *c)
         d++;
       if (a == b || c2 == d || d != to)
         return compile_error(
-          c, tag, TS_ERR_PARSE,
-          "bad delimiter change \"%.*s\": expected two delimiters "
-          "separated by whitespace",
-          SHOWN(end - tag), s + tag);
+            c, tag, TS_ERR_PARSE,
+            "bad delimiter change \"%.*s\": expected two delimiters "
+            "separated by whitespace",
+            SHOWN(end - tag), s + tag);
       if (b - a > MAX_DELIMITER || d - c2 > MAX_DELIMITER)
         return compile_error(c, tag, TS_ERR_PARSE,
                              "bad delimiter change: delimiters are limited "
@@ -1026,9 +1022,8 @@ static enum ts_result lex(struct compiler *c)
       from++;
       trim(s, &from, &to);
     }
-    bool dotted = t.type == T_VAR || t.type == T_RAW ||
-                  t.type == T_SECTION || t.type == T_INVERTED ||
-                  (t.flags & TF_DYNAMIC);
+    bool dotted = t.type == T_VAR || t.type == T_RAW || t.type == T_SECTION ||
+                  t.type == T_INVERTED || (t.flags & TF_DYNAMIC);
     if ((r = check_name(c, tag, from, to, dotted)) != TS_OK)
       return r;
     if ((t.type == T_PARTIAL || t.type == T_PARENT) &&
@@ -1134,13 +1129,13 @@ static enum ts_result match(struct compiler *c)
         unsigned line, col;
         line_col(c->src, o->start, &line, &col);
         r = compile_error(
-          c, t->start, TS_ERR_PARSE,
-          "closing tag \"%s%.*s\" does not match open %s \"%s%.*s\" "
-          "(opened at %u:%u)",
-          t->flags & TF_DYNAMIC ? "*" : "", SHOWN(t->name_len),
-          c->src + t->name, kind_word(o->type),
-          o->flags & TF_DYNAMIC ? "*" : "", SHOWN(o->name_len),
-          c->src + o->name, line, col);
+            c, t->start, TS_ERR_PARSE,
+            "closing tag \"%s%.*s\" does not match open %s \"%s%.*s\" "
+            "(opened at %u:%u)",
+            t->flags & TF_DYNAMIC ? "*" : "", SHOWN(t->name_len),
+            c->src + t->name, kind_word(o->type),
+            o->flags & TF_DYNAMIC ? "*" : "", SHOWN(o->name_len),
+            c->src + o->name, line, col);
         goto out;
       }
       o->match = (uint32_t)i;
@@ -1451,8 +1446,8 @@ static enum ts_result resolve_partial(struct ts_mustache_env *env,
         r = TS_ERR_NOMEM;
         break;
       }
-      char *fkey = make_key(small, sizeof small, 'F', mode, path.data,
-                            path.len, &klen);
+      char *fkey =
+          make_key(small, sizeof small, 'F', mode, path.data, path.len, &klen);
       if (!fkey) {
         r = TS_ERR_NOMEM;
         break;
@@ -1470,7 +1465,7 @@ static enum ts_result resolve_partial(struct ts_mustache_env *env,
       char *src = NULL;
       size_t len = 0;
       enum ts_result fr =
-        ts_fs_read(path.data, env->max_template, &src, &len, err);
+          ts_fs_read(path.data, env->max_template, &src, &len, err);
       if (fr == TS_ERR_NOTFOUND)
         continue;
       if (fr != TS_OK) {
@@ -1493,9 +1488,9 @@ static enum ts_result resolve_partial(struct ts_mustache_env *env,
 }
 
 /* "card.html.mustache or card.mustache in templates, theme" for messages. */
-static void describe_search(const struct ts_mustache_env *env,
-                            const char *name, size_t n, int from, bool root,
-                            char *out, size_t cap)
+static void describe_search(const struct ts_mustache_env *env, const char *name,
+                            size_t n, int from, bool root, char *out,
+                            size_t cap)
 {
   char typed_name[512];
   const char *cand[2];
@@ -1649,8 +1644,8 @@ static enum ts_result link_static(struct compiler *c, const struct token *t,
 {
   struct ts_mustache *target = NULL;
   enum ts_result r =
-    resolve_partial(c->env, c->txn, c->src + t->name, t->name_len,
-                    c->tpl->escape, false, &target, c->err);
+      resolve_partial(c->env, c->txn, c->src + t->name, t->name_len,
+                      c->tpl->escape, false, &target, c->err);
   if (r != TS_OK) {
     char msg[TS_ERROR_MAX];
     memcpy(msg, c->err->msg, sizeof msg);
@@ -1810,8 +1805,7 @@ static void compiler_cleanup(struct compiler *c)
 }
 
 static enum ts_result compile_one(struct ts_mustache_env *env, struct txn *txn,
-                                  const struct pending *p,
-                                  struct ts_error *err)
+                                  const struct pending *p, struct ts_error *err)
 {
   struct compiler c = {0};
   c.env = env;
@@ -1895,7 +1889,7 @@ enum ts_result ts_mustache_compile_file(struct ts_mustache_env *env,
     char small[256];
     size_t klen;
     char *key =
-      make_key(small, sizeof small, 'F', mode, name_or_path, n, &klen);
+        make_key(small, sizeof small, 'F', mode, name_or_path, n, &klen);
     if (!key)
       return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
     struct map_slot *hit = map_find(&env->cache, key, klen);
@@ -1954,7 +1948,7 @@ enum ts_result ts_mustache_compile_string(struct ts_mustache_env *env,
   if ((unsigned)escape > TS_MUSTACHE_ESCAPE_NONE)
     escape = TS_MUSTACHE_ESCAPE_HTML;
   enum ts_result r =
-    txn_add(&txn, env, display_name, escape, src, len, NULL, &t);
+      txn_add(&txn, env, display_name, escape, src, len, NULL, &t);
   if (r != TS_OK) {
     txn_rollback(&txn);
     return ts_error_set(err, r, "out of memory");
@@ -1969,8 +1963,8 @@ enum ts_result ts_mustache_compile_string(struct ts_mustache_env *env,
 /* Output: a buffer in front of the sink, with the cap in `end`.       */
 
 struct out {
-  char *p;        /* where the next byte goes */
-  char *end;      /* the buffer's end, or earlier where the cap falls */
+  char *p;   /* where the next byte goes */
+  char *end; /* the buffer's end, or earlier where the cap falls */
   char *buf;
   size_t size;    /* of buf */
   size_t flushed; /* bytes handed to the sink */
@@ -2033,8 +2027,7 @@ static enum ts_result out_write_slow(struct out *o, const char *s, size_t n)
   return TS_OK;
 }
 
-static inline enum ts_result out_write(struct out *o, const char *s,
-                                       size_t n)
+static inline enum ts_result out_write(struct out *o, const char *s, size_t n)
 {
   if ((size_t)(o->end - o->p) >= n) {
     memcpy(o->p, s, n);
@@ -2058,11 +2051,11 @@ static inline size_t first_set(__m128i hits)
 }
 #endif
 
-static const char *const html_repl[] = {NULL,   "&amp;", "&lt;",
+static const char *const html_repl[] = {NULL,   "&amp;",  "&lt;",
                                         "&gt;", "&quot;", "&#39;"};
 static const uint8_t html_repl_len[] = {0, 5, 4, 4, 6, 5};
 static const uint8_t html_class[256] = {
-  ['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4, ['\''] = 5};
+    ['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4, ['\''] = 5};
 
 /* The index of the first byte of s[0, n) that HTML escaping changes. */
 static size_t scan_html(const unsigned char *s, size_t n)
@@ -2076,10 +2069,10 @@ static size_t scan_html(const unsigned char *s, size_t n)
                 quot = _mm_set1_epi8('"');
   for (; i + 16 <= n; i += 16) {
     __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-    __m128i hits = _mm_or_si128(
-      _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
-                   _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
-      _mm_cmpeq_epi8(v, quot));
+    __m128i hits =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
+                                  _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
+                     _mm_cmpeq_epi8(v, quot));
     size_t k = first_set(hits);
     if (k < 16)
       return i + k;
@@ -2090,8 +2083,7 @@ static size_t scan_html(const unsigned char *s, size_t n)
   return i;
 }
 
-static enum ts_result esc_html(struct out *o, const unsigned char *s,
-                               size_t n)
+static enum ts_result esc_html(struct out *o, const unsigned char *s, size_t n)
 {
   size_t i = 0;
   while (i < n) {
@@ -2112,13 +2104,13 @@ static enum ts_result esc_html(struct out *o, const unsigned char *s,
  * U+2029 (0xE2 0x80 0xA8/0xA9) because JavaScript strings cannot hold
  * them raw. */
 static const uint8_t json_class[256] = {
-  [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
-  [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
-  [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
-  [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
-  [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
-  [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, ['<'] = 1,  ['>'] = 1,
-  ['&'] = 1,  [0xe2] = 2};
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+    [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+    [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+    [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, ['<'] = 1,  ['>'] = 1,
+    ['&'] = 1,  [0xe2] = 2};
 
 static size_t scan_json(const unsigned char *s, size_t n)
 {
@@ -2131,12 +2123,12 @@ static size_t scan_json(const unsigned char *s, size_t n)
   for (; i + 16 <= n; i += 16) {
     __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
     __m128i hits = _mm_or_si128(
-      _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl),
-                   _mm_cmpeq_epi8(v, quot)),
-      _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, bsl),
-                     _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
-        _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, e2))));
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl),
+                     _mm_cmpeq_epi8(v, quot)),
+        _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, bsl),
+                         _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
+            _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, e2))));
     size_t k = first_set(hits);
     if (k < 16)
       return i + k;
@@ -2147,8 +2139,7 @@ static size_t scan_json(const unsigned char *s, size_t n)
   return i;
 }
 
-static enum ts_result esc_json(struct out *o, const unsigned char *s,
-                               size_t n)
+static enum ts_result esc_json(struct out *o, const unsigned char *s, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   size_t i = 0;
@@ -2169,7 +2160,8 @@ static enum ts_result esc_json(struct out *o, const unsigned char *s,
     case '\r': e[1] = 'r', k = 2; break;
     case '\t': e[1] = 't', k = 2; break;
     case 0xe2:
-      if (j + 2 < n && s[j + 1] == 0x80 && (s[j + 2] == 0xa8 || s[j + 2] == 0xa9)) {
+      if (j + 2 < n && s[j + 1] == 0x80 &&
+          (s[j + 2] == 0xa8 || s[j + 2] == 0xa9)) {
         memcpy(e, s[j + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
         used = 3;
       } else {
@@ -2220,12 +2212,12 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
  * other than tab/LF/CR, U+FFFE, U+FFFF, broken UTF-8) become U+FFFD, so
  * a feed never fails to parse because of one bad title. */
 static const uint8_t xml_class[128] = {
-  [0x00] = 2, [0x01] = 2, [0x02] = 2, [0x03] = 2, [0x04] = 2, [0x05] = 2,
-  [0x06] = 2, [0x07] = 2, [0x08] = 2, [0x0b] = 2, [0x0c] = 2, [0x0e] = 2,
-  [0x0f] = 2, [0x10] = 2, [0x11] = 2, [0x12] = 2, [0x13] = 2, [0x14] = 2,
-  [0x15] = 2, [0x16] = 2, [0x17] = 2, [0x18] = 2, [0x19] = 2, [0x1a] = 2,
-  [0x1b] = 2, [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 2, ['&'] = 1,
-  ['<'] = 1,  ['>'] = 1,  ['"'] = 1,  ['\''] = 1};
+    [0x00] = 2, [0x01] = 2, [0x02] = 2, [0x03] = 2, [0x04] = 2, [0x05] = 2,
+    [0x06] = 2, [0x07] = 2, [0x08] = 2, [0x0b] = 2, [0x0c] = 2, [0x0e] = 2,
+    [0x0f] = 2, [0x10] = 2, [0x11] = 2, [0x12] = 2, [0x13] = 2, [0x14] = 2,
+    [0x15] = 2, [0x16] = 2, [0x17] = 2, [0x18] = 2, [0x19] = 2, [0x1a] = 2,
+    [0x1b] = 2, [0x1c] = 2, [0x1d] = 2, [0x1e] = 2, [0x1f] = 2, ['&'] = 1,
+    ['<'] = 1,  ['>'] = 1,  ['"'] = 1,  ['\''] = 1};
 
 static unsigned xml_kind(unsigned char ch)
 {
@@ -2243,11 +2235,10 @@ static size_t scan_xml(const unsigned char *s, size_t n)
     __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
     /* bytes >= 0x80 set the sign bit that movemask reads anyway */
     __m128i hits = _mm_or_si128(
-      _mm_or_si128(v, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)),
-      _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
-                     _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
-        _mm_cmpeq_epi8(v, quot)));
+        _mm_or_si128(v, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
+                                  _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
+                     _mm_cmpeq_epi8(v, quot)));
     size_t k = first_set(hits);
     if (k < 16)
       return i + k;
@@ -2298,8 +2289,8 @@ static enum ts_result esc_xml(struct out *o, const unsigned char *s, size_t n)
   return TS_OK;
 }
 
-static enum ts_result write_escaped(struct out *o, unsigned mode,
-                                    const char *s, size_t n)
+static enum ts_result write_escaped(struct out *o, unsigned mode, const char *s,
+                                    size_t n)
 {
   const unsigned char *u = (const unsigned char *)s;
   switch (mode) {
@@ -2324,8 +2315,8 @@ struct frame {
   bool counted;    /* F_CALL: counts toward the partial depth */
   uint32_t ret_pc; /* where to continue afterwards */
   uint32_t ret_end;
-  uint32_t body;   /* F_LOOP: first node of the body */
-  size_t idx, n;   /* F_LOOP: element index, array size */
+  uint32_t body; /* F_LOOP: first node of the body */
+  size_t idx, n; /* F_LOOP: element index, array size */
   const json_t *array;
   const struct ts_mustache *tpl; /* F_CALL: the template to return to */
   size_t ind_base, ind_len;      /* F_CALL: the indentation to restore */
@@ -2410,12 +2401,12 @@ struct render {
   size_t nctx;
   size_t nframes;
   size_t nargs;
-  long args;        /* the innermost argument frame, -1 for none */
-  size_t ind_base;  /* the indentation is s->indent[ind_base, ind_len) */
+  long args;       /* the innermost argument frame, -1 for none */
+  size_t ind_base; /* the indentation is s->indent[ind_base, ind_len) */
   size_t ind_len;
-  bool force;       /* indent the next node even if not at a line start */
+  bool force; /* indent the next node even if not at a line start */
   unsigned depth;
-  size_t steps;     /* left before the work cap */
+  size_t steps; /* left before the work cap */
 };
 
 static enum ts_result render_nomem(struct render *r)
@@ -2499,8 +2490,8 @@ static enum ts_result write_number(struct out *o, const json_t *v)
 {
   char num[32];
   size_t n = json_is_integer(v)
-               ? format_int((long long)json_integer_value(v), num)
-               : ts_mustache_format_double(json_real_value(v), num);
+                 ? format_int((long long)json_integer_value(v), num)
+                 : ts_mustache_format_double(json_real_value(v), num);
   return out_write(o, num, n);
 }
 
@@ -2594,14 +2585,12 @@ static enum ts_result write_value(struct render *r, const json_t *v,
     char chunk[4096];
     struct out o;
     out_init(&o, chunk, sizeof chunk, r->o.max - used,
-             (struct ts_mustache_sink){buf_sink_write, tmp}, r->err,
-             r->root);
+             (struct ts_mustache_sink){buf_sink_write, tmp}, r->err, r->root);
     enum ts_result res = json_text(r, &o, v, 0);
     if (res == TS_OK)
       res = out_flush(&o);
     if (res == TS_OK)
-      res = write_escaped(&r->o, escape, tmp->data ? tmp->data : "",
-                          tmp->len);
+      res = write_escaped(&r->o, escape, tmp->data ? tmp->data : "", tmp->len);
     if (tmp->cap > OUT_BUFFER_SIZE) /* do not keep a huge one around */
       ts_buf_cleanup(tmp);
     return res;
@@ -2611,8 +2600,7 @@ static enum ts_result write_value(struct render *r, const json_t *v,
 
 /* Writes text of a template whose lines are being indented: the
  * indentation goes after every newline that a non-empty line follows. */
-static enum ts_result write_indented(struct render *r, const char *s,
-                                     size_t n)
+static enum ts_result write_indented(struct render *r, const char *s, size_t n)
 {
   const char *ind = r->s->indent + r->ind_base;
   size_t ind_n = r->ind_len - r->ind_base;
@@ -2624,7 +2612,8 @@ static enum ts_result write_indented(struct render *r, const char *s,
       return out_write(&r->o, s, (size_t)(end - s));
     res = out_write(&r->o, s, (size_t)(nl + 1 - s));
     s = nl + 1;
-    if (res == TS_OK && *s != '\n' && !(*s == '\r' && s + 1 < end && s[1] == '\n'))
+    if (res == TS_OK && *s != '\n' &&
+        !(*s == '\r' && s + 1 < end && s[1] == '\n'))
       res = out_write(&r->o, ind, ind_n);
   }
   return res;
@@ -2687,8 +2676,8 @@ static enum ts_result too_deep(struct render *r)
     shown++;
   }
   enum ts_result res = ts_error_set(
-    r->err, TS_ERR_LIMIT, "%s: partials nested deeper than %u (via %s...)",
-    r->root, r->env->max_partial_depth, ts_buf_cstr(&b));
+      r->err, TS_ERR_LIMIT, "%s: partials nested deeper than %u (via %s...)",
+      r->root, r->env->max_partial_depth, ts_buf_cstr(&b));
   ts_buf_cleanup(&b);
   return res;
 }
@@ -2860,7 +2849,8 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       break;
     }
     case N_INVERTED:
-      pc = falsey(lookup(r, arena + n->str, n->nparts, n->len)) ? pc + 1 : n->end;
+      pc = falsey(lookup(r, arena + n->str, n->nparts, n->len)) ? pc + 1
+                                                                : n->end;
       break;
     case N_PARTIAL:
     case N_PARENT: {
@@ -2869,8 +2859,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       size_t name_len = n->len;
       uint32_t after = n->kind == N_PARTIAL ? pc + 1 : n->end;
       if ((n->flags & NF_DYNAMIC) &&
-          (res = dynamic_target(r, tpl, n, &target, &name, &name_len)) !=
-            TS_OK)
+          (res = dynamic_target(r, tpl, n, &target, &name, &name_len)) != TS_OK)
         break;
       if (!target) {
         pc = after;
@@ -2892,8 +2881,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         break;
       }
       if (n->kind == N_PARENT) {
-        r->s->args[r->nargs] =
-          (struct argframe){tpl, pc + 1, n->end, r->args};
+        r->s->args[r->nargs] = (struct argframe){tpl, pc + 1, n->end, r->args};
         r->args = (long)r->nargs++;
       }
       if (n->flags & NF_STANDALONE)
@@ -2988,8 +2976,7 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
 }
 
 enum ts_result ts_mustache_render_to_buf(const struct ts_mustache *tpl,
-                                         const json_t *data,
-                                         struct ts_buf *out,
+                                         const json_t *data, struct ts_buf *out,
                                          struct ts_error *err)
 {
   return ts_mustache_render(tpl, data, ts_mustache_sink_buf(out), err);
@@ -3096,11 +3083,10 @@ static enum ts_result list_templates(const char *dir, unsigned depth,
   return r;
 }
 
-enum ts_result ts_mustache_check_dir(const char *dir,
-                                     void (*report)(void *ctx,
-                                                    const char *message),
-                                     void *ctx, size_t *ntemplates,
-                                     size_t *nerrors, struct ts_error *err)
+enum ts_result
+ts_mustache_check_dir(const char *dir,
+                      void (*report)(void *ctx, const char *message), void *ctx,
+                      size_t *ntemplates, size_t *nerrors, struct ts_error *err)
 {
   size_t n = strlen(dir);
   while (n > 1 && dir[n - 1] == '/')

@@ -152,8 +152,7 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
 
 /* Renders and appends the output to `out` (which must be initialised). */
 enum ts_result ts_mustache_render_to_buf(const struct ts_mustache *tpl,
-                                         const json_t *data,
-                                         struct ts_buf *out,
+                                         const json_t *data, struct ts_buf *out,
                                          struct ts_error *err);
 
 /* The escaping for a template file name: the extension before ".mustache"
@@ -171,11 +170,9 @@ const char *ts_mustache_name(const struct ts_mustache *tpl);
  * calls `report` once per distinct error message (FILE:LINE:COL: message),
  * in file name order. *ntemplates and *nerrors receive the counts. Returns
  * an error only when the folder cannot be read. */
-enum ts_result ts_mustache_check_dir(const char *dir,
-                                     void (*report)(void *ctx,
-                                                    const char *message),
-                                     void *ctx, size_t *ntemplates,
-                                     size_t *nerrors, struct ts_error *err);
+enum ts_result ts_mustache_check_dir(
+    const char *dir, void (*report)(void *ctx, const char *message), void *ctx,
+    size_t *ntemplates, size_t *nerrors, struct ts_error *err);
 
 /* Appends the shortest text that reads back as `value` (JavaScript's
  * Number#toString rules: 1.1, 1e+21, 5e-7, 0 for -0). At most 32 bytes are

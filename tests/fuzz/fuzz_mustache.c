@@ -19,12 +19,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char rich[] =
-  "{\"s\": \"<a href='x'>&\\\"\\u2028\\u0001\\ufffe\", \"e\": \"\", "
-  "\"i\": 42, \"z\": 0, \"r\": 1.5e-7, \"t\": true, \"f\": false, "
-  "\"n\": null, \"o\": {\"s\": \"inner\", \"o\": {\"i\": -1}}, "
-  "\"a\": [1, \"two\", {\"s\": \"three\"}, [4], null], \"empty\": [], "
-  "\"name\": \"p\", \"names\": [\"a\", \"b\", \"../x\", \"p\"], "
-  "\"nodes\": [{\"name\": \"leaf\", \"nodes\": []}]}";
+    "{\"s\": \"<a href='x'>&\\\"\\u2028\\u0001\\ufffe\", \"e\": \"\", "
+    "\"i\": 42, \"z\": 0, \"r\": 1.5e-7, \"t\": true, \"f\": false, "
+    "\"n\": null, \"o\": {\"s\": \"inner\", \"o\": {\"i\": -1}}, "
+    "\"a\": [1, \"two\", {\"s\": \"three\"}, [4], null], \"empty\": [], "
+    "\"name\": \"p\", \"names\": [\"a\", \"b\", \"../x\", \"p\"], "
+    "\"nodes\": [{\"name\": \"leaf\", \"nodes\": []}]}";
 
 static enum ts_result discard(void *ctx, const char *bytes, size_t len,
                               struct ts_error *err)
@@ -49,11 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p = nul + 1;
   }
   struct ts_mustache_options o = {
-    .max_output = 1 << 20,
-    .max_partial_depth = 16,
-    .max_section_depth = 200,
-    .max_steps = 200000,
-    .check = size & 4,
+      .max_output = 1 << 20,
+      .max_partial_depth = 16,
+      .max_section_depth = 200,
+      .max_steps = 200000,
+      .check = size & 4,
   };
   struct ts_mustache_env *env = ts_mustache_env_new(&o);
   if (!env)
@@ -75,8 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   json_t *json = NULL;
   if (n > 1)
-    json = json_loadb(parts[1], lens[1], JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                      NULL);
+    json =
+        json_loadb(parts[1], lens[1], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
   if (!json)
     json = json_loads(rich, 0, NULL);
   const struct ts_mustache *tpl;
@@ -86,9 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Twice: the second render reuses the cached partials and state. */
     size_t first = 0, second = 0;
     enum ts_result r1 = ts_mustache_render(
-      tpl, json, (struct ts_mustache_sink){discard, &first}, &err);
+        tpl, json, (struct ts_mustache_sink){discard, &first}, &err);
     enum ts_result r2 = ts_mustache_render(
-      tpl, json, (struct ts_mustache_sink){discard, &second}, &err);
+        tpl, json, (struct ts_mustache_sink){discard, &second}, &err);
     /* Rendering is deterministic. */
     if (r1 != r2 || (r1 == TS_OK && first != second))
       __builtin_trap();

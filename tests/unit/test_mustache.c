@@ -61,32 +61,32 @@ static char *render_p(const char *src, enum ts_mustache_escape escape,
   return out;
 }
 
-#define RENDERS(src, json, expected)                                         \
-  do {                                                                       \
-    struct ts_error e_ = {0};                                                \
-    char *got_ = render_p((src), TS_MUSTACHE_ESCAPE_HTML, (json), &e_,       \
-                          (const char *)NULL);                               \
-    CHECK_STR(got_ ? got_ : e_.msg, (expected));                             \
-    free(got_);                                                              \
+#define RENDERS(src, json, expected)                                           \
+  do {                                                                         \
+    struct ts_error e_ = {0};                                                  \
+    char *got_ = render_p((src), TS_MUSTACHE_ESCAPE_HTML, (json), &e_,         \
+                          (const char *)NULL);                                 \
+    CHECK_STR(got_ ? got_ : e_.msg, (expected));                               \
+    free(got_);                                                                \
   } while (0)
 
-#define RENDERS_AS(mode, src, json, expected)                                \
-  do {                                                                       \
-    struct ts_error e_ = {0};                                                \
-    char *got_ = render_p((src), (mode), (json), &e_, (const char *)NULL);   \
-    CHECK_STR(got_ ? got_ : e_.msg, (expected));                             \
-    free(got_);                                                              \
+#define RENDERS_AS(mode, src, json, expected)                                  \
+  do {                                                                         \
+    struct ts_error e_ = {0};                                                  \
+    char *got_ = render_p((src), (mode), (json), &e_, (const char *)NULL);     \
+    CHECK_STR(got_ ? got_ : e_.msg, (expected));                               \
+    free(got_);                                                                \
   } while (0)
 
 /* Compiling `src` fails with exactly `message`. */
-#define FAILS(src, message)                                                  \
-  do {                                                                       \
-    struct ts_error e_ = {0};                                                \
-    char *got_ = render_p((src), TS_MUSTACHE_ESCAPE_HTML, "{}", &e_,         \
-                          (const char *)NULL);                               \
-    CHECK(got_ == NULL);                                                     \
-    CHECK_STR(e_.msg, (message));                                            \
-    free(got_);                                                              \
+#define FAILS(src, message)                                                    \
+  do {                                                                         \
+    struct ts_error e_ = {0};                                                  \
+    char *got_ = render_p((src), TS_MUSTACHE_ESCAPE_HTML, "{}", &e_,           \
+                          (const char *)NULL);                                 \
+    CHECK(got_ == NULL);                                                       \
+    CHECK_STR(e_.msg, (message));                                              \
+    free(got_);                                                                \
   } while (0)
 
 /* A scratch folder under /tmp, removed by rm_tree. */
@@ -127,11 +127,12 @@ static void escape_html(void)
 
 static void escape_json(void)
 {
-  RENDERS_AS(TS_MUSTACHE_ESCAPE_JSON, "\"{{x}}\"",
-             "{\"x\": \"q\\\" b\\\\ n\\n t\\t c\\u0001 \\u001f "
-             "</script> & \\u2028\\u2029 \\u00e9\\u20ac\"}",
-             "\"q\\\" b\\\\ n\\n t\\t c\\u0001 \\u001f "
-             "\\u003c/script\\u003e \\u0026 \\u2028\\u2029 \xc3\xa9\xe2\x82\xac\"");
+  RENDERS_AS(
+      TS_MUSTACHE_ESCAPE_JSON, "\"{{x}}\"",
+      "{\"x\": \"q\\\" b\\\\ n\\n t\\t c\\u0001 \\u001f "
+      "</script> & \\u2028\\u2029 \\u00e9\\u20ac\"}",
+      "\"q\\\" b\\\\ n\\n t\\t c\\u0001 \\u001f "
+      "\\u003c/script\\u003e \\u0026 \\u2028\\u2029 \xc3\xa9\xe2\x82\xac\"");
   /* U+2013 shares its first byte with U+2028: left alone. */
   RENDERS_AS(TS_MUSTACHE_ESCAPE_JSON, "{{x}}", "{\"x\": \"\\u2013\"}",
              "\xe2\x80\x93");
@@ -176,8 +177,9 @@ static void escape_for_name(void)
 
 static void numbers(void)
 {
-  RENDERS("{{a}} {{b}} {{c}} {{d}}", "{\"a\": 1.1, \"b\": 1e21, \"c\": 1e20, "
-                                     "\"d\": -0.0}",
+  RENDERS("{{a}} {{b}} {{c}} {{d}}",
+          "{\"a\": 1.1, \"b\": 1e21, \"c\": 1e20, "
+          "\"d\": -0.0}",
           "1.1 1e+21 100000000000000000000 0");
   RENDERS("{{a}} {{b}} {{c}}",
           "{\"a\": 9007199254740993, \"b\": -9223372036854775808, "
@@ -275,7 +277,8 @@ static void dotted_names(void)
           "{\"a\": {\"b\": 1}, \"s\": \"text\"}", "[][][]");
   /* Array elements by index. */
   RENDERS("{{items.1.title}}|{{items.0}}|{{items.9}}|{{items.01}}",
-          "{\"items\": [\"first\", {\"title\": \"second\"}]}", "second|first||");
+          "{\"items\": [\"first\", {\"title\": \"second\"}]}",
+          "second|first||");
   RENDERS("{{#list}}{{.}},{{/list}}", "{\"list\": [1, \"two\", 3.5]}",
           "1,two,3.5,");
   /* A key whose value is null still hides the outer one. */
@@ -293,8 +296,8 @@ static void falsey_values(void)
     RENDERS(tpl, json, "no");
   }
   RENDERS(tpl, "{}", "no");
-  const char *truthy[] = {"true", "\"0\"", "\" \"", "1", "-1", "0.5", "{}",
-                          "[0]", "[false]"};
+  const char *truthy[] = {"true", "\"0\"", "\" \"", "1",      "-1",
+                          "0.5",  "{}",    "[0]",   "[false]"};
   for (size_t i = 0; i < sizeof truthy / sizeof *truthy; i++) {
     char json[64];
     snprintf(json, sizeof json, "{\"v\": %s}", truthy[i]);
@@ -313,9 +316,9 @@ static void standalone_rules(void)
   /* Empty lines of an indented partial are not indented. */
   {
     struct ts_error e = {0};
-    char *got = render_p("<ul>\n  {{>items}}\n</ul>\n",
-                         TS_MUSTACHE_ESCAPE_HTML, "{\"a\": \"x\\ny\"}", &e,
-                         "items", "<li>{{a}}</li>\n\n<li>2</li>\n", NULL);
+    char *got = render_p("<ul>\n  {{>items}}\n</ul>\n", TS_MUSTACHE_ESCAPE_HTML,
+                         "{\"a\": \"x\\ny\"}", &e, "items",
+                         "<li>{{a}}</li>\n\n<li>2</li>\n", NULL);
     CHECK_STR(got ? got : e.msg,
               "<ul>\n  <li>x\ny</li>\n\n  <li>2</li>\n</ul>\n");
     free(got);
@@ -323,10 +326,10 @@ static void standalone_rules(void)
   /* Indentation accumulates through nested standalone partials. */
   {
     struct ts_error e = {0};
-    char *got = render_p("{{#s}}\n  {{>outer}}\n{{/s}}\n",
-                         TS_MUSTACHE_ESCAPE_HTML, "{\"s\": [1]}", &e, "outer",
-                         "<div>\n  {{>inner}}\n</div>\n", "inner",
-                         "<p>\n{{.}}\n</p>\n", NULL);
+    char *got =
+        render_p("{{#s}}\n  {{>outer}}\n{{/s}}\n", TS_MUSTACHE_ESCAPE_HTML,
+                 "{\"s\": [1]}", &e, "outer", "<div>\n  {{>inner}}\n</div>\n",
+                 "inner", "<p>\n{{.}}\n</p>\n", NULL);
     CHECK_STR(got ? got : e.msg,
               "  <div>\n    <p>\n    1\n    </p>\n  </div>\n");
     free(got);
@@ -345,8 +348,8 @@ static void inheritance(void)
                        "    <p>{{text}}</p>\n"
                        "  {{/body}}\n"
                        "{{/layout}}\n",
-                       TS_MUSTACHE_ESCAPE_HTML, "{\"id\": 7, \"text\": \"<hi>\"}",
-                       &e, "layout",
+                       TS_MUSTACHE_ESCAPE_HTML,
+                       "{\"id\": 7, \"text\": \"<hi>\"}", &e, "layout",
                        "<title>{{$title}}Trends{{/title}}</title>\n"
                        "<main>\n"
                        "  {{$body}}\n"
@@ -407,8 +410,10 @@ static void error_messages(void)
         "1:1)");
   FAILS("{{<p}}\n", "t:2:1: unclosed parent \"p\" (opened at 1:1)");
   FAILS("x\n {{/items}}", "t:2:2: closing tag \"items\" has no open section");
-  FAILS("a {{name\nb", "t:1:3: unterminated tag \"{{name\" (no closing \"}}\")");
-  FAILS("{{{name}}", "t:1:1: unterminated tag \"{{{name}}\" (no closing \"}}}\")");
+  FAILS("a {{name\nb",
+        "t:1:3: unterminated tag \"{{name\" (no closing \"}}\")");
+  FAILS("{{{name}}",
+        "t:1:1: unterminated tag \"{{{name}}\" (no closing \"}}}\")");
   FAILS("ok\n{{=<% =}}",
         "t:2:1: bad delimiter change \"{{=<% =}}\": expected two delimiters "
         "separated by whitespace");
@@ -417,7 +422,8 @@ static void error_messages(void)
         "delimiters separated by whitespace");
   FAILS("{{= =}}", "t:1:1: bad delimiter change \"{{= =}}\": expected two "
                    "delimiters separated by whitespace");
-  FAILS("{{=<% %>=}}<%x", "t:1:12: unterminated tag \"<%x\" (no closing \"%>\")");
+  FAILS("{{=<% %>=}}<%x",
+        "t:1:12: unterminated tag \"<%x\" (no closing \"%>\")");
   FAILS("a{{}}", "t:1:2: empty tag name");
   FAILS("{{# }}", "t:1:1: empty tag name");
   FAILS("{{a b}}", "t:1:1: tag name \"a b\" contains whitespace");
@@ -507,8 +513,7 @@ static void file_errors(void)
   snprintf(page, sizeof page, "%s/none.html.mustache", dir);
   CHECK_INT(ts_mustache_compile_file(env, page, &tpl, &e), TS_ERR_NOTFOUND);
   CHECK(strstr(e.msg, "none.html.mustache: No such file") != NULL);
-  CHECK_INT(ts_mustache_compile_file(env, "absent", &tpl, &e),
-            TS_ERR_NOTFOUND);
+  CHECK_INT(ts_mustache_compile_file(env, "absent", &tpl, &e), TS_ERR_NOTFOUND);
   snprintf(msg, sizeof msg,
            "template \"absent\" not found (looked for absent.mustache in %s)",
            dir);
@@ -551,9 +556,9 @@ static void check_dir_reports_every_file(void)
            dir, dir, dir, dir);
   CHECK_STR(ts_buf_cstr(&report), want);
   ts_buf_cleanup(&report);
-  CHECK_INT(ts_mustache_check_dir("/nonexistent/ts", NULL, NULL, &n, &errors,
-                                  &e),
-            TS_ERR_NOTFOUND);
+  CHECK_INT(
+      ts_mustache_check_dir("/nonexistent/ts", NULL, NULL, &n, &errors, &e),
+      TS_ERR_NOTFOUND);
   rm_tree(dir);
 }
 
@@ -600,8 +605,9 @@ static void infinite_recursion_is_an_error(void)
                        "x{{>node}}", NULL);
   CHECK(got == NULL);
   CHECK_INT(e.code, TS_ERR_LIMIT);
-  CHECK_STR(e.msg, "t: partials nested deeper than 64 (via \"node\" \xe2\x86\x92 "
-                   "\"node\" \xe2\x86\x92 \"node\" \xe2\x86\x92 ...)");
+  CHECK_STR(e.msg,
+            "t: partials nested deeper than 64 (via \"node\" \xe2\x86\x92 "
+            "\"node\" \xe2\x86\x92 \"node\" \xe2\x86\x92 ...)");
   free(got);
   /* A block that overrides itself recurses too, and is caught. */
   got = render_p("{{<p}}{{$b}}[{{$b}}{{/b}}]{{/b}}{{/p}}",
@@ -632,8 +638,7 @@ static void output_cap(void)
   struct ts_mustache_options o = {.max_output = 100};
   struct ts_mustache_env *env = ts_mustache_env_new(&o);
   struct ts_error e = {0};
-  char *got = render_env(env, "{{#l}}0123456789{{/l}}",
-                         TS_MUSTACHE_ESCAPE_HTML,
+  char *got = render_env(env, "{{#l}}0123456789{{/l}}", TS_MUSTACHE_ESCAPE_HTML,
                          "{\"l\": [1,2,3,4,5,6,7,8,9,10]}", &e);
   CHECK_INT(got ? strlen(got) : 0, 100); /* exactly the cap is fine */
   free(got);
@@ -794,7 +799,8 @@ static void render_many(void)
   json_t *data = json_loads("{\"items\": [{\"name\": \"a&b\", \"n\": 1}, "
                             "{\"name\": \"c\", \"n\": 2.5}]}",
                             0, NULL);
-  const char *want = "<ul>\n  <li>a&amp;b (1)</li>\n  <li>c (2.5)</li>\n</ul>\n";
+  const char *want =
+      "<ul>\n  <li>a&amp;b (1)</li>\n  <li>c (2.5)</li>\n</ul>\n";
   int same = 0;
   struct ts_buf out;
   ts_buf_init(&out, 0);
@@ -845,8 +851,8 @@ static void streams_through_sink(void)
     json_array_append_new(rows, json_pack("{s:s}", "text", text));
   json_t *data = json_pack("{s:o}", "rows", rows);
   struct counting_sink sink = {0, 0, 0, -1};
-  CHECK_INT(ts_mustache_render(tpl, data, (struct ts_mustache_sink){count_write, &sink},
-                               &e),
+  CHECK_INT(ts_mustache_render(
+                tpl, data, (struct ts_mustache_sink){count_write, &sink}, &e),
             TS_OK);
   size_t want = 100000 * (strlen(text) + 1);
   CHECK_INT(sink.bytes, want);
@@ -960,36 +966,36 @@ static void hundred_thousand_elements(void)
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
-    TEST(escape_html),
-    TEST(escape_json),
-    TEST(escape_xml),
-    TEST(escape_text),
-    TEST(escape_for_name),
-    TEST(numbers),
-    TEST(numbers_match_javascript),
-    TEST(other_values),
-    TEST(dotted_names),
-    TEST(falsey_values),
-    TEST(standalone_rules),
-    TEST(inheritance),
-    TEST(partial_escaping),
-    TEST(error_messages),
-    TEST(nesting_cap_error),
-    TEST(file_errors),
-    TEST(check_dir_reports_every_file),
-    TEST(recursive_partial_depth_50),
-    TEST(infinite_recursion_is_an_error),
-    TEST(output_cap),
-    TEST(work_cap),
-    TEST(search_path_order_and_fallback),
-    TEST(partial_names_stay_inside),
-    TEST(render_many),
-    TEST(streams_through_sink),
-    TEST(ten_thousand_nested_sections),
-    TEST(partial_including_itself),
-    TEST(one_megabyte_template),
-    TEST(hundred_thousand_elements),
-    TEST_END,
+      TEST(escape_html),
+      TEST(escape_json),
+      TEST(escape_xml),
+      TEST(escape_text),
+      TEST(escape_for_name),
+      TEST(numbers),
+      TEST(numbers_match_javascript),
+      TEST(other_values),
+      TEST(dotted_names),
+      TEST(falsey_values),
+      TEST(standalone_rules),
+      TEST(inheritance),
+      TEST(partial_escaping),
+      TEST(error_messages),
+      TEST(nesting_cap_error),
+      TEST(file_errors),
+      TEST(check_dir_reports_every_file),
+      TEST(recursive_partial_depth_50),
+      TEST(infinite_recursion_is_an_error),
+      TEST(output_cap),
+      TEST(work_cap),
+      TEST(search_path_order_and_fallback),
+      TEST(partial_names_stay_inside),
+      TEST(render_many),
+      TEST(streams_through_sink),
+      TEST(ten_thousand_nested_sections),
+      TEST(partial_including_itself),
+      TEST(one_megabyte_template),
+      TEST(hundred_thousand_elements),
+      TEST_END,
   };
   return ts_test_main(argc, argv, tests);
 }

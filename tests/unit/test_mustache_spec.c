@@ -20,8 +20,7 @@
 
 static int n_run, n_failed;
 
-static void tap(bool ok, const char *module, const char *name,
-                const char *skip)
+static void tap(bool ok, const char *module, const char *name, const char *skip)
 {
   n_run++;
   if (!ok)
@@ -71,33 +70,34 @@ static void run_test(const char *module, json_t *test)
   bool ok = env != NULL;
   const char *key;
   json_t *value;
-  json_object_foreach(partials, key, value) {
-    if (ok && ts_mustache_env_add_partial(env, key, json_string_value(value),
-                                          json_string_length(value),
-                                          &err) != TS_OK)
+  json_object_foreach(partials, key, value)
+  {
+    if (ok &&
+        ts_mustache_env_add_partial(env, key, json_string_value(value),
+                                    json_string_length(value), &err) != TS_OK)
       ok = false;
   }
   const struct ts_mustache *tpl = NULL;
-  if (ok && ts_mustache_compile_string(env, "template",
-                                       json_string_value(tpl_src),
-                                       json_string_length(tpl_src),
-                                       TS_MUSTACHE_ESCAPE_HTML, &tpl,
-                                       &err) != TS_OK)
+  if (ok &&
+      ts_mustache_compile_string(env, "template", json_string_value(tpl_src),
+                                 json_string_length(tpl_src),
+                                 TS_MUSTACHE_ESCAPE_HTML, &tpl, &err) != TS_OK)
     ok = false;
   struct ts_buf out;
   ts_buf_init(&out, 0);
   if (ok && ts_mustache_render_to_buf(tpl, data, &out, &err) != TS_OK)
     ok = false;
-  bool same = ok && out.len == json_string_length(expected) &&
-              memcmp(ts_buf_cstr(&out), json_string_value(expected),
-                     out.len) == 0;
+  bool same =
+      ok && out.len == json_string_length(expected) &&
+      memcmp(ts_buf_cstr(&out), json_string_value(expected), out.len) == 0;
   tap(same, module, name, NULL);
   if (!ok) {
     printf("#   error: %s\n", err.msg);
   } else if (!same) {
     show("template:", json_string_value(tpl_src), json_string_length(tpl_src));
     show("got:     ", ts_buf_cstr(&out), out.len);
-    show("expected:", json_string_value(expected), json_string_length(expected));
+    show("expected:", json_string_value(expected),
+         json_string_length(expected));
   }
   ts_buf_cleanup(&out);
   ts_mustache_env_free(env);
@@ -136,8 +136,9 @@ int main(void)
     snprintf(module, sizeof module, "%.*s", (int)(strlen(files[i]) - 5),
              files[i]);
     if (!strcmp(module, "~lambdas")) {
-      tap(true, module, "all tests", "lambdas are not supported: the data "
-                                     "is JSON, which has no functions");
+      tap(true, module, "all tests",
+          "lambdas are not supported: the data "
+          "is JSON, which has no functions");
       free(files[i]);
       continue;
     }
