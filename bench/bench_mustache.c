@@ -7,6 +7,8 @@
  *       streamed through the fd sink to /dev/null
  *   bench_mustache page TEMPLATES DATA.json [RUNS]
  *       (b) the item page: 100,000 renders of page.html into a ts_buf
+ *   bench_mustache stream TEMPLATES DATA.json [RUNS]
+ *       like list, with stream.html: every item eight times, ~1 GB out
  *
  * Output: "trendsite NAME bytes=B renders=R seconds=S rss_data_kb=D
  * rss_peak_kb=P" where S is the median of RUNS runs (default 5), B and R
@@ -74,12 +76,13 @@ static int by_value(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-  if (argc < 4 || (strcmp(argv[1], "list") && strcmp(argv[1], "page"))) {
-    fprintf(stderr, "usage: bench_mustache list|page TEMPLATES DATA.json "
-                    "[RUNS]\n");
+  if (argc < 4 || (strcmp(argv[1], "list") && strcmp(argv[1], "page") &&
+                    strcmp(argv[1], "stream"))) {
+    fprintf(stderr, "usage: bench_mustache list|page|stream TEMPLATES "
+                    "DATA.json [RUNS]\n");
     return 1;
   }
-  bool list = !strcmp(argv[1], "list");
+  bool list = strcmp(argv[1], "page") != 0;
   int runs = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 5;
   if (runs < 1 || runs > 100)
     runs = 5;
@@ -93,11 +96,14 @@ int main(int argc, char **argv)
   long rss_data = rss_now_kb();
   const char *dirs[] = {argv[2]};
   struct ts_mustache_options opts = {.dirs = dirs, .ndirs = 1};
+  if (!strcmp(argv[1], "stream")) /* ~1 GB on purpose: above the default cap */
+    opts.max_output = (size_t)4 << 30;
   struct ts_mustache_env *env = ts_mustache_env_new(&opts);
   const struct ts_mustache *tpl;
   struct ts_error err;
-  if (ts_mustache_compile_file(env, list ? "list.html" : "page.html", &tpl,
-                               &err) != TS_OK) {
+  char name[32];
+  snprintf(name, sizeof name, "%s.html", argv[1]);
+  if (ts_mustache_compile_file(env, name, &tpl, &err) != TS_OK) {
     fprintf(stderr, "bench: %s\n", err.msg);
     return 1;
   }
