@@ -1,0 +1,1260 @@
+/*
+ * Text normalization, HTML to text, response-body repair, and the item
+ * and batch entry points. URLs are in normalize_url.c; numbers, times,
+ * durations and thumbnails in normalize_value.c.
+ *
+ * Speed matters here: a run normalizes every raw item, and the benchmark
+ * asks for over a million items a second together with dedupe. So the
+ * common cases never reach utf8proc's allocating functions: a title that
+ * is already clean ASCII is returned as it is, text is cleaned in one
+ * pass into a stack buffer, NFC is decided by a quick check on the
+ * property table (utf8proc_map runs only when a string may change), and
+ * grapheme clusters are counted with a shortcut for pairs of characters
+ * that always break (Latin, kana, CJK, Hangul syllables).
+ */
+#include "normalize.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "normalize_internal.h"
+
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+int32_t ts_utf8_decode(const unsigned char *s, size_t n, size_t *adv)
+{
+  unsigned b0 = s[0];
+  if (b0 < 0x80) {
+    *adv = 1;
+    return (int32_t)b0;
+  }
+  /* The ranges of Unicode's table 3-7 (well-formed byte sequences):
+   * the second byte's range depends on the first, which is what rules
+   * out overlong forms, surrogates and code points past U+10FFFF. */
+  unsigned need, lo = 0x80, hi = 0xBF;
+  int32_t cp;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    need = 1;
+    cp = (int32_t)(b0 & 0x1F);
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    need = 2;
+    cp = (int32_t)(b0 & 0x0F);
+    if (b0 == 0xE0)
+      lo = 0xA0;
+    else if (b0 == 0xED)
+      hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    need = 3;
+    cp = (int32_t)(b0 & 0x07);
+    if (b0 == 0xF0)
+      lo = 0x90;
+    else if (b0 == 0xF4)
+      hi = 0x8F;
+  } else {
+    *adv = 1;
+    return -1;
+  }
+  size_t i = 1;
+  for (; i <= need; i++) {
+    /* A bad or missing byte ends the maximal subpart: everything read so
+     * far becomes one U+FFFD and decoding resumes at the bad byte. */
+    if (i >= n || s[i] < lo || s[i] > hi) {
+      *adv = i;
+      return -1;
+    }
+    lo = 0x80;
+    hi = 0xBF;
+    cp = (cp << 6) | (int32_t)(s[i] & 0x3F);
+  }
+  *adv = i;
+  return cp;
+}
+
+size_t ts_utf8_encode(int32_t cp, unsigned char *out)
+{
+  if (cp < 0x80) {
+    out[0] = (unsigned char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (unsigned char)(0xC0 | (cp >> 6));
+    out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (unsigned char)(0xE0 | (cp >> 12));
+    out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (unsigned char)(0xF0 | (cp >> 18));
+  out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* ---- NFC quick check ------------------------------------------------ */
+
+/* Whether a starter with a canonical decomposition composes back to
+ * itself. False for singletons (U+212B ANGSTROM SIGN, the CJK
+ * compatibility ideographs) and for exclusions not flagged as such in
+ * the table, which NFC replaces. No allocation. */
+static bool composes_back(int32_t c)
+{
+  utf8proc_int32_t buf[8];
+  int boundclass = 0;
+  utf8proc_ssize_t n =
+    utf8proc_decompose_char(c, buf, 8, UTF8PROC_DECOMPOSE, &boundclass);
+  if (n <= 0 || n > 8)
+    return false;
+  n = utf8proc_normalize_utf32(buf, n, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+  return n == 1 && buf[0] == c;
+}
+
+/* True when `c` can neither change under NFC nor change a neighbour:
+ * Unicode's NFC_Quick_Check=Yes, approximated from utf8proc's table
+ * without relying on its private composition encoding. Every character
+ * that can be the second of a canonical composition is a combining mark
+ * (ccc > 0), an Extend or SpacingMark character (the Indic length marks)
+ * or a Hangul V/T jamo, so all of those answer "maybe"; the unit tests
+ * check this against every decomposition in the table. */
+static bool nfc_stable(int32_t c)
+{
+  if (c < 0x300)
+    return true;
+  if ((c >= 0x3041 && c <= 0x3096) || (c >= 0x30A1 && c <= 0x30FA) ||
+      (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3))
+    return true;
+  const utf8proc_property_t *p = utf8proc_get_property(c);
+  if (p->combining_class != 0)
+    return false;
+  switch (p->boundclass) {
+  case UTF8PROC_BOUNDCLASS_EXTEND:
+  case UTF8PROC_BOUNDCLASS_SPACINGMARK:
+  case UTF8PROC_BOUNDCLASS_V:
+  case UTF8PROC_BOUNDCLASS_T:
+    return false;
+  default:
+    break;
+  }
+  if (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0)
+    return !p->comp_exclusion && composes_back(c);
+  return true;
+}
+
+bool ts_normalize_is_nfc(const char *text, size_t len)
+{
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0;
+  while (i < len) {
+    if (s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t adv;
+    int32_t cp = ts_utf8_decode(s + i, len - i, &adv);
+    if (cp < 0 || !nfc_stable(cp))
+      return false;
+    i += adv;
+  }
+  return true;
+}
+
+const char *ts_normalize_nfc(struct ts_arena *arena, const char *text)
+{
+  if (!text)
+    return NULL;
+  size_t len = strlen(text);
+  if (ts_normalize_is_nfc(text, len))
+    return text;
+  utf8proc_uint8_t *m = NULL;
+  utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)text,
+                                    (utf8proc_ssize_t)len, &m,
+                                    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+  if (n < 0)
+    return NULL;
+  char *copy = ts_arena_strndup(arena, (const char *)m, (size_t)n);
+  free(m);
+  return copy;
+}
+
+/* ---- Grapheme clusters ---------------------------------------------- */
+
+/* Characters between which UAX #29 always breaks, whatever the Unicode
+ * version: ASCII and Latin-1/Latin Extended letters, LF, kana, CJK
+ * ideographs and Hangul syllables (whose joins with jamo involve a jamo,
+ * which is not in this set). U+00AD is a Control for UAX #29. */
+static bool gb_simple(int32_t c)
+{
+  return (c >= 0x20 && c < 0x7F) || c == '\n' ||
+         (c >= 0xA0 && c < 0x300 && c != 0xAD) ||
+         (c >= 0x3041 && c <= 0x3096) || (c >= 0x30A1 && c <= 0x30FA) ||
+         (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3);
+}
+
+struct gb {
+  int32_t prev;  /* -1 before the first character */
+  int32_t state; /* utf8proc's, valid while prev is not simple */
+};
+
+/* Whether a cluster starts at `c`. */
+static bool gb_break(struct gb *g, int32_t c)
+{
+  bool brk;
+  if (g->prev < 0) {
+    brk = true;
+    g->state = 0;
+  } else if (gb_simple(g->prev) && gb_simple(c)) {
+    /* utf8proc allows resetting the state after a break. */
+    brk = true;
+    g->state = 0;
+  } else {
+    brk = utf8proc_grapheme_break_stateful(g->prev, c, &g->state);
+  }
+  g->prev = c;
+  return brk;
+}
+
+/* Cluster boundaries of valid UTF-8 that matter for cutting. */
+struct walk {
+  size_t count;     /* clusters */
+  size_t cut_at;    /* start of cluster number `want` (1-based), or len */
+  size_t last;      /* start of the last cluster */
+  size_t fit;       /* end of the last cluster that ends within `limit` */
+};
+
+static void gb_walk(const unsigned char *s, size_t len, size_t want,
+                    size_t limit, struct walk *w)
+{
+  struct gb g = {-1, 0};
+  w->count = 0;
+  w->cut_at = len;
+  w->last = 0;
+  w->fit = len <= limit ? len : 0;
+  size_t i = 0;
+  while (i < len) {
+    size_t adv = 1;
+    int32_t cp = s[i] < 0x80 ? s[i] : ts_utf8_decode(s + i, len - i, &adv);
+    if (cp < 0)
+      cp = 0xFFFD;
+    if (gb_break(&g, cp)) {
+      if (i <= limit && len > limit)
+        w->fit = i;
+      w->count++;
+      w->last = i;
+      if (w->count == want)
+        w->cut_at = i;
+    }
+    i += adv;
+  }
+}
+
+size_t ts_normalize_graphemes(const char *text, size_t len)
+{
+  struct walk w;
+  gb_walk((const unsigned char *)text, len, 0, SIZE_MAX, &w);
+  return w.count;
+}
+
+/* ---- The text cleaner ----------------------------------------------- */
+
+enum cp_class { CP_KEEP, CP_DROP, CP_SPACE, CP_NEWLINE, CP_PARAGRAPH };
+
+static enum cp_class classify(int32_t c)
+{
+  if (c < 0x80) {
+    if (c >= 0x21 && c < 0x7F)
+      return CP_KEEP;
+    if (c == ' ' || c == '\t')
+      return CP_SPACE;
+    if (c == '\n' || c == '\r' || c == '\v' || c == '\f')
+      return CP_NEWLINE;
+    return CP_DROP; /* other C0 controls, DEL */
+  }
+  if (c < 0xA0)
+    return c == 0x85 ? CP_NEWLINE : CP_DROP; /* NEL; C1 controls */
+  if (c == 0xA0)
+    return CP_SPACE;
+  if (c < 0x061C)
+    return CP_KEEP;
+  if (c < 0x3001) {
+    if (c == 0x061C || c == 0x200B || c == 0x200E || c == 0x200F ||
+        (c >= 0x202A && c <= 0x202E) || c == 0x2060 ||
+        (c >= 0x2066 && c <= 0x206F))
+      return CP_DROP;
+    if (c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F ||
+        c == 0x205F || c == 0x3000)
+      return CP_SPACE;
+    if (c == 0x2028)
+      return CP_NEWLINE;
+    if (c == 0x2029)
+      return CP_PARAGRAPH;
+    return CP_KEEP;
+  }
+  if (c == 0xFEFF || (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE)
+    return CP_DROP;
+  return CP_KEEP;
+}
+
+/* Stop once this many clusters past the cap are written: the rest cannot
+ * change the clusters that are kept (NFC and cluster boundaries are
+ * local), and reading a 5,000-character description to keep 400 would
+ * waste most of the time. */
+#define GB_MARGIN 8
+
+struct cleaner {
+  unsigned char *out;
+  size_t len;
+  size_t limit; /* stop before len would pass it */
+  enum ts_text_mode mode;
+  uint32_t max; /* cluster cap, 0 for none */
+  bool started, pend_space;
+  unsigned pend_nl;
+  bool maybe_not_nfc;
+  bool full;       /* stopped before the end of the input */
+  bool byte_full;  /* ... because of the byte cap */
+  uint32_t repaired;
+  struct gb gb;
+  size_t graphemes;
+  size_t cut_at;  /* start of cluster number max */
+  size_t last;    /* start of the last cluster */
+};
+
+static void put_cp(struct cleaner *c, int32_t cp)
+{
+  if (c->len + 4 > c->limit) {
+    c->full = c->byte_full = true;
+    return;
+  }
+  if (gb_break(&c->gb, cp)) {
+    c->graphemes++;
+    c->last = c->len;
+    if (c->graphemes == c->max)
+      c->cut_at = c->len;
+    if (c->max && c->graphemes > (size_t)c->max + GB_MARGIN) {
+      c->full = true;
+      return;
+    }
+  }
+  if (cp < 0x80) {
+    c->out[c->len++] = (unsigned char)cp;
+    return;
+  }
+  if (!c->maybe_not_nfc && !nfc_stable(cp))
+    c->maybe_not_nfc = true;
+  c->len += ts_utf8_encode(cp, c->out + c->len);
+}
+
+static void put_visible(struct cleaner *c, int32_t cp)
+{
+  if (c->started) {
+    if (c->pend_nl) {
+      put_cp(c, '\n');
+      if (c->pend_nl > 1)
+        put_cp(c, '\n');
+    } else if (c->pend_space) {
+      put_cp(c, ' ');
+    }
+  }
+  c->pend_nl = 0;
+  c->pend_space = false;
+  c->started = true;
+  put_cp(c, cp);
+}
+
+static void clean_run(struct cleaner *c, const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n && !c->full) {
+    int32_t cp;
+    size_t adv = 1;
+    if (s[i] < 0x80) {
+      cp = s[i];
+    } else {
+      cp = ts_utf8_decode(s + i, n - i, &adv);
+      if (cp < 0) {
+        c->repaired++;
+        cp = 0xFFFD;
+      }
+    }
+    i += adv;
+    switch (classify(cp)) {
+    case CP_KEEP:
+      put_visible(c, cp);
+      break;
+    case CP_DROP:
+      break;
+    case CP_SPACE:
+      c->pend_space = c->started;
+      break;
+    case CP_NEWLINE:
+    case CP_PARAGRAPH:
+      if (cp == '\r' && i < n && s[i] == '\n')
+        break; /* the LF of CR LF makes the line break */
+      if (!c->started)
+        break;
+      if (c->mode == TS_TEXT_LINE) {
+        c->pend_space = true;
+      } else {
+        c->pend_nl += cp == 0x2029 ? 2 : 1;
+        if (c->pend_nl > 2)
+          c->pend_nl = 2;
+        c->pend_space = false;
+      }
+      break;
+    }
+  }
+}
+
+/* Whether ASCII `s` is already clean text: printable characters, single
+ * spaces (and in block mode single or double line breaks) between them,
+ * nothing at either end. */
+static bool ascii_clean(const unsigned char *s, size_t len,
+                        enum ts_text_mode mode)
+{
+  if (len == 0)
+    return true;
+  if (s[0] <= ' ' || s[len - 1] <= ' ')
+    return false;
+  unsigned prev = 'x';
+  size_t nl = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned b = s[i];
+    if (b - 0x21u < 0x5Eu) {
+      nl = 0;
+    } else if (b == ' ') {
+      if (prev == ' ' || prev == '\n')
+        return false;
+    } else if (b == '\n' && mode == TS_TEXT_BLOCK) {
+      if (prev == ' ' || ++nl > 2)
+        return false;
+    } else {
+      return false;
+    }
+    prev = b;
+  }
+  return true;
+}
+
+static const char ellipsis[] = "\xE2\x80\xA6";
+
+/* The cleaned text of `len` bytes at `s`. `same` is `s` when it is a
+ * NUL-terminated string of exactly `len` bytes (so it may be returned
+ * unchanged), else NULL. */
+static const char *clean_text(struct ts_arena *arena, const char *s,
+                              size_t len, enum ts_text_mode mode,
+                              uint32_t max, uint32_t *repaired,
+                              const char *same, bool *was_cut)
+{
+  if (was_cut)
+    *was_cut = false;
+  const unsigned char *in = (const unsigned char *)s;
+  if (same && (max == 0 || len <= max) && len <= TS_NORMALIZE_TEXT_MAX &&
+      ascii_clean(in, len, mode))
+    return same;
+
+  /* Each input byte gives at most 3 output bytes (a bad byte becomes
+   * U+FFFD); line breaks and spaces only shrink. */
+  unsigned char stack[2048];
+  size_t want = len < TS_NORMALIZE_TEXT_MAX / 3 ? 3 * len + 16
+                                                : TS_NORMALIZE_TEXT_MAX + 16;
+  unsigned char *scratch = stack;
+  if (want > sizeof stack) {
+    scratch = malloc(want);
+    if (!scratch)
+      return NULL;
+  }
+  struct cleaner c = {
+    .out = scratch,
+    .limit = want - 16 < TS_NORMALIZE_TEXT_MAX ? want - 8
+                                               : TS_NORMALIZE_TEXT_MAX - 4,
+    .mode = mode,
+    .max = max,
+    .gb = {-1, 0},
+  };
+  c.cut_at = SIZE_MAX;
+  clean_run(&c, in, len);
+  if (repaired)
+    *repaired += c.repaired;
+
+  const unsigned char *t = scratch;
+  size_t n = c.len;
+  utf8proc_uint8_t *nfc = NULL;
+  size_t count = c.graphemes, cut_at = c.cut_at, last = c.last, fit = n;
+  if (c.maybe_not_nfc) {
+    utf8proc_ssize_t r = utf8proc_map(t, (utf8proc_ssize_t)n, &nfc,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (r < 0) {
+      if (scratch != stack)
+        free(scratch);
+      return NULL;
+    }
+    t = nfc;
+    n = (size_t)r;
+    struct walk w;
+    gb_walk(t, n, max, TS_NORMALIZE_TEXT_MAX - 4, &w);
+    count = w.count;
+    cut_at = w.cut_at;
+    last = w.last;
+    fit = w.fit;
+  }
+
+  bool cut = false;
+  size_t keep = n;
+  if (max && count > max) {
+    keep = cut_at;
+    cut = true;
+  }
+  if (c.byte_full && last < keep) {
+    keep = last; /* the last cluster may be incomplete */
+    cut = true;
+  }
+  if (n > TS_NORMALIZE_TEXT_MAX - 4 && fit < keep) {
+    keep = fit; /* NFC made the text longer than the byte cap */
+    cut = true;
+  }
+  if (cut)
+    while (keep && (t[keep - 1] == ' ' || t[keep - 1] == '\n'))
+      keep--;
+  if (was_cut)
+    *was_cut = cut;
+
+  const char *result;
+  if (!cut && same && n == len && memcmp(t, in, n) == 0) {
+    result = same;
+  } else if (!cut && n == 0) {
+    result = "";
+  } else {
+    char *d = ts_arena_alloc(arena, keep + (cut ? 3 : 0) + 1);
+    if (d) {
+      memcpy(d, t, keep);
+      if (cut)
+        memcpy(d + keep, ellipsis, 3);
+      d[keep + (cut ? 3 : 0)] = '\0';
+    }
+    result = d;
+  }
+  free(nfc);
+  if (scratch != stack)
+    free(scratch);
+  return result;
+}
+
+const char *ts_normalize_text(struct ts_arena *arena, const char *text,
+                              enum ts_text_mode mode, uint32_t max_graphemes,
+                              uint32_t *repaired)
+{
+  if (!text)
+    return NULL;
+  return clean_text(arena, text, strlen(text), mode, max_graphemes,
+                    repaired, text, NULL);
+}
+
+const char *ts_normalize_textn(struct ts_arena *arena, const char *bytes,
+                               size_t len, enum ts_text_mode mode,
+                               uint32_t max_graphemes, uint32_t *repaired)
+{
+  if (!bytes)
+    return NULL;
+  return clean_text(arena, bytes, len, mode, max_graphemes, repaired, NULL,
+                    NULL);
+}
+
+/* ---- Source suffix (NewsAPI) ---------------------------------------- */
+
+static bool ascii_ieq(const char *a, const char *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+    if (x >= 'A' && x <= 'Z')
+      x = (unsigned char)(x + 32);
+    if (y >= 'A' && y <= 'Z')
+      y = (unsigned char)(y + 32);
+    if (x != y)
+      return false;
+  }
+  return true;
+}
+
+size_t ts_normalize_strip_source(const char *title, size_t len,
+                                 const char *source)
+{
+  if (!title || !source)
+    return len;
+  size_t sl = strlen(source);
+  while (sl && source[sl - 1] == ' ')
+    sl--;
+  while (sl && *source == ' ') {
+    source++;
+    sl--;
+  }
+  size_t tl = len;
+  while (tl && title[tl - 1] == ' ')
+    tl--;
+  if (sl == 0 || tl < sl + 3 || !ascii_ieq(title + tl - sl, source, sl))
+    return len;
+  size_t p = tl - sl;
+  while (p && title[p - 1] == ' ')
+    p--;
+  if (p == tl - sl) /* no space between separator and name */
+    return len;
+  size_t sep;
+  if (p >= 1 && (title[p - 1] == '-' || title[p - 1] == '|'))
+    sep = 1;
+  else if (p >= 3 && (!memcmp(title + p - 3, "\xE2\x80\x93", 3) ||
+                      !memcmp(title + p - 3, "\xE2\x80\x94", 3)))
+    sep = 3;
+  else
+    return len;
+  size_t q = p - sep;
+  if (q == 0 || title[q - 1] != ' ')
+    return len;
+  while (q && title[q - 1] == ' ')
+    q--;
+  return q ? q : len;
+}
+
+/* ---- HTML to text --------------------------------------------------- */
+
+struct entity {
+  const char *name;
+  int32_t cp;
+};
+
+/* The references trending sources use, and the Latin-1 letters. Sorted
+ * by name for bsearch. */
+static const struct entity entities[] = {
+  {"AElig", 0xC6},   {"Aacute", 0xC1},  {"Agrave", 0xC0},
+  {"Auml", 0xC4},    {"Ccedil", 0xC7},  {"Eacute", 0xC9},
+  {"Ntilde", 0xD1},  {"Oacute", 0xD3},  {"Ouml", 0xD6},
+  {"Uuml", 0xDC},    {"aacute", 0xE1},  {"acirc", 0xE2},
+  {"aelig", 0xE6},   {"agrave", 0xE0},  {"amp", '&'},
+  {"apos", '\''},    {"aring", 0xE5},   {"atilde", 0xE3},
+  {"auml", 0xE4},    {"bdquo", 0x201E}, {"bull", 0x2022},
+  {"ccedil", 0xE7},  {"cent", 0xA2},    {"copy", 0xA9},
+  {"dagger", 0x2020}, {"deg", 0xB0},    {"divide", 0xF7},
+  {"eacute", 0xE9},  {"ecirc", 0xEA},   {"egrave", 0xE8},
+  {"emsp", 0x2003},  {"ensp", 0x2002},  {"euml", 0xEB},
+  {"euro", 0x20AC},  {"frac12", 0xBD},  {"frac14", 0xBC},
+  {"frac34", 0xBE},  {"gt", '>'},       {"hellip", 0x2026},
+  {"iacute", 0xED},  {"icirc", 0xEE},   {"iexcl", 0xA1},
+  {"igrave", 0xEC},  {"iquest", 0xBF},  {"iuml", 0xEF},
+  {"laquo", 0xAB},   {"ldquo", 0x201C}, {"lsaquo", 0x2039},
+  {"lsquo", 0x2018}, {"lt", '<'},       {"mdash", 0x2014},
+  {"middot", 0xB7},  {"minus", 0x2212}, {"nbsp", 0xA0},
+  {"ndash", 0x2013}, {"ntilde", 0xF1},  {"oacute", 0xF3},
+  {"ocirc", 0xF4},   {"ograve", 0xF2},  {"oslash", 0xF8},
+  {"otilde", 0xF5},  {"ouml", 0xF6},    {"para", 0xB6},
+  {"permil", 0x2030}, {"plusmn", 0xB1}, {"pound", 0xA3},
+  {"prime", 0x2032}, {"quot", '"'},     {"raquo", 0xBB},
+  {"rdquo", 0x201D}, {"reg", 0xAE},     {"rsaquo", 0x203A},
+  {"rsquo", 0x2019}, {"sbquo", 0x201A}, {"sect", 0xA7},
+  {"shy", 0xAD},     {"szlig", 0xDF},   {"thinsp", 0x2009},
+  {"times", 0xD7},   {"trade", 0x2122}, {"uacute", 0xFA},
+  {"ucirc", 0xFB},   {"ugrave", 0xF9},  {"uuml", 0xFC},
+  {"yen", 0xA5},     {"zwj", 0x200D},   {"zwnj", 0x200C},
+};
+
+static int entity_cmp(const void *key, const void *elem)
+{
+  return strcmp(key, ((const struct entity *)elem)->name);
+}
+
+/* What browsers do with &#128; to &#159;: read them as Windows-1252.
+ * 0 marks the five undefined bytes (they stay C1 controls and go). */
+static const uint16_t cp1252[32] = {
+  0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+  0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
+  0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+  0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
+};
+
+static bool is_alpha(unsigned char b)
+{
+  return (b | 0x20) >= 'a' && (b | 0x20) <= 'z';
+}
+
+static bool is_digit(unsigned char b)
+{
+  return b >= '0' && b <= '9';
+}
+
+static int hex_value(unsigned char b)
+{
+  if (is_digit(b))
+    return b - '0';
+  b |= 0x20;
+  if (b >= 'a' && b <= 'f')
+    return b - 'a' + 10;
+  return -1;
+}
+
+/* Decodes the character reference at s[0] == '&'. Returns the bytes
+ * consumed (0: not a reference, the '&' is literal) and the code point. */
+static size_t decode_entity(const unsigned char *s, size_t n, int32_t *cp,
+                            uint32_t *repaired)
+{
+  size_t i = 1;
+  if (i < n && s[i] == '#') {
+    i++;
+    bool hex = i < n && (s[i] | 0x20) == 'x';
+    i += hex;
+    size_t start = i;
+    uint32_t v = 0;
+    for (; i < n; i++) {
+      int d = hex ? hex_value(s[i]) : (is_digit(s[i]) ? s[i] - '0' : -1);
+      if (d < 0)
+        break;
+      v = v * (hex ? 16u : 10u) + (uint32_t)d;
+      if (v > 0x10FFFF)
+        v = 0x110000; /* saturate: any longer number is invalid too */
+    }
+    if (i == start)
+      return 0;
+    if (i < n && s[i] == ';')
+      i++;
+    if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+      (*repaired)++;
+      v = 0xFFFD;
+    } else if (v >= 0x80 && v <= 0x9F && cp1252[v - 0x80]) {
+      v = cp1252[v - 0x80];
+    }
+    *cp = (int32_t)v;
+    return i;
+  }
+  char name[12];
+  size_t k = 0;
+  while (i < n && k < sizeof name - 1 && (is_alpha(s[i]) || is_digit(s[i])))
+    name[k++] = (char)s[i++];
+  if (k == 0 || i >= n || s[i] != ';')
+    return 0;
+  name[k] = '\0';
+  const struct entity *e = bsearch(name, entities,
+                                   sizeof entities / sizeof entities[0],
+                                   sizeof entities[0], entity_cmp);
+  if (!e)
+    return 0;
+  *cp = e->cp;
+  return i + 1;
+}
+
+/* Case-insensitive search for "</name" from s[i]; returns its offset or
+ * n. */
+static size_t find_end_tag(const unsigned char *s, size_t n, size_t i,
+                           const char *name, size_t nl)
+{
+  for (; i + 2 + nl <= n; i++)
+    if (s[i] == '<' && s[i + 1] == '/' &&
+        ascii_ieq((const char *)s + i + 2, name, nl) &&
+        (i + 2 + nl == n || !is_alpha(s[i + 2 + nl])))
+      return i;
+  return n;
+}
+
+enum tag_effect { TAG_NONE, TAG_LINE, TAG_PARA, TAG_SPACE, TAG_SKIP, TAG_PRE };
+
+static enum tag_effect tag_effect(const char *name)
+{
+  static const char *const para[] = {
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table",
+    "blockquote", "section", "article", "header", "footer", "figure",
+    "figcaption", "aside", "nav", "dl", "hr", "main", "address",
+  };
+  static const char *const line[] = {"br", "li", "tr", "dt", "dd"};
+  static const char *const skip[] = {"script", "style", "template",
+                                     "noscript", "iframe", "object"};
+  for (size_t i = 0; i < sizeof para / sizeof para[0]; i++)
+    if (!strcmp(name, para[i]))
+      return TAG_PARA;
+  for (size_t i = 0; i < sizeof line / sizeof line[0]; i++)
+    if (!strcmp(name, line[i]))
+      return TAG_LINE;
+  for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+    if (!strcmp(name, skip[i]))
+      return TAG_SKIP;
+  if (!strcmp(name, "pre"))
+    return TAG_PRE;
+  if (!strcmp(name, "td") || !strcmp(name, "th"))
+    return TAG_SPACE;
+  return TAG_NONE;
+}
+
+/* Converts HTML to text with explicit line breaks into `out` (room for
+ * n + 16 bytes: every construct shrinks or keeps its size, see below).
+ * Returns the length written. */
+static size_t html_to_text(const unsigned char *s, size_t n,
+                           unsigned char *out, uint32_t *repaired)
+{
+  size_t o = 0, i = 0;
+  bool pre = false;
+  while (i < n) {
+    unsigned char b = s[i];
+    if (b == '&') {
+      int32_t cp;
+      size_t used = decode_entity(s + i, n - i, &cp, repaired);
+      if (used) {
+        /* "&#x10000;" is 9 bytes for 4, "&lt;" 4 for 1: never longer. */
+        o += ts_utf8_encode(cp, out + o);
+        i += used;
+      } else {
+        out[o++] = b;
+        i++;
+      }
+      continue;
+    }
+    if (b != '<') {
+      /* Outside <pre>, HTML source line breaks are only spaces. */
+      if (!pre && (b == '\n' || b == '\r' || b == '\t' || b == '\f'))
+        b = ' ';
+      out[o++] = b;
+      i++;
+      continue;
+    }
+    if (i + 3 < n && s[i + 1] == '!' && s[i + 2] == '-' && s[i + 3] == '-') {
+      size_t j = i + 4;
+      while (j + 2 < n && !(s[j] == '-' && s[j + 1] == '-' && s[j + 2] == '>'))
+        j++;
+      i = j + 2 < n ? j + 3 : n;
+      continue;
+    }
+    bool closing = i + 1 < n && s[i + 1] == '/';
+    size_t j = i + 1 + closing;
+    bool decl = i + 1 < n && (s[i + 1] == '!' || s[i + 1] == '?');
+    if (!decl && (j >= n || !is_alpha(s[j]))) {
+      out[o++] = '<'; /* "a < b" is text */
+      i++;
+      continue;
+    }
+    char name[16];
+    size_t k = 0;
+    while (j < n && (is_alpha(s[j]) || is_digit(s[j]))) {
+      if (k < sizeof name - 1)
+        name[k++] = (char)(s[j] | 0x20);
+      j++;
+    }
+    name[k] = '\0';
+    /* Attributes: a '>' inside quotes does not end the tag. */
+    while (j < n && s[j] != '>') {
+      if (s[j] == '"' || s[j] == '\'') {
+        unsigned char q = s[j++];
+        while (j < n && s[j] != q)
+          j++;
+      }
+      if (j < n)
+        j++;
+    }
+    i = j < n ? j + 1 : n;
+    if (decl)
+      continue;
+    /* "<br>" (4 bytes) gives 1, "<p>" (3) gives 2: never longer. */
+    switch (tag_effect(name)) {
+    case TAG_NONE:
+      break;
+    case TAG_SPACE:
+      out[o++] = ' ';
+      break;
+    case TAG_LINE:
+      out[o++] = '\n';
+      break;
+    case TAG_PARA:
+      out[o++] = '\n';
+      out[o++] = '\n';
+      break;
+    case TAG_PRE:
+      out[o++] = '\n';
+      out[o++] = '\n';
+      pre = !closing;
+      break;
+    case TAG_SKIP:
+      if (!closing) {
+        size_t end = find_end_tag(s, n, i, name, k);
+        while (end < n && s[end] != '>')
+          end++;
+        i = end < n ? end + 1 : n;
+      }
+      break;
+    }
+  }
+  return o;
+}
+
+const char *ts_normalize_html(struct ts_arena *arena, const char *html,
+                              uint32_t max_graphemes, uint32_t *repaired)
+{
+  if (!html)
+    return NULL;
+  size_t n = strlen(html);
+  unsigned char stack[2048] = {0}; /* {0}: quiets a gcc false positive */
+  unsigned char *text = n + 16 <= sizeof stack ? stack : malloc(n + 16);
+  if (!text)
+    return NULL;
+  uint32_t fixed = 0;
+  size_t len = html_to_text((const unsigned char *)html, n, text, &fixed);
+  const char *result = clean_text(arena, (const char *)text, len,
+                                  TS_TEXT_BLOCK, max_graphemes, &fixed, NULL,
+                                  NULL);
+  if (repaired)
+    *repaired += fixed;
+  if (text != stack)
+    free(text);
+  return result;
+}
+
+/* ---- Response-body repair ------------------------------------------- */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Bytes of `w` that are zero / below n (n <= 128) get their high bit. */
+#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
+#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
+/* Whether any of 8 bytes needs a look: non-ASCII, '"', '\\', or (in a
+ * string) a control character. */
+static bool word_is_plain(const unsigned char *p, bool in_string)
+{
+  uint64_t w;
+  memcpy(&w, p, 8);
+  uint64_t hit = (w & HIGHS) | HAS_ZERO(w ^ (ONES * '"')) |
+                 HAS_ZERO(w ^ (ONES * '\\'));
+  if (in_string)
+    hit |= HAS_LESS(w, 0x20);
+  return hit == 0;
+}
+
+static int hex4(const unsigned char *p)
+{
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    int d = hex_value(p[i]);
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+struct repair {
+  struct ts_buf out; /* used once the body has to grow */
+  bool growing;
+  size_t copied; /* body bytes already in `out` */
+  enum ts_result result;
+};
+
+/* Replaces body bytes [at, at + n) with `with` in the grown copy. */
+static void replace(struct repair *r, const unsigned char *body, size_t at,
+                    size_t n, const char *with, size_t wn)
+{
+  if (r->result != TS_OK)
+    return;
+  if (!r->growing) {
+    ts_buf_init(&r->out, 0);
+    r->growing = true;
+  }
+  enum ts_result res = ts_buf_append(&r->out, body + r->copied, at - r->copied);
+  if (res == TS_OK)
+    res = ts_buf_append(&r->out, with, wn);
+  r->copied = at + n;
+  r->result = res;
+}
+
+enum ts_result ts_normalize_repair_json(struct ts_buf *body, size_t *repaired)
+{
+  size_t count = 0;
+  if (repaired)
+    *repaired = 0;
+  if (!body->data || body->len == 0)
+    return TS_OK;
+  unsigned char *s = (unsigned char *)body->data;
+  size_t n = body->len, i = 0;
+  bool in_string = false;
+  struct repair r = {.result = TS_OK};
+  while (i < n && r.result == TS_OK) {
+    while (i + 8 <= n && word_is_plain(s + i, in_string))
+      i += 8;
+    if (i >= n)
+      break;
+    unsigned char b = s[i];
+    if (b == '"') {
+      in_string = !in_string;
+      i++;
+    } else if (b == '\\') {
+      if (i + 1 >= n)
+        break;
+      if (s[i + 1] != 'u') {
+        /* A simple escape; a backslash before a non-ASCII or control
+         * byte is invalid JSON: leave that byte to the checks below. */
+        i += s[i + 1] >= 0x20 && s[i + 1] < 0x80 ? 2 : 1;
+        continue;
+      }
+      int v = i + 6 <= n ? hex4(s + i + 2) : -1;
+      if (v < 0) {
+        i += 2; /* jansson reports a malformed \u escape */
+        continue;
+      }
+      if (v >= 0xD800 && v <= 0xDBFF && i + 12 <= n && s[i + 6] == '\\' &&
+          s[i + 7] == 'u') {
+        int lo = hex4(s + i + 8);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+          i += 12; /* a proper surrogate pair */
+          continue;
+        }
+      }
+      if (v == 0 || (v >= 0xD800 && v <= 0xDFFF)) {
+        /* Same length: fix it in place. */
+        memcpy(s + i + 2, "fffd", 4);
+        count++;
+      }
+      i += 6;
+    } else if (b < 0x20) {
+      /* Only reached inside strings: outside, controls are whitespace. */
+      if (!in_string) {
+        i++;
+        continue;
+      }
+      const char *esc = b == '\n' ? "\\n" : b == '\r' ? "\\r"
+                        : b == '\t' ? "\\t" : "";
+      replace(&r, s, i, 1, esc, strlen(esc));
+      count++;
+      i++;
+    } else if (b >= 0x80) {
+      size_t adv;
+      if (ts_utf8_decode(s + i, n - i, &adv) < 0) {
+        replace(&r, s, i, adv, "\xEF\xBF\xBD", 3);
+        count++;
+      }
+      i += adv;
+    } else {
+      i++;
+    }
+  }
+  if (r.growing) {
+    if (r.result == TS_OK)
+      r.result = ts_buf_append(&r.out, s + r.copied, n - r.copied);
+    if (r.result == TS_OK && r.out.len > body->max)
+      r.result = TS_ERR_LIMIT;
+    if (r.result != TS_OK) {
+      ts_buf_cleanup(&r.out);
+      return r.result;
+    }
+    size_t max = body->max;
+    ts_buf_cleanup(body);
+    *body = r.out;
+    body->max = max;
+  }
+  if (repaired)
+    *repaired = count;
+  return TS_OK;
+}
+
+/* ---- Items ---------------------------------------------------------- */
+
+void ts_normalize_options_init(struct ts_normalize_options *opts)
+{
+  opts->title_graphemes = 150;
+  opts->summary_graphemes = 400;
+  opts->author_graphemes = 100;
+  opts->category_graphemes = 64;
+  opts->strip_author_suffix = true;
+}
+
+/* A BCP 47-looking tag: letters, then "-" subtags of letters and digits;
+ * at most 35 bytes (the longest registered form). */
+static bool language_ok(const char *s)
+{
+  size_t n = 0, run = 0;
+  for (; s[n]; n++) {
+    unsigned char b = (unsigned char)s[n];
+    if (b == '-') {
+      if (run == 0)
+        return false;
+      run = 0;
+    } else if (is_alpha(b) || (is_digit(b) && n > 0)) {
+      if (++run > 8)
+        return false;
+    } else {
+      return false;
+    }
+  }
+  return n >= 2 && n <= 35 && run > 0 && s[0] != '-';
+}
+
+bool ts_normalize_video_id_ok(const char *id)
+{
+  if (!id)
+    return false;
+  size_t n = 0;
+  for (; id[n]; n++) {
+    unsigned char b = (unsigned char)id[n];
+    if (!(is_alpha(b) || is_digit(b) || b == '_' || b == '-') || n >= 64)
+      return false;
+  }
+  return n > 0;
+}
+
+/* A text field (`len` bytes of *field, the whole string when `len` is
+ * SIZE_MAX): NULL stays NULL, and an optional field left empty becomes
+ * NULL. Returns false when the arena runs out. */
+static bool clean_field(struct ts_arena *arena, const char **field,
+                        size_t len, enum ts_text_mode mode, uint32_t max,
+                        uint32_t *repaired, uint64_t *truncated)
+{
+  if (!*field)
+    return true;
+  size_t full = strlen(*field);
+  bool cut;
+  const char *v = clean_text(arena, *field, len < full ? len : full, mode,
+                             max, repaired, len < full ? NULL : *field, &cut);
+  if (!v)
+    return false;
+  *truncated += cut;
+  *field = *v ? v : NULL;
+  return true;
+}
+
+static enum ts_result clean_url(struct ts_arena *arena, const char **field,
+                                uint64_t *rejected)
+{
+  if (!*field)
+    return TS_OK;
+  const char *v = NULL;
+  enum ts_result result = ts_url_canonical(arena, *field, &v);
+  if (result != TS_OK)
+    return result;
+  if (!v)
+    (*rejected)++;
+  *field = v;
+  return TS_OK;
+}
+
+enum ts_result ts_normalize_item(struct ts_batch *batch, struct ts_item *item,
+                                 const struct ts_normalize_options *opts,
+                                 struct ts_normalize_stats *stats,
+                                 bool *usable)
+{
+  struct ts_normalize_options defaults;
+  if (!opts) {
+    ts_normalize_options_init(&defaults);
+    opts = &defaults;
+  }
+  struct ts_normalize_stats local = {0};
+  struct ts_normalize_stats *st = stats ? stats : &local;
+  struct ts_arena *arena = &batch->arena;
+  uint32_t repaired = 0;
+  st->items++;
+
+  size_t title_len = SIZE_MAX;
+  if (item->title && opts->strip_author_suffix &&
+      item->kind == TS_ITEM_STORY && item->author)
+    title_len = ts_normalize_strip_source(item->title, strlen(item->title),
+                                          item->author);
+  if (!clean_field(arena, &item->title, title_len, TS_TEXT_LINE,
+                   opts->title_graphemes, &repaired, &st->truncated) ||
+      !clean_field(arena, &item->summary, SIZE_MAX, TS_TEXT_BLOCK,
+                   opts->summary_graphemes, &repaired, &st->truncated) ||
+      !clean_field(arena, &item->author, SIZE_MAX, TS_TEXT_LINE,
+                   opts->author_graphemes, &repaired, &st->truncated) ||
+      !clean_field(arena, &item->category, SIZE_MAX, TS_TEXT_LINE,
+                   opts->category_graphemes, &repaired, &st->truncated))
+    return TS_ERR_NOMEM;
+
+  enum ts_result result;
+  if ((result = clean_url(arena, &item->url, &st->urls_rejected)) ||
+      (result = clean_url(arena, &item->discussion_url,
+                          &st->urls_rejected)) ||
+      (result = clean_url(arena, &item->thumbnail, &st->urls_rejected)))
+    return result;
+  if (!item->url)
+    item->url = item->discussion_url;
+  if (!item->thumbnail || item->thumb_width < 0 || item->thumb_height < 0)
+    item->thumb_width = item->thumb_height = 0;
+
+  if (item->language && !language_ok(item->language))
+    item->language = NULL;
+  if (item->live && strcmp(item->live, "live") != 0 &&
+      strcmp(item->live, "upcoming") != 0)
+    item->live = NULL;
+  int64_t *counts[] = {&item->views, &item->likes, &item->comments,
+                       &item->score, &item->duration_s};
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+    if (*counts[i] < 0)
+      *counts[i] = TS_UNKNOWN;
+
+  st->repaired += repaired;
+  bool ok = item->title && *item->title && item->url &&
+            item->npositions > 0 && item->positions &&
+            strcmp(item->title, "[Removed]") != 0 &&
+            (item->kind != TS_ITEM_VIDEO || ts_normalize_video_id_ok(item->id));
+  if (!ok)
+    st->dropped++;
+  *usable = ok;
+  item->merged = item->merged ? item->merged : 1;
+  return TS_OK;
+}
+
+/* The status of (source, region) if there is one, without creating it. */
+static struct ts_status *find_status(struct ts_batch *batch,
+                                     const char *source, const char *region)
+{
+  for (size_t i = 0; i < batch->nstatuses; i++)
+    if (!strcmp(batch->statuses[i].source, source) &&
+        !strcmp(batch->statuses[i].region, region))
+      return &batch->statuses[i];
+  return NULL;
+}
+
+enum ts_result ts_normalize_batch(struct ts_batch *batch,
+                                  const struct ts_normalize_options *opts,
+                                  struct ts_normalize_stats *stats,
+                                  struct ts_error *err)
+{
+  struct ts_normalize_options defaults;
+  if (!opts) {
+    ts_normalize_options_init(&defaults);
+    opts = &defaults;
+  }
+  struct ts_normalize_stats local = {0};
+  struct ts_normalize_stats *st = stats ? stats : &local;
+  size_t kept = 0;
+  for (size_t i = 0; i < batch->nitems; i++) {
+    struct ts_item *item = &batch->items[i];
+    uint64_t repaired_before = st->repaired;
+    bool usable;
+    enum ts_result result = ts_normalize_item(batch, item, opts, st, &usable);
+    if (result != TS_OK) {
+      /* Keep the batch consistent: the items not yet looked at stay. */
+      memmove(&batch->items[kept], item,
+              (batch->nitems - i) * sizeof *item);
+      batch->nitems = kept + (batch->nitems - i);
+      return ts_error_set(err, result, "normalize: out of memory");
+    }
+    const char *source = item->npositions ? item->positions[0].source
+                                          : item->source;
+    const char *region = item->npositions ? item->positions[0].region : "";
+    uint32_t repaired = (uint32_t)(st->repaired - repaired_before);
+    if (source && (repaired || !usable)) {
+      struct ts_status *status = find_status(batch, source, region);
+      if (!status) {
+        /* Keep `item` valid: statuses are a separate array. */
+        status = ts_batch_status(batch, source, source, region);
+        if (!status)
+          return ts_error_set(err, TS_ERR_NOMEM, "normalize: out of memory");
+      }
+      status->repaired += repaired;
+      if (!usable) {
+        status->skipped++;
+        if (status->items)
+          status->items--;
+      }
+    }
+    if (usable) {
+      if (kept != i)
+        batch->items[kept] = *item;
+      kept++;
+    }
+  }
+  batch->nitems = kept;
+  return TS_OK;
+}

@@ -1,0 +1,474 @@
+/*
+ * URL canonicalization (see ts_normalize_url in normalize.h for the
+ * rules) and the looser key dedupe compares.
+ *
+ * One left-to-right pass without regular expressions or allocation:
+ * the URL is at most TS_NORMALIZE_URL_MAX bytes, and percent-encoding at
+ * most triples it, so the output fits a stack buffer. Only the result is
+ * copied into the arena, and not even that when the URL was already
+ * canonical.
+ */
+#include <string.h>
+
+#include "normalize.h"
+#include "normalize_internal.h"
+
+#define OUT_MAX (3 * TS_NORMALIZE_URL_MAX + 64)
+
+/* Where the parts of a canonical URL are in the output buffer. */
+struct url {
+  unsigned char *out;
+  size_t len;
+  bool https;
+  size_t host, host_len;
+  size_t port, port_len; /* digits of a non-default port; 0 when none */
+  size_t path, path_len;
+  size_t query, query_len; /* after the '?'; query_len 0 when none */
+};
+
+static unsigned char lower(unsigned char b)
+{
+  return b >= 'A' && b <= 'Z' ? (unsigned char)(b + 32) : b;
+}
+
+static bool ieq(const unsigned char *a, const char *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (lower(a[i]) != (unsigned char)b[i])
+      return false;
+  return true;
+}
+
+static int hexval(unsigned char b)
+{
+  if (b >= '0' && b <= '9')
+    return b - '0';
+  b = lower(b);
+  return b >= 'a' && b <= 'f' ? b - 'a' + 10 : -1;
+}
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* Bytes that may stay as they are in a path or query: RFC 3986's
+ * unreserved and sub-delims, ':', '@', '/', '?', and '[' ']' which
+ * browsers leave alone in queries. Everything else is percent-encoded. */
+static bool url_byte_ok(unsigned char b)
+{
+  if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+      (b >= '0' && b <= '9'))
+    return true;
+  switch (b) {
+  case '-': case '.': case '_': case '~': case '!': case '$': case '&':
+  case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
+  case '=': case ':': case '@': case '/': case '?': case '[': case ']':
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Copies s[0..n) percent-normalized: escapes with upper-case hex, a
+ * stray '%' as "%25", other bytes outside url_byte_ok encoded. */
+static size_t put_encoded(unsigned char *out, size_t o, const unsigned char *s,
+                          size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    unsigned char b = s[i];
+    if (b == '%') {
+      int h = i + 2 < n ? hexval(s[i + 1]) : -1;
+      int l = h >= 0 ? hexval(s[i + 2]) : -1;
+      out[o++] = '%';
+      if (l >= 0) {
+        out[o++] = (unsigned char)hexdig[h];
+        out[o++] = (unsigned char)hexdig[l];
+        i += 2;
+      } else {
+        out[o++] = '2';
+        out[o++] = '5';
+      }
+    } else if (url_byte_ok(b)) {
+      out[o++] = b;
+    } else {
+      out[o++] = '%';
+      out[o++] = (unsigned char)hexdig[b >> 4];
+      out[o++] = (unsigned char)hexdig[b & 15];
+    }
+  }
+  return o;
+}
+
+/* 1 for a "." segment, 2 for "..", also percent-encoded ("%2e"). */
+static int dot_segment(const unsigned char *s, size_t n)
+{
+  int dots = 0;
+  for (size_t i = 0; i < n;) {
+    if (s[i] == '.') {
+      i++;
+    } else if (i + 2 < n && s[i] == '%' &&
+               s[i + 1] == '2' && lower(s[i + 2]) == 'e') {
+      i += 3;
+    } else {
+      return 0;
+    }
+    if (++dots > 2)
+      return 0;
+  }
+  return dots;
+}
+
+static bool tracking_param(const unsigned char *name, size_t n)
+{
+  static const char *const names[] = {
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid",
+    "yclid", "twclid", "ttclid", "li_fat_id", "igshid", "igsh", "mc_cid",
+    "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "ref", "ref_src",
+    "ref_url", "at_medium", "at_campaign", "at_custom1", "at_custom2",
+    "at_custom3", "at_custom4", "cmpid", "ocid", "s_cid", "smid",
+    "wt.mc_id", "oly_anon_id", "oly_enc_id", "vero_id", "rb_clickid",
+  };
+  if (n > 4 && ieq(name, "utm_", 4))
+    return true;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strlen(names[i]) == n && ieq(name, names[i], n))
+      return true;
+  return false;
+}
+
+static bool canon(const unsigned char *in, size_t n, struct url *u,
+                  int depth);
+
+/* The article URL inside an older Google News id ("CBMi..."): base64url
+ * of a protobuf whose field 4 (tag byte 0x22) is the URL. */
+static bool google_news(const unsigned char *id, size_t n, struct url *u)
+{
+  unsigned char bin[TS_NORMALIZE_URL_MAX];
+  size_t bn = 0;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < n && id[i] != '='; i++) {
+    unsigned char c = id[i];
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '-' || c == '+' ? 62
+            : c == '_' || c == '/' ? 63
+                                   : -1;
+    if (v < 0)
+      return false;
+    acc = (acc << 6) | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bin[bn++] = (unsigned char)(acc >> bits);
+    }
+  }
+  for (size_t i = 0; i + 2 < bn; i++) {
+    if (bin[i] != 0x22)
+      continue;
+    size_t len = bin[i + 1], at = i + 2;
+    if (len & 0x80) {
+      len = (len & 0x7F) | ((size_t)bin[i + 2] << 7);
+      at++;
+    }
+    if (at + len > bn || len < 8)
+      continue;
+    if (!ieq(bin + at, "http://", 7) && !ieq(bin + at, "https://", 8))
+      continue;
+    return canon(bin + at, len, u, 1);
+  }
+  return false;
+}
+
+static bool canon(const unsigned char *in, size_t n, struct url *u,
+                  int depth)
+{
+  while (n && *in <= ' ') {
+    in++;
+    n--;
+  }
+  while (n && in[n - 1] <= ' ')
+    n--;
+  if (n == 0 || n > TS_NORMALIZE_URL_MAX)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (in[i] <= ' ' || in[i] == 0x7F || in[i] == '\\')
+      return false;
+
+  unsigned char *out = u->out;
+  size_t p, o;
+  if (n > 7 && ieq(in, "http://", 7)) {
+    u->https = false;
+    p = 7;
+  } else if (n > 8 && ieq(in, "https://", 8)) {
+    u->https = true;
+    p = 8;
+  } else {
+    return false;
+  }
+  memcpy(out, u->https ? "https://" : "http://", p);
+  o = p;
+
+  /* Authority: [userinfo@]host[:port] up to '/', '?' or '#'. */
+  size_t a = p;
+  while (a < n && in[a] != '/' && in[a] != '?' && in[a] != '#')
+    a++;
+  if (memchr(in + p, '@', a - p))
+    return false;
+  size_t host_end = a, port_at = a;
+  if (in[p] == '[') {
+    const unsigned char *close = memchr(in + p, ']', a - p);
+    if (!close)
+      return false;
+    host_end = (size_t)(close - in) + 1;
+    if (host_end < a && in[host_end] != ':')
+      return false;
+    port_at = host_end;
+    for (size_t i = p + 1; i + 1 < host_end; i++)
+      if (hexval(in[i]) < 0 && in[i] != ':' && in[i] != '.')
+        return false;
+  } else {
+    const unsigned char *colon = memchr(in + p, ':', a - p);
+    if (colon)
+      host_end = port_at = (size_t)(colon - in);
+  }
+  if (host_end == p || in[p] == '.')
+    return false;
+  u->host = o;
+  for (size_t i = p; i < host_end; i++) {
+    unsigned char b = in[i];
+    if (b >= 0x80) {
+      size_t adv;
+      if (ts_utf8_decode(in + i, host_end - i, &adv) < 0)
+        return false;
+      memcpy(out + o, in + i, adv);
+      o += adv;
+      i += adv - 1;
+      continue;
+    }
+    if (b == '.' && i + 1 < host_end && in[i + 1] == '.')
+      return false;
+    if (!((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+          (b >= '0' && b <= '9') || b == '-' || b == '.' || b == '_' ||
+          (in[p] == '[' && (b == '[' || b == ']' || b == ':'))))
+      return false;
+    out[o++] = lower(b);
+  }
+  u->host_len = o - u->host;
+  u->port = 0;
+  u->port_len = 0;
+  if (port_at < a) {
+    size_t digits = a - port_at - 1;
+    const unsigned char *d = in + port_at + 1;
+    uint32_t port = 0;
+    if (digits > 5)
+      return false;
+    for (size_t i = 0; i < digits; i++) {
+      if (d[i] < '0' || d[i] > '9')
+        return false;
+      port = port * 10 + (uint32_t)(d[i] - '0');
+    }
+    if (digits && (port == 0 || port > 65535))
+      return false;
+    if (digits && port != (u->https ? 443u : 80u)) {
+      out[o++] = ':';
+      u->port = o;
+      char tmp[6];
+      int k = 0;
+      for (; port; port /= 10)
+        tmp[k++] = (char)('0' + port % 10);
+      while (k)
+        out[o++] = (unsigned char)tmp[--k];
+      u->port_len = o - u->port;
+    }
+  }
+
+  /* Path, with dot segments resolved. */
+  size_t path_end = a;
+  while (path_end < n && in[path_end] != '?' && in[path_end] != '#')
+    path_end++;
+  u->path = o;
+  if (a < path_end) {
+    size_t i = a + 1;
+    for (;;) {
+      size_t seg = i;
+      while (i < path_end && in[i] != '/')
+        i++;
+      bool last = i >= path_end;
+      int dots = dot_segment(in + seg, i - seg);
+      if (dots == 2) {
+        while (o > u->path && out[o - 1] != '/')
+          o--;
+        if (o > u->path)
+          o--;
+      }
+      if (dots == 0) {
+        out[o++] = '/';
+        o = put_encoded(out, o, in + seg, i - seg);
+      } else if (last) {
+        out[o++] = '/';
+      }
+      if (last)
+        break;
+      i++;
+    }
+  }
+  if (o == u->path)
+    out[o++] = '/';
+  u->path_len = o - u->path;
+
+  /* Query without tracking or empty parameters. */
+  bool google = u->host_len == 15 &&
+                !memcmp(out + u->host, "news.google.com", 15);
+  u->query = o + 1;
+  u->query_len = 0;
+  if (path_end < n && in[path_end] == '?') {
+    size_t i = path_end + 1;
+    bool first = true;
+    while (i < n && in[i] != '#') {
+      size_t start = i, name_end = 0;
+      while (i < n && in[i] != '&' && in[i] != '#') {
+        if (!name_end && in[i] == '=')
+          name_end = i;
+        i++;
+      }
+      size_t name_len = (name_end ? name_end : i) - start;
+      bool drop = i == start || tracking_param(in + start, name_len) ||
+                  (google && name_len == 2 && ieq(in + start, "oc", 2));
+      if (!drop) {
+        out[o++] = first ? '?' : '&';
+        first = false;
+        o = put_encoded(out, o, in + start, i - start);
+      }
+      if (i < n && in[i] == '&')
+        i++;
+    }
+    if (!first)
+      u->query_len = o - u->query;
+  }
+  u->len = o;
+
+  if (google && depth == 0) {
+    static const char *const prefixes[] = {"/rss/articles/", "/articles/",
+                                           "/__i/rss/rd/articles/"};
+    const unsigned char *path = out + u->path;
+    for (size_t k = 0; k < 3; k++) {
+      size_t pl = strlen(prefixes[k]);
+      if (u->path_len <= pl || memcmp(path, prefixes[k], pl))
+        continue;
+      size_t idn = 0;
+      while (pl + idn < u->path_len && path[pl + idn] != '/')
+        idn++;
+      /* Decode from the input: the output buffer is about to be reused
+       * for the article URL. */
+      unsigned char id[TS_NORMALIZE_URL_MAX];
+      memcpy(id, path + pl, idn);
+      struct url saved = *u;
+      if (google_news(id, idn, u))
+        return true;
+      *u = saved;
+      /* google_news may have written into out: rebuild. */
+      return canon(in, n, u, 1);
+    }
+  }
+  return true;
+}
+
+enum ts_result ts_url_canonical(struct ts_arena *arena, const char *url,
+                                const char **result)
+{
+  *result = NULL;
+  if (!url)
+    return TS_OK;
+  size_t n = strlen(url);
+  unsigned char buf[OUT_MAX];
+  struct url u = {.out = buf};
+  if (!canon((const unsigned char *)url, n, &u, 0))
+    return TS_OK;
+  if (u.len == n && !memcmp(buf, url, n)) {
+    *result = url;
+    return TS_OK;
+  }
+  char *copy = ts_arena_strndup(arena, (const char *)buf, u.len);
+  if (!copy)
+    return TS_ERR_NOMEM;
+  *result = copy;
+  return TS_OK;
+}
+
+const char *ts_normalize_url(struct ts_arena *arena, const char *url)
+{
+  const char *result;
+  ts_url_canonical(arena, url, &result);
+  return result;
+}
+
+static bool unreserved(unsigned char b)
+{
+  return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+         (b >= '0' && b <= '9') || b == '-' || b == '.' || b == '_' ||
+         b == '~';
+}
+
+/* Copies canonical path or query bytes, decoding escapes of unreserved
+ * characters (the canonical form has upper-case hex escapes only). */
+static size_t put_decoded(unsigned char *out, size_t o, const unsigned char *s,
+                          size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '%' && i + 2 < n) {
+      unsigned char b =
+        (unsigned char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      if (unreserved(b)) {
+        out[o++] = b;
+        i += 2;
+        continue;
+      }
+    }
+    out[o++] = s[i];
+  }
+  return o;
+}
+
+enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
+                                    const char **result)
+{
+  *result = NULL;
+  if (!url)
+    return TS_OK;
+  unsigned char buf[OUT_MAX];
+  struct url u = {.out = buf};
+  if (!canon((const unsigned char *)url, strlen(url), &u, 0))
+    return TS_OK;
+  /* The key is never longer than the canonical URL. */
+  char *key = ts_arena_alloc(arena, u.len + 1);
+  if (!key)
+    return TS_ERR_NOMEM;
+  unsigned char *k = (unsigned char *)key;
+  size_t o = 0;
+  const unsigned char *host = buf + u.host;
+  size_t hl = u.host_len;
+  if (hl > 4 && !memcmp(host, "www.", 4) && memchr(host + 4, '.', hl - 4)) {
+    host += 4;
+    hl -= 4;
+  }
+  if (hl > 1 && host[hl - 1] == '.')
+    hl--;
+  memcpy(k, host, hl);
+  o = hl;
+  if (u.port_len) {
+    k[o++] = ':';
+    memcpy(k + o, buf + u.port, u.port_len);
+    o += u.port_len;
+  }
+  size_t pl = u.path_len;
+  if (pl > 1 && buf[u.path + pl - 1] == '/')
+    pl--;
+  o = put_decoded(k, o, buf + u.path, pl);
+  if (u.query_len) {
+    k[o++] = '?';
+    o = put_decoded(k, o, buf + u.query, u.query_len);
+  }
+  k[o] = '\0';
+  *result = key;
+  return TS_OK;
+}
