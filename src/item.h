@@ -65,6 +65,15 @@ struct ts_item {
   const char *key;
   int64_t rank_score;
   uint32_t merged;
+  /* Set by dedupe on stories: the match keys of every raw item merged
+   * into this one (URL keys, which always contain '/', and title keys,
+   * which never do), sorted (strcmp), unique.
+   * Merging snapshots later needs them to find the same groups as
+   * deduping all raw items at once (a story may have joined its group
+   * through a member's URL that is not the one shown), so a snapshot
+   * must store them and give them back. NULL/0 on raw items. */
+  const char **match_keys;
+  uint32_t nmatch_keys;
 };
 
 enum ts_status_state {
