@@ -97,6 +97,19 @@ size_t ts_utf8_encode(int32_t cp, unsigned char *out)
 
 /* ---- NFC quick check ------------------------------------------------ */
 
+/* East Asian characters that are each a cluster of their own in any
+ * context and NFC_Quick_Check=Yes: CJK punctuation and brackets (not
+ * U+3000, a space), kana without the combining voicing marks, the
+ * prolonged sound mark, CJK ideographs, Hangul syllables (a following
+ * jamo is handled by the general path) and the full-width ASCII forms.
+ * The tests check both claims for every one of them. */
+static inline bool cjk_simple(int32_t c)
+{
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3041 && c <= 0x3096) ||
+         (c >= 0x30A1 && c <= 0x30FC) || (c >= 0x3001 && c <= 0x3011) ||
+         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xFF01 && c <= 0xFF5E);
+}
+
 /* Whether a starter with a canonical decomposition composes back to
  * itself. False for singletons (U+212B ANGSTROM SIGN, the CJK
  * compatibility ideographs) and for exclusions not flagged as such in
@@ -122,10 +135,7 @@ static bool composes_back(int32_t c)
  * check this against every decomposition in the table. */
 static bool nfc_stable(int32_t c)
 {
-  if (c < 0x300)
-    return true;
-  if ((c >= 0x3041 && c <= 0x3096) || (c >= 0x30A1 && c <= 0x30FA) ||
-      (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3))
+  if (c < 0x300 || cjk_simple(c))
     return true;
   const utf8proc_property_t *p = utf8proc_get_property(c);
   if (p->combining_class != 0)
@@ -183,15 +193,13 @@ const char *ts_normalize_nfc(struct ts_arena *arena, const char *text)
 /* ---- Grapheme clusters ---------------------------------------------- */
 
 /* Characters between which UAX #29 always breaks, whatever the Unicode
- * version: ASCII and Latin-1/Latin Extended letters, LF, kana, CJK
- * ideographs and Hangul syllables (whose joins with jamo involve a jamo,
- * which is not in this set). U+00AD is a Control for UAX #29. */
+ * version: ASCII and Latin-1/Latin Extended letters, LF, and
+ * cjk_simple (Hangul syllables join only with jamo, which are not in
+ * this set). U+00AD is a Control for UAX #29. */
 static bool gb_simple(int32_t c)
 {
   return (c >= 0x20 && c < 0x7F) || c == '\n' ||
-         (c >= 0xA0 && c < 0x300 && c != 0xAD) ||
-         (c >= 0x3041 && c <= 0x3096) || (c >= 0x30A1 && c <= 0x30FA) ||
-         (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3);
+         (c >= 0xA0 && c < 0x300 && c != 0xAD) || cjk_simple(c);
 }
 
 struct gb {
@@ -256,6 +264,30 @@ size_t ts_normalize_graphemes(const char *text, size_t len)
   struct walk w;
   gb_walk((const unsigned char *)text, len, 0, SIZE_MAX, &w);
   return w.count;
+}
+
+/* ---- Eight bytes at a time ------------------------------------------ */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define LOWS UINT64_C(0x7F7F7F7F7F7F7F7F)
+
+/* Whether any byte of `w` is zero / below n (n <= 128). Exact as a yes/no
+ * answer; the per-byte bits may be wrong above a hit. */
+#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
+#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
+/* The high bit of the byte last in memory, as loaded by memcpy. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LAST_BYTE_HIGH UINT64_C(0x80)
+#else
+#define LAST_BYTE_HIGH UINT64_C(0x8000000000000000)
+#endif
+
+/* The high bit of every byte of `w` that is zero, and of no other. */
+static inline uint64_t zero_bytes(uint64_t w)
+{
+  return ~(((w & LOWS) + LOWS) | w | LOWS);
 }
 
 /* ---- The text cleaner ----------------------------------------------- */
@@ -364,6 +396,193 @@ static void put_visible(struct cleaner *c, int32_t cp)
   put_cp(c, cp);
 }
 
+/* The next character when it is "plain": visible, a cluster of its own
+ * next to any other plain character, NFC-stable and kept as it is
+ * (printable ASCII, Latin-1/Latin Extended letters and signs, or
+ * cjk_simple). Returns its length, or 0. */
+static inline size_t plain_char(const unsigned char *s, size_t n,
+                                int32_t *cp)
+{
+  unsigned b = s[0];
+  if (b - 0x21u < 0x5Eu) {
+    *cp = (int32_t)b;
+    return 1;
+  }
+  if (b >= 0xC2 && b <= 0xCB && n >= 2 && (s[1] & 0xC0) == 0x80) {
+    int32_t c = (int32_t)((b & 0x1F) << 6 | (s[1] & 0x3F));
+    *cp = c;
+    return c > 0xA0 && c != 0xAD ? 2 : 0;
+  }
+  if (b >= 0xE3 && b <= 0xEF && n >= 3 && (s[1] & 0xC0) == 0x80 &&
+      (s[2] & 0xC0) == 0x80) {
+    int32_t c = (int32_t)((b & 0x0F) << 12 | (s[1] & 0x3F) << 6 |
+                          (s[2] & 0x3F));
+    *cp = c;
+    return cjk_simple(c) ? 3 : 0;
+  }
+  return 0;
+}
+
+/* After a plain character has been written: copies the plain characters
+ * (and single spaces between them) that follow as bytes, one cluster
+ * each. It stops before anything the general path must decide, and
+ * before the caps, so the result is the same as character by character;
+ * it only skips the per-character work on ordinary text. Returns the
+ * bytes consumed. */
+static inline bool printable_ascii(unsigned b)
+{
+  return b - 0x21u < 0x5Eu;
+}
+
+/* The length of the stretch at s (at most `room` bytes, within n) made of
+ * printable ASCII and single spaces each followed by a printable
+ * character; the byte before s is printable. 8 bytes at a time. */
+static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room)
+{
+  size_t lim = n < room ? n : room, j = 0;
+  while (j + 8 <= lim) {
+    uint64_t w;
+    memcpy(&w, s + j, 8);
+    if ((w & HIGHS) | HAS_LESS(w, 0x20) | HAS_ZERO(w ^ (ONES * 0x7F)))
+      break;
+    uint64_t sp = zero_bytes(w ^ (ONES * ' '));
+    /* Adjacent bytes are adjacent in the word in either byte order. */
+    if (sp & (sp >> 8))
+      break;
+    if ((sp & LAST_BYTE_HIGH) &&
+        (j + 8 >= lim || !printable_ascii(s[j + 8])))
+      break;
+    j += 8;
+  }
+  while (j < lim) {
+    if (printable_ascii(s[j]))
+      j++;
+    else if (s[j] == ' ' && j + 1 < lim && printable_ascii(s[j + 1]))
+      j += 2;
+    else
+      break;
+  }
+  return j;
+}
+
+/* Whether the 3 bytes at s are a cjk_simple character; *cp gets it. */
+static inline bool cjk3(const unsigned char *s, int32_t *cp)
+{
+  uint32_t b0 = s[0], b1 = s[1], b2 = s[2];
+  if ((b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80)
+    return false;
+  int32_t c = (int32_t)((b0 & 0x0F) << 12 | (b1 & 0x3F) << 6 | (b2 & 0x3F));
+  *cp = c;
+  /* U+5000..U+9FFF, most of the ideographs, by the lead byte alone. */
+  if (b0 >= 0xE5 && b0 <= 0xE9)
+    return true;
+  return b0 >= 0xE3 && b0 <= 0xEF && cjk_simple(c);
+}
+
+static size_t plain_run(struct cleaner *c, const unsigned char *s, size_t n)
+{
+  size_t k = 0, o = c->len, g = c->graphemes;
+  size_t gmax = c->max ? (size_t)c->max + GB_MARGIN : SIZE_MAX;
+  int32_t cp = c->gb.prev;
+  unsigned char *out = c->out;
+  while (k < n) {
+    /* Units that fit: a character at offset o needs o + 4 <= limit (as in
+     * put_cp), and each ASCII unit is one byte and one cluster. */
+    size_t fit = o + 4 <= c->limit ? c->limit - 3 - o : 0;
+    if (gmax - g < fit)
+      fit = gmax - g;
+    size_t m = ascii_stretch(s + k, n - k, fit);
+    if (m) {
+      if (c->max && g < c->max && g + m >= c->max)
+        c->cut_at = o + (c->max - g - 1);
+      memcpy(out + o, s + k, m);
+      o += m;
+      g += m;
+      c->last = o - 1;
+      k += m;
+      cp = s[k - 1];
+      continue;
+    }
+    /* A stretch of 3-byte plain characters (Japanese, Chinese, Korean
+     * text): one cluster per character, copied as they are. */
+    size_t before = k;
+    int32_t ch;
+    while (k + 3 <= n && o + 4 <= c->limit && g < gmax && s[k] >= 0xE3 &&
+           cjk3(s + k, &ch)) {
+      if (++g == c->max)
+        c->cut_at = o;
+      c->last = o;
+      memcpy(out + o, s + k, 3);
+      o += 3;
+      k += 3;
+      cp = ch;
+    }
+    if (k > before)
+      continue;
+    int32_t next;
+    size_t len = plain_char(s + k, n - k, &next);
+    size_t space = 0;
+    if (!len && c->mode == TS_TEXT_BLOCK &&
+        (s[k] == '\n' || s[k] == '\r')) {
+      /* Line breaks (LF or CR LF, blank lines at most one) between plain
+       * characters, as the general path would write them. */
+      size_t j = k, lines = 0;
+      while (j < n && (s[j] == '\n' || (s[j] == '\r' && j + 1 < n &&
+                                         s[j + 1] == '\n'))) {
+        j += s[j] == '\r' ? 2 : 1;
+        lines++;
+      }
+      if (j < n && (len = plain_char(s + j, n - j, &next)) != 0) {
+        space = lines > 1 ? 2 : 1;
+        if (o + space + 4 > c->limit || g + space + 1 > gmax)
+          break;
+        for (size_t b = 0; b < space; b++) {
+          if (++g == c->max)
+            c->cut_at = o;
+          out[o++] = '\n';
+        }
+        if (++g == c->max)
+          c->cut_at = o;
+        c->last = o;
+        for (size_t b = 0; b < len; b++)
+          out[o++] = s[j + b];
+        k = j + len;
+        cp = next;
+        continue;
+      }
+      len = 0;
+    }
+    if (!len && s[k] == ' ' && k + 1 < n) {
+      len = plain_char(s + k + 1, n - k - 1, &next);
+      space = 1;
+    }
+    if (!len || o + space + 4 > c->limit || g + space + 1 > gmax)
+      break;
+    if (space) {
+      if (++g == c->max)
+        c->cut_at = o;
+      out[o++] = ' ';
+    }
+    if (++g == c->max)
+      c->cut_at = o;
+    c->last = o;
+    const unsigned char *from = s + k + space;
+    for (size_t b = 0; b < len; b++)
+      out[o++] = from[b];
+    k += space + len;
+    cp = next;
+  }
+  if (k) {
+    /* Both sides of every break above are simple: the segmentation
+     * state starts afresh from the last character. */
+    c->len = o;
+    c->graphemes = g;
+    c->gb.prev = cp;
+    c->gb.state = 0;
+  }
+  return k;
+}
+
 static void clean_run(struct cleaner *c, const unsigned char *s, size_t n)
 {
   size_t i = 0;
@@ -383,6 +602,9 @@ static void clean_run(struct cleaner *c, const unsigned char *s, size_t n)
     switch (classify(cp)) {
     case CP_KEEP:
       put_visible(c, cp);
+      if (!c->full && (cp < 0x80 || (cp > 0xA0 && cp < 0x300 && cp != 0xAD) ||
+                       cjk_simple(cp)))
+        i += plain_run(c, s + i, n - i);
       break;
     case CP_DROP:
       break;
@@ -418,6 +640,9 @@ static bool ascii_clean(const unsigned char *s, size_t len,
     return true;
   if (s[0] <= ' ' || s[len - 1] <= ' ')
     return false;
+  if (mode == TS_TEXT_LINE)
+    return printable_ascii(s[0]) &&
+           ascii_stretch(s + 1, len - 1, len - 1) == len - 1;
   unsigned prev = 'x';
   size_t nl = 0;
   for (size_t i = 0; i < len; i++) {
@@ -440,9 +665,37 @@ static bool ascii_clean(const unsigned char *s, size_t len,
 
 static const char ellipsis[] = "\xE2\x80\xA6";
 
-/* The cleaned text of `len` bytes at `s`. `same` is `s` when it is a
- * NUL-terminated string of exactly `len` bytes (so it may be returned
- * unchanged), else NULL. */
+/* Input is read in chunks of this many bytes when its length is not
+ * known: a 5,000-byte description capped at 400 clusters is then read
+ * only as far as needed. */
+#define CHUNK 512
+
+/* Makes room for `need` bytes of output (at most the byte cap), moving
+ * from the stack buffer to the heap when it outgrows it. */
+static bool reserve(struct cleaner *c, const unsigned char *stack,
+                    size_t *cap, size_t need)
+{
+  if (need > TS_NORMALIZE_TEXT_MAX + 16)
+    need = TS_NORMALIZE_TEXT_MAX + 16;
+  if (need <= *cap)
+    return true;
+  size_t ncap = *cap * 2 > need ? *cap * 2 : need;
+  if (ncap > TS_NORMALIZE_TEXT_MAX + 16)
+    ncap = TS_NORMALIZE_TEXT_MAX + 16;
+  unsigned char *p =
+    c->out == stack ? malloc(ncap) : realloc(c->out, ncap);
+  if (!p)
+    return false;
+  if (c->out == stack)
+    memcpy(p, stack, c->len);
+  c->out = p;
+  *cap = ncap;
+  return true;
+}
+
+/* The cleaned text of the `len` bytes at `s`, or of the NUL-terminated
+ * string `s` when `len` is SIZE_MAX. `same` is `s` when it may be
+ * returned unchanged (a NUL-terminated string), else NULL. */
 static const char *clean_text(struct ts_arena *arena, const char *s,
                               size_t len, enum ts_text_mode mode,
                               uint32_t max, uint32_t *repaired,
@@ -451,46 +704,66 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
   if (was_cut)
     *was_cut = false;
   const unsigned char *in = (const unsigned char *)s;
-  if (same && (max == 0 || len <= max) && len <= TS_NORMALIZE_TEXT_MAX &&
-      ascii_clean(in, len, mode))
+  size_t known = len == SIZE_MAX ? strnlen(s, CHUNK) : len;
+  bool at_end = len != SIZE_MAX || known < CHUNK;
+  if (same && at_end && (max == 0 || known <= max) &&
+      known <= TS_NORMALIZE_TEXT_MAX && ascii_clean(in, known, mode))
     return same;
 
-  /* Each input byte gives at most 3 output bytes (a bad byte becomes
-   * U+FFFD); line breaks and spaces only shrink. */
-  unsigned char stack[2048];
-  size_t want = len < TS_NORMALIZE_TEXT_MAX / 3 ? 3 * len + 16
-                                                : TS_NORMALIZE_TEXT_MAX + 16;
-  unsigned char *scratch = stack;
-  if (want > sizeof stack) {
-    scratch = malloc(want);
-    if (!scratch)
-      return NULL;
-  }
+  unsigned char stack[4096];
+  size_t cap = sizeof stack;
   struct cleaner c = {
-    .out = scratch,
-    .limit = want - 16 < TS_NORMALIZE_TEXT_MAX ? want - 8
-                                               : TS_NORMALIZE_TEXT_MAX - 4,
+    .out = stack,
+    .limit = TS_NORMALIZE_TEXT_MAX - 4,
     .mode = mode,
     .max = max,
     .gb = {-1, 0},
   };
   c.cut_at = SIZE_MAX;
-  clean_run(&c, in, len);
+  size_t pos = 0;
+  const char *result = NULL;
+  utf8proc_uint8_t *nfc = NULL;
+  for (;;) {
+    if (!at_end && known - pos < CHUNK) {
+      size_t more = strnlen(s + known, CHUNK);
+      known += more;
+      at_end = more < CHUNK;
+    }
+    if (c.full || pos >= known)
+      break;
+    size_t take = known - pos;
+    if (!at_end) {
+      /* Keep a UTF-8 sequence whose lead byte is among the last 3 bytes
+       * and whose length reaches past the end within this chunk, and a
+       * CR with its LF; take stays >= CHUNK - 4. */
+      for (size_t back = 1; back <= 3; back++) {
+        unsigned b = in[pos + take - back];
+        if (b < 0x80 || b >= 0xC0) {
+          size_t seq = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+          if (seq > back)
+            take -= back;
+          break;
+        }
+      }
+      if (in[pos + take - 1] == '\r')
+        take--;
+    }
+    if (!reserve(&c, stack, &cap, c.len + 3 * take + 16))
+      goto done;
+    clean_run(&c, in + pos, take);
+    pos += take;
+  }
   if (repaired)
     *repaired += c.repaired;
 
-  const unsigned char *t = scratch;
+  const unsigned char *t = c.out;
   size_t n = c.len;
-  utf8proc_uint8_t *nfc = NULL;
   size_t count = c.graphemes, cut_at = c.cut_at, last = c.last, fit = n;
   if (c.maybe_not_nfc) {
     utf8proc_ssize_t r = utf8proc_map(t, (utf8proc_ssize_t)n, &nfc,
                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (r < 0) {
-      if (scratch != stack)
-        free(scratch);
-      return NULL;
-    }
+    if (r < 0)
+      goto done;
     t = nfc;
     n = (size_t)r;
     struct walk w;
@@ -521,8 +794,8 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
   if (was_cut)
     *was_cut = cut;
 
-  const char *result;
-  if (!cut && same && n == len && memcmp(t, in, n) == 0) {
+  /* Not cut means all of the input was read: pos is its length. */
+  if (!cut && same && n == pos && memcmp(t, in, n) == 0) {
     result = same;
   } else if (!cut && n == 0) {
     result = "";
@@ -536,9 +809,10 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
     }
     result = d;
   }
+done:
   free(nfc);
-  if (scratch != stack)
-    free(scratch);
+  if (c.out != stack)
+    free(c.out);
   return result;
 }
 
@@ -548,8 +822,8 @@ const char *ts_normalize_text(struct ts_arena *arena, const char *text,
 {
   if (!text)
     return NULL;
-  return clean_text(arena, text, strlen(text), mode, max_graphemes,
-                    repaired, text, NULL);
+  return clean_text(arena, text, SIZE_MAX, mode, max_graphemes, repaired,
+                    text, NULL);
 }
 
 const char *ts_normalize_textn(struct ts_arena *arena, const char *bytes,
@@ -755,30 +1029,39 @@ static size_t find_end_tag(const unsigned char *s, size_t n, size_t i,
 
 enum tag_effect { TAG_NONE, TAG_LINE, TAG_PARA, TAG_SPACE, TAG_SKIP, TAG_PRE };
 
+struct tag {
+  const char *name;
+  enum tag_effect effect;
+};
+
+static int tag_cmp(const void *key, const void *elem)
+{
+  return strcmp(key, ((const struct tag *)elem)->name);
+}
+
 static enum tag_effect tag_effect(const char *name)
 {
-  static const char *const para[] = {
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table",
-    "blockquote", "section", "article", "header", "footer", "figure",
-    "figcaption", "aside", "nav", "dl", "hr", "main", "address",
+  /* Sorted by name for bsearch. */
+  static const struct tag tags[] = {
+    {"address", TAG_PARA},    {"article", TAG_PARA},  {"aside", TAG_PARA},
+    {"blockquote", TAG_PARA}, {"br", TAG_LINE},       {"dd", TAG_LINE},
+    {"div", TAG_PARA},        {"dl", TAG_PARA},       {"dt", TAG_LINE},
+    {"figcaption", TAG_PARA}, {"figure", TAG_PARA},   {"footer", TAG_PARA},
+    {"h1", TAG_PARA},         {"h2", TAG_PARA},       {"h3", TAG_PARA},
+    {"h4", TAG_PARA},         {"h5", TAG_PARA},       {"h6", TAG_PARA},
+    {"header", TAG_PARA},     {"hr", TAG_PARA},       {"iframe", TAG_SKIP},
+    {"li", TAG_LINE},         {"main", TAG_PARA},     {"nav", TAG_PARA},
+    {"noscript", TAG_SKIP},   {"object", TAG_SKIP},   {"ol", TAG_PARA},
+    {"p", TAG_PARA},          {"pre", TAG_PRE},       {"script", TAG_SKIP},
+    {"section", TAG_PARA},    {"style", TAG_SKIP},    {"table", TAG_PARA},
+    {"td", TAG_SPACE},        {"template", TAG_SKIP}, {"th", TAG_SPACE},
+    {"tr", TAG_LINE},         {"ul", TAG_PARA},
   };
-  static const char *const line[] = {"br", "li", "tr", "dt", "dd"};
-  static const char *const skip[] = {"script", "style", "template",
-                                     "noscript", "iframe", "object"};
-  for (size_t i = 0; i < sizeof para / sizeof para[0]; i++)
-    if (!strcmp(name, para[i]))
-      return TAG_PARA;
-  for (size_t i = 0; i < sizeof line / sizeof line[0]; i++)
-    if (!strcmp(name, line[i]))
-      return TAG_LINE;
-  for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-    if (!strcmp(name, skip[i]))
-      return TAG_SKIP;
-  if (!strcmp(name, "pre"))
-    return TAG_PRE;
-  if (!strcmp(name, "td") || !strcmp(name, "th"))
-    return TAG_SPACE;
-  return TAG_NONE;
+  if (!name[0])
+    return TAG_NONE;
+  const struct tag *t = bsearch(name, tags, sizeof tags / sizeof tags[0],
+                                sizeof tags[0], tag_cmp);
+  return t ? t->effect : TAG_NONE;
 }
 
 /* Converts HTML to text with explicit line breaks into `out` (room for
@@ -886,7 +1169,8 @@ const char *ts_normalize_html(struct ts_arena *arena, const char *html,
   if (!html)
     return NULL;
   size_t n = strlen(html);
-  unsigned char stack[2048] = {0}; /* {0}: quiets a gcc false positive */
+  unsigned char stack[2048];
+  stack[0] = 0; /* gcc cannot see html_to_text fill it */
   unsigned char *text = n + 16 <= sizeof stack ? stack : malloc(n + 16);
   if (!text)
     return NULL;
@@ -903,13 +1187,6 @@ const char *ts_normalize_html(struct ts_arena *arena, const char *html,
 }
 
 /* ---- Response-body repair ------------------------------------------- */
-
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/* Bytes of `w` that are zero / below n (n <= 128) get their high bit. */
-#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
-#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
 
 /* Whether any of 8 bytes needs a look: non-ASCII, '"', '\\', or (in a
  * string) a control character. */
@@ -1103,10 +1380,9 @@ static bool clean_field(struct ts_arena *arena, const char **field,
 {
   if (!*field)
     return true;
-  size_t full = strlen(*field);
   bool cut;
-  const char *v = clean_text(arena, *field, len < full ? len : full, mode,
-                             max, repaired, len < full ? NULL : *field, &cut);
+  const char *v = clean_text(arena, *field, len, mode, max, repaired,
+                             len == SIZE_MAX ? *field : NULL, &cut);
   if (!v)
     return false;
   *truncated += cut;
@@ -1147,9 +1423,12 @@ enum ts_result ts_normalize_item(struct ts_batch *batch, struct ts_item *item,
 
   size_t title_len = SIZE_MAX;
   if (item->title && opts->strip_author_suffix &&
-      item->kind == TS_ITEM_STORY && item->author)
-    title_len = ts_normalize_strip_source(item->title, strlen(item->title),
-                                          item->author);
+      item->kind == TS_ITEM_STORY && item->author) {
+    size_t full = strlen(item->title);
+    title_len = ts_normalize_strip_source(item->title, full, item->author);
+    if (title_len == full)
+      title_len = SIZE_MAX;
+  }
   if (!clean_field(arena, &item->title, title_len, TS_TEXT_LINE,
                    opts->title_graphemes, &repaired, &st->truncated) ||
       !clean_field(arena, &item->summary, SIZE_MAX, TS_TEXT_BLOCK,
@@ -1194,6 +1473,30 @@ enum ts_result ts_normalize_item(struct ts_batch *batch, struct ts_item *item,
   return TS_OK;
 }
 
+/* Asks the CPU to start loading memory that will be read soon. Items'
+ * strings are scattered over the arena and cold by the time normalize
+ * runs; fetching the next items' strings while this one is worked on
+ * hides most of that latency. A no-op where the builtin is missing. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+static void prefetch_item(const struct ts_item *it)
+{
+  const char *const strings[] = {it->title, it->url, it->thumbnail, it->id,
+                                 it->author, it->discussion_url};
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+    if (strings[i])
+      PREFETCH(strings[i]);
+  if (it->summary)
+    for (int line = 0; line < 8; line++)
+      PREFETCH(it->summary + 64 * line);
+  if (it->positions)
+    PREFETCH(it->positions);
+}
+
 /* The status of (source, region) if there is one, without creating it. */
 static struct ts_status *find_status(struct ts_batch *batch,
                                      const char *source, const char *region)
@@ -1220,6 +1523,8 @@ enum ts_result ts_normalize_batch(struct ts_batch *batch,
   size_t kept = 0;
   for (size_t i = 0; i < batch->nitems; i++) {
     struct ts_item *item = &batch->items[i];
+    if (i + 2 < batch->nitems)
+      prefetch_item(&batch->items[i + 2]);
     uint64_t repaired_before = st->repaired;
     bool usable;
     enum ts_result result = ts_normalize_item(batch, item, opts, st, &usable);
@@ -1230,11 +1535,16 @@ enum ts_result ts_normalize_batch(struct ts_batch *batch,
       batch->nitems = kept + (batch->nitems - i);
       return ts_error_set(err, result, "normalize: out of memory");
     }
-    const char *source = item->npositions ? item->positions[0].source
-                                          : item->source;
-    const char *region = item->npositions ? item->positions[0].region : "";
     uint32_t repaired = (uint32_t)(st->repaired - repaired_before);
-    if (source && (repaired || !usable)) {
+    const char *source = NULL, *region = "";
+    if (repaired || !usable) {
+      source = item->source;
+      if (item->npositions && item->positions) {
+        source = item->positions[0].source;
+        region = item->positions[0].region;
+      }
+    }
+    if (source) {
       struct ts_status *status = find_status(batch, source, region);
       if (!status) {
         /* Keep `item` valid: statuses are a separate array. */

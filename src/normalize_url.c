@@ -15,6 +15,13 @@
 
 #define OUT_MAX (3 * TS_NORMALIZE_URL_MAX + 64)
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+/* Whether any byte of `w` is zero / below n (n <= 128); bytes >= 0x80
+ * never count as below n. */
+#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
+#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
 /* Where the parts of a canonical URL are in the output buffer. */
 struct url {
   unsigned char *out;
@@ -51,20 +58,26 @@ static const char hexdig[] = "0123456789ABCDEF";
 
 /* Bytes that may stay as they are in a path or query: RFC 3986's
  * unreserved and sub-delims, ':', '@', '/', '?', and '[' ']' which
- * browsers leave alone in queries. Everything else is percent-encoded. */
-static bool url_byte_ok(unsigned char b)
+ * browsers leave alone in queries. Everything else is percent-encoded.
+ * A bitmap of the 128 ASCII bytes, built from that list by
+ * url_bitmap_word so the list stays readable. */
+#define UB(c, w) ((uint64_t)((c) / 64 == (w)) << ((c) % 64))
+#define UB_RANGE(lo, hi, w)                                                  \
+  (((lo) / 64 == (w) ? ~UINT64_C(0) << ((lo) % 64) : 0) &                    \
+   ((hi) / 64 == (w) ? ~UINT64_C(0) >> (63 - (hi) % 64) : 0))
+#define URL_BITMAP(w)                                                        \
+  (UB_RANGE('a', 'z', w) | UB_RANGE('A', 'Z', w) | UB_RANGE('0', '9', w) |   \
+   UB('-', w) | UB('.', w) | UB('_', w) | UB('~', w) | UB('!', w) |          \
+   UB('$', w) | UB('&', w) | UB('\'', w) | UB('(', w) | UB(')', w) |         \
+   UB('*', w) | UB('+', w) | UB(',', w) | UB(';', w) | UB('=', w) |          \
+   UB(':', w) | UB('@', w) | UB('/', w) | UB('?', w) | UB('[', w) |          \
+   UB(']', w))
+
+static const uint64_t url_ok[2] = {URL_BITMAP(0), URL_BITMAP(1)};
+
+static inline bool url_byte_ok(unsigned char b)
 {
-  if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
-      (b >= '0' && b <= '9'))
-    return true;
-  switch (b) {
-  case '-': case '.': case '_': case '~': case '!': case '$': case '&':
-  case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
-  case '=': case ':': case '@': case '/': case '?': case '[': case ']':
-    return true;
-  default:
-    return false;
-  }
+  return b < 128 && (url_ok[b >> 6] >> (b & 63) & 1);
 }
 
 /* Copies s[0..n) percent-normalized: escapes with upper-case hex, a
@@ -72,27 +85,33 @@ static bool url_byte_ok(unsigned char b)
 static size_t put_encoded(unsigned char *out, size_t o, const unsigned char *s,
                           size_t n)
 {
-  for (size_t i = 0; i < n; i++) {
-    unsigned char b = s[i];
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && url_byte_ok(s[j]))
+      j++;
+    memcpy(out + o, s + i, j - i);
+    o += j - i;
+    if (j >= n)
+      break;
+    unsigned char b = s[j];
     if (b == '%') {
-      int h = i + 2 < n ? hexval(s[i + 1]) : -1;
-      int l = h >= 0 ? hexval(s[i + 2]) : -1;
+      int h = j + 2 < n ? hexval(s[j + 1]) : -1;
+      int l = h >= 0 ? hexval(s[j + 2]) : -1;
       out[o++] = '%';
       if (l >= 0) {
         out[o++] = (unsigned char)hexdig[h];
         out[o++] = (unsigned char)hexdig[l];
-        i += 2;
+        j += 2;
       } else {
         out[o++] = '2';
         out[o++] = '5';
       }
-    } else if (url_byte_ok(b)) {
-      out[o++] = b;
     } else {
       out[o++] = '%';
       out[o++] = (unsigned char)hexdig[b >> 4];
       out[o++] = (unsigned char)hexdig[b & 15];
     }
+    i = j + 1;
   }
   return o;
 }
@@ -116,20 +135,31 @@ static int dot_segment(const unsigned char *s, size_t n)
   return dots;
 }
 
+#define NAME(s) {s, sizeof s - 1}
+
 static bool tracking_param(const unsigned char *name, size_t n)
 {
-  static const char *const names[] = {
-    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid",
-    "yclid", "twclid", "ttclid", "li_fat_id", "igshid", "igsh", "mc_cid",
-    "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "ref", "ref_src",
-    "ref_url", "at_medium", "at_campaign", "at_custom1", "at_custom2",
-    "at_custom3", "at_custom4", "cmpid", "ocid", "s_cid", "smid",
-    "wt.mc_id", "oly_anon_id", "oly_enc_id", "vero_id", "rb_clickid",
+  static const struct {
+    const char *name;
+    size_t len;
+  } names[] = {
+    NAME("fbclid"), NAME("gclid"), NAME("gclsrc"), NAME("dclid"),
+    NAME("gbraid"), NAME("wbraid"), NAME("msclkid"), NAME("yclid"),
+    NAME("twclid"), NAME("ttclid"), NAME("li_fat_id"), NAME("igshid"),
+    NAME("igsh"), NAME("mc_cid"), NAME("mc_eid"), NAME("_ga"), NAME("_gl"),
+    NAME("_hsenc"), NAME("_hsmi"), NAME("mkt_tok"), NAME("ref"),
+    NAME("ref_src"), NAME("ref_url"), NAME("at_medium"),
+    NAME("at_campaign"), NAME("at_custom1"), NAME("at_custom2"),
+    NAME("at_custom3"), NAME("at_custom4"), NAME("cmpid"), NAME("ocid"),
+    NAME("s_cid"), NAME("smid"), NAME("wt.mc_id"), NAME("oly_anon_id"),
+    NAME("oly_enc_id"), NAME("vero_id"), NAME("rb_clickid"),
   };
   if (n > 4 && ieq(name, "utm_", 4))
     return true;
+  if (n < 3 || n > 11)
+    return false;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strlen(names[i]) == n && ieq(name, names[i], n))
+    if (names[i].len == n && ieq(name, names[i].name, n))
       return true;
   return false;
 }
@@ -190,8 +220,17 @@ static bool canon(const unsigned char *in, size_t n, struct url *u,
     n--;
   if (n == 0 || n > TS_NORMALIZE_URL_MAX)
     return false;
-  for (size_t i = 0; i < n; i++)
-    if (in[i] <= ' ' || in[i] == 0x7F || in[i] == '\\')
+  /* No space, control, DEL or backslash anywhere; 8 bytes at a time. */
+  size_t v = 0;
+  for (; v + 8 <= n; v += 8) {
+    uint64_t w;
+    memcpy(&w, in + v, 8);
+    if (HAS_LESS(w, 0x21) | HAS_ZERO(w ^ (ONES * 0x7F)) |
+        HAS_ZERO(w ^ (ONES * '\\')))
+      return false;
+  }
+  for (; v < n; v++)
+    if (in[v] <= ' ' || in[v] == 0x7F || in[v] == '\\')
       return false;
 
   unsigned char *out = u->out;
@@ -373,6 +412,64 @@ static bool canon(const unsigned char *in, size_t n, struct url *u,
   return true;
 }
 
+/* Whether `url` is certainly its own canonical form, checked in one pass
+ * without building anything: lower-case http(s) scheme and host without
+ * port or userinfo, a non-empty path, only bytes that stay as they are
+ * (no '%', whose hex case may need fixing), no dot segment, no fragment,
+ * and a query without empty or tracking parameters. Most links the APIs
+ * send pass; anything unusual takes the full path in canon(). */
+static bool already_canonical(const unsigned char *u, size_t n)
+{
+  size_t p;
+  if (n > 8 && !memcmp(u, "https://", 8))
+    p = 8;
+  else if (n > 7 && !memcmp(u, "http://", 7))
+    p = 7;
+  else
+    return false;
+  size_t host = p;
+  for (; p < n && u[p] != '/'; p++) {
+    unsigned char b = u[p];
+    if (!((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' ||
+          (b == '.' && p > host && u[p - 1] != '.')))
+      return false;
+  }
+  if (p == host || p >= n || u[host] == '.' || u[host] == '-')
+    return false;
+  if (p - host == 15 && !memcmp(u + host, "news.google.com", 15))
+    return false; /* redirects: see canon */
+  /* Path: at p == '/'. */
+  for (; p < n && u[p] != '?'; p++) {
+    unsigned char b = u[p];
+    if (b == '/' && p + 1 < n && u[p + 1] == '.')
+      return false; /* maybe a dot segment */
+    if (!url_byte_ok(b))
+      return false;
+  }
+  if (p >= n)
+    return true;
+  /* Query: parameters without tracking names, none empty. */
+  p++;
+  if (p >= n)
+    return false; /* a bare '?' goes */
+  while (p < n) {
+    size_t start = p, name_end = 0;
+    for (; p < n && u[p] != '&'; p++) {
+      unsigned char b = u[p];
+      if (!url_byte_ok(b))
+        return false;
+      if (!name_end && b == '=')
+        name_end = p;
+    }
+    if (p == start || tracking_param(u + start,
+                                     (name_end ? name_end : p) - start))
+      return false;
+    if (p < n && ++p >= n)
+      return false; /* a trailing '&' */
+  }
+  return true;
+}
+
 enum ts_result ts_url_canonical(struct ts_arena *arena, const char *url,
                                 const char **result)
 {
@@ -380,6 +477,11 @@ enum ts_result ts_url_canonical(struct ts_arena *arena, const char *url,
   if (!url)
     return TS_OK;
   size_t n = strlen(url);
+  if (n <= TS_NORMALIZE_URL_MAX &&
+      already_canonical((const unsigned char *)url, n)) {
+    *result = url;
+    return TS_OK;
+  }
   unsigned char buf[OUT_MAX];
   struct url u = {.out = buf};
   if (!canon((const unsigned char *)url, n, &u, 0))

@@ -459,6 +459,248 @@ static void nfc_matches_utf8proc(void)
   ts_arena_cleanup(&a);
 }
 
+
+/* ---- a slow, obviously-correct reference cleaner ---------------------- */
+
+/* One code point or -1 (and the maximal ill-formed subpart's length),
+ * straight from Unicode's table 3-7. */
+static int32_t ref_decode(const unsigned char *s, size_t n, size_t *len)
+{
+  static const struct {
+    unsigned char lo, hi, need, lo2, hi2;
+  } rows[] = {
+    {0xC2, 0xDF, 1, 0x80, 0xBF}, {0xE0, 0xE0, 2, 0xA0, 0xBF},
+    {0xE1, 0xEC, 2, 0x80, 0xBF}, {0xED, 0xED, 2, 0x80, 0x9F},
+    {0xEE, 0xEF, 2, 0x80, 0xBF}, {0xF0, 0xF0, 3, 0x90, 0xBF},
+    {0xF1, 0xF3, 3, 0x80, 0xBF}, {0xF4, 0xF4, 3, 0x80, 0x8F},
+  };
+  if (s[0] < 0x80) {
+    *len = 1;
+    return s[0];
+  }
+  for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+    if (s[0] < rows[r].lo || s[0] > rows[r].hi)
+      continue;
+    int32_t cp = s[0] & (rows[r].need == 1 ? 0x1F : rows[r].need == 2 ? 0x0F
+                                                                       : 0x07);
+    for (size_t i = 1; i <= rows[r].need; i++) {
+      unsigned lo = i == 1 ? rows[r].lo2 : 0x80, hi = i == 1 ? rows[r].hi2
+                                                              : 0xBF;
+      if (i >= n || s[i] < lo || s[i] > hi) {
+        *len = i;
+        return -1;
+      }
+      cp = cp << 6 | (s[i] & 0x3F);
+    }
+    *len = rows[r].need + 1;
+    return cp;
+  }
+  *len = 1;
+  return -1;
+}
+
+/* The rules of DESIGN.md / normalize.h, one code point at a time. */
+static char *ref_clean(const char *in, bool block, uint32_t cap)
+{
+  size_t n = strlen(in), o = 0;
+  char *out = malloc(3 * n + 8);
+  bool started = false, space = false;
+  int nl = 0;
+  for (size_t i = 0; i < n;) {
+    size_t len;
+    int32_t cp = ref_decode((const unsigned char *)in + i, n - i, &len);
+    i += len;
+    if (cp < 0)
+      cp = 0xFFFD;
+    bool drop = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r' &&
+                 cp != '\v' && cp != '\f') ||
+                (cp >= 0x7F && cp < 0xA0 && cp != 0x85) || cp == 0x200B ||
+                cp == 0x2060 || cp == 0xFEFF || cp == 0x200E ||
+                cp == 0x200F || cp == 0x061C ||
+                (cp >= 0x202A && cp <= 0x202E) ||
+                (cp >= 0x2066 && cp <= 0x206F) ||
+                (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+    bool ws = cp == ' ' || cp == '\t' || cp == 0xA0 || cp == 0x1680 ||
+              (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F ||
+              cp == 0x205F || cp == 0x3000;
+    int breaks = cp == 0x2029 ? 2
+                 : (cp == '\n' || cp == '\v' || cp == '\f' || cp == 0x85 ||
+                    cp == 0x2028 || (cp == '\r' && !(i < n && in[i] == '\n')))
+                   ? 1
+                   : 0;
+    if (drop || (cp == '\r' && i < n && in[i] == '\n'))
+      continue;
+    if (breaks && !block)
+      ws = true;
+    if (ws) {
+      space = started;
+      continue;
+    }
+    if (breaks) {
+      if (started) {
+        nl = nl + breaks > 2 ? 2 : nl + breaks;
+        space = false;
+      }
+      continue;
+    }
+    if (started && nl)
+      for (int k = 0; k < nl; k++)
+        out[o++] = '\n';
+    else if (started && space)
+      out[o++] = ' ';
+    nl = 0;
+    space = false;
+    started = true;
+    o += put_utf8(out + o, (uint32_t)cp);
+  }
+  out[o] = '\0';
+  char *nfc = (char *)utf8proc_NFC((const utf8proc_uint8_t *)out);
+  free(out);
+  size_t cut;
+  size_t count = ref_graphemes(nfc, strlen(nfc), cap, &cut);
+  if (cap && count > cap) {
+    while (cut && (nfc[cut - 1] == ' ' || nfc[cut - 1] == '\n'))
+      cut--;
+    char *capped = malloc(cut + 4);
+    memcpy(capped, nfc, cut);
+    memcpy(capped + cut, u8"\u2026", 4);
+    free(nfc);
+    return capped;
+  }
+  return nfc;
+}
+
+/* Text that exercises the fast paths: ASCII words, single and double
+ * spaces, LF, CR LF, blank lines, tabs, CJK and kana runs, Latin-1,
+ * Hangul, and now and then something harder. */
+static size_t random_text(char *out, size_t maxparts)
+{
+  static const char *const parts[] = {
+    "word", "Another", "x", "12345678", "punctuation!?", "a.b,c;d", " ",
+    " ", " ", "  ", "\n", "\r\n", "\n\n\n", "\t", " \n ", "\xE6\x97\xA5\xE6"
+    "\x9C\xAC", "\xE3\x81\x8B\xE3\x82\x99", "\xE3\x83\xBC", "\xEF\xBC\x95",
+    "\xE3\x80\x81", "caf\xC3\xA9", "\xC3\x9F", "\xED\x95\x9C", "\xE1\x84\x92",
+    "\xE1\x85\xA1", "\xE2\x80\x8B", "\xC2\xA0", "\xF0\x9F\x91\x8D",
+    "\xF0\x9F\x8F\xBD", "\xE2\x80\x8D", "\xC0", "\xE3\x81", "\x01", "\r",
+    "longer-token-with-dashes", "(parenthesised)", "\xEF\xBC\x88\xEF\xBC\x89",
+  };
+  size_t n = rnd() % maxparts, o = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *p = parts[rnd() % (sizeof parts / sizeof parts[0])];
+    memcpy(out + o, p, strlen(p));
+    o += strlen(p);
+  }
+  out[o] = '\0';
+  return o;
+}
+
+static void fast_paths_match_the_reference(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  rng_state = 2024;
+  char in[8192];
+  for (int iter = 0; iter < 30000; iter++) {
+    if (iter % 3 == 2)
+      random_dirty(in, 300);
+    else
+      random_text(in, iter % 10 == 0 ? 700 : 120);
+    bool block = iter % 2;
+    uint32_t cap = iter % 4 == 0 ? 0 : (uint32_t)(rnd() % 500) + 1;
+    const char *mine = ts_normalize_text(&a, in,
+                                         block ? TS_TEXT_BLOCK : TS_TEXT_LINE,
+                                         cap, NULL);
+    char *ref = ref_clean(in, block, cap);
+    REQUIRE(mine && ref);
+    if (strcmp(mine, ref)) {
+      printf("# iteration %d, %s mode, cap %u, input:", iter,
+             block ? "block" : "line", cap);
+      for (const char *p = in; *p; p++)
+        printf(" %02x", (unsigned char)*p);
+      printf("\n");
+      CHECK_STR(mine, ref);
+      free(ref);
+      return;
+    }
+    free(ref);
+  }
+  ts_arena_cleanup(&a);
+}
+
+/* Long text is read in chunks; a chunk boundary must never change the
+ * result (regression: a 4-byte emoji followed by a stray continuation
+ * byte was split across two chunks). The single-pass ts_normalize_textn
+ * is the reference. */
+static void chunk_boundaries_change_nothing(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  static const char *const tails[] = {
+    "\xF0\x9F\x91\x8D\x80" "b", "\xF0\x9F\x91\x8D" "b", "\xE6\x97\xA5\x80\x80",
+    "\xE3\x81\x8B\xE3\x82\x99", "\r\n\r\nx", "\xE3\x81x", "\xC3\xA9\xCC\x81",
+    "\xED\xA0\x80", "\x80\x80\x80\x80\x80",
+  };
+  char buf[2048];
+  for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++)
+    for (size_t lead = 495; lead < 520; lead++)
+      for (int mode = 0; mode < 2; mode++) {
+        memset(buf, 'a', lead);
+        size_t n = lead;
+        for (int rep = 0; rep < 3; rep++) {
+          memcpy(buf + n, tails[t], strlen(tails[t]));
+          n += strlen(tails[t]);
+        }
+        memset(buf + n, 'z', 600);
+        n += 600;
+        buf[n] = '\0';
+        enum ts_text_mode m = mode ? TS_TEXT_BLOCK : TS_TEXT_LINE;
+        const char *chunked = ts_normalize_text(&a, buf, m, 0, NULL);
+        const char *whole = ts_normalize_textn(&a, buf, n, m, 0, NULL);
+        if (!chunked || !whole || strcmp(chunked, whole)) {
+          printf("# tail %zu at %zu\n", t, lead);
+          CHECK_STR(chunked, whole);
+          return;
+        }
+      }
+  ts_arena_cleanup(&a);
+}
+
+static void url_fast_path_matches_the_full_path(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  rng_state = 5;
+  static const char *const pieces[] = {
+    "https://", "http://", "HTTPS://", "www.", "example.com", "EXAMPLE.com",
+    "-x.com", ".com", ":8080", ":443", "/", "/a", "/.hidden", "/..", "/./b",
+    "/%7e", "/%zz", "?", "&", "=", "q=1", "utm_source=x", "ref=hn", "v=abc",
+    "#frag", "~", "'", "\"", "\xC3\xA9", "news.google.com", "/rss/articles/x",
+    "..", "a-b_c", "[", "]", "@",
+  };
+  char url[512], slow[520];
+  for (int iter = 0; iter < 100000; iter++) {
+    size_t o = 0;
+    size_t parts = 1 + rnd() % 8;
+    for (size_t i = 0; i < parts; i++) {
+      const char *p = i == 0 ? pieces[rnd() % 3] : pieces[rnd() % 36];
+      memcpy(url + o, p, strlen(p));
+      o += strlen(p);
+    }
+    url[o] = '\0';
+    /* A trailing space is trimmed by the full path but stops the fast
+     * one: the two must agree. */
+    snprintf(slow, sizeof slow, "%s ", url);
+    const char *fast = ts_normalize_url(&a, url);
+    const char *full = ts_normalize_url(&a, slow);
+    if ((fast == NULL) != (full == NULL) || (fast && strcmp(fast, full))) {
+      printf("# url: %s\n", url);
+      CHECK_STR(fast, full);
+      return;
+    }
+  }
+  ts_arena_cleanup(&a);
+}
+
 static void source_suffix_is_stripped(void)
 {
   const char *t = "Fed holds rates steady - Reuters";
@@ -1193,6 +1435,9 @@ int main(int argc, char **argv)
     TEST(cap_and_idempotence_properties),
     TEST(nfc_quick_check_is_sound),
     TEST(nfc_matches_utf8proc),
+    TEST(fast_paths_match_the_reference),
+    TEST(chunk_boundaries_change_nothing),
+    TEST(url_fast_path_matches_the_full_path),
     TEST(source_suffix_is_stripped),
     TEST(html_becomes_plain_text),
     TEST(json_bodies_are_repaired),
