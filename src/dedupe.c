@@ -179,40 +179,58 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 
 #define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
 
+/* An open-addressing table of strings that live elsewhere: a slot holds
+ * the high half of the string's hash and ref + 1 (0: empty), and the
+ * string is found again as *(base + ref * stride). 8 bytes a slot keeps
+ * the table of 100,000 ids within the L2 cache. */
 struct slot {
-  uint64_t hash;
-  const char *key; /* NULL: empty */
-  uint32_t item;
+  uint32_t hash;
+  uint32_t ref1;
 };
 
 struct table {
   struct slot *slots;
   size_t mask;
+  const char *base; /* the array of string pointers */
+  size_t stride;
 };
 
-static bool table_init(struct table *t, size_t count)
+static bool table_init(struct table *t, size_t count, const void *base,
+                       size_t stride)
 {
   size_t cap = 16;
-  while (cap < count * 2)
+  while (cap < count + count / 2)
     cap *= 2;
   t->slots = calloc(cap, sizeof *t->slots);
   t->mask = cap - 1;
+  t->base = base;
+  t->stride = stride;
   return t->slots != NULL;
 }
 
-/* The item that owns `key`, or NONE after making `item` its owner. */
-static uint32_t table_put(struct table *t, const char *key, uint32_t item)
+static const char *table_str(const struct table *t, uint32_t ref)
 {
+  const char *s;
+  memcpy(&s, t->base + (size_t)ref * t->stride, sizeof s);
+  return s;
+}
+
+/* The ref already holding the string `ref` points to, or NONE after
+ * inserting `ref`. */
+static uint32_t table_put(struct table *t, uint32_t ref)
+{
+  const char *key = table_str(t, ref);
   uint64_t h = hash_str(key);
+  uint32_t tag = (uint32_t)(h >> 32);
   size_t i = (size_t)h & t->mask;
-  while (t->slots[i].key) {
-    if (t->slots[i].hash == h && !strcmp(t->slots[i].key, key))
-      return t->slots[i].item;
+  while (t->slots[i].ref1) {
+    if (t->slots[i].hash == tag &&
+        !strcmp(table_str(t, t->slots[i].ref1 - 1), key))
+      return t->slots[i].ref1 - 1;
     i = (i + 1) & t->mask;
   }
-  t->slots[i].hash = h;
-  t->slots[i].key = key;
-  t->slots[i].item = item;
+  t->slots[i].hash = tag;
+  t->slots[i].ref1 = ref + 1;
   return NONE;
 }
 
@@ -305,22 +323,47 @@ static int key_qsort_cmp(const void *a, const void *b)
 
 /* ---- The merge ------------------------------------------------------ */
 
+/* Asks the CPU to start loading memory that will be read soon: the
+ * items' strings and positions are scattered over the arena and cold,
+ * and the passes below know which ones they will need next. A no-op
+ * where the builtin is missing. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+#define AHEAD 8
+
+/* What step 4 decides for a group before its item is written. */
+struct group {
+  uint32_t rep; /* item index of the representative */
+  uint32_t npositions, nkeys;
+  struct ts_item_position *positions;
+  const char **keys;   /* stories: the match keys */
+  const char *key;     /* the page key */
+  const char *url_key; /* stories: the representative's URL key */
+  int64_t score;
+};
+
 struct work {
   const struct ts_item *items;
   size_t n;
   struct ts_arena *arena;
   uint32_t *parent;
   uint8_t *valid;
+  uint64_t *prefix;      /* videos: the id's first 8 bytes, for sorting */
   const char **url_key;  /* stories: the URL key of the item's link */
   uint32_t *key_start;   /* stories: keys[key_start[i] .. key_start[i+1]) */
   const char **keys;
+  uint32_t *key_item;    /* the item each key came from */
   uint32_t *group_of;    /* root -> group number */
   uint32_t *item_group;  /* item -> group number */
   uint32_t *group_start; /* members[group_start[g] .. group_start[g+1]) */
   uint32_t *members;
+  struct group *groups;
   struct ts_item_position *pos_scratch;
   const char **key_scratch;
-  const char **rep_url_key; /* per group */
   struct table videos, stories;
 };
 
@@ -328,18 +371,33 @@ static void work_free(struct work *w)
 {
   free(w->parent);
   free(w->valid);
+  free(w->prefix);
   free(w->url_key);
   free(w->key_start);
   free(w->keys);
+  free(w->key_item);
   free(w->group_of);
   free(w->item_group);
   free(w->group_start);
   free(w->members);
+  free(w->groups);
   free(w->pos_scratch);
   free(w->key_scratch);
-  free(w->rep_url_key);
   free(w->videos.slots);
   free(w->stories.slots);
+}
+
+/* The first 8 bytes of a string, big-endian, zero-padded: comparing
+ * these compares the strings' beginnings as strcmp would. */
+static uint64_t prefix8(const char *s)
+{
+  uint64_t p = 0;
+  for (int i = 0; i < 8; i++) {
+    p <<= 8;
+    if (*s)
+      p |= (unsigned char)*s++;
+  }
+  return p;
 }
 
 static void hex16(uint64_t h, char *out)
@@ -371,6 +429,17 @@ static const char *story_key(struct ts_arena *arena, const char *url_key,
   return key;
 }
 
+static void prefetch_strings(const struct ts_item *it)
+{
+  if (it->kind == TS_ITEM_VIDEO) {
+    PREFETCH(it->id);
+  } else {
+    PREFETCH(it->url ? it->url : it->discussion_url);
+    PREFETCH(it->title);
+  }
+  PREFETCH(it->positions);
+}
+
 /* Steps 1 and 2. */
 static enum ts_result find_groups(struct work *w,
                                   const struct ts_dedupe_options *opts,
@@ -379,18 +448,25 @@ static enum ts_result find_groups(struct work *w,
   size_t nkeys = 0, nvideos = 0;
   for (size_t i = 0; i < w->n; i++) {
     const struct ts_item *it = &w->items[i];
+    if (i + AHEAD < w->n)
+      prefetch_strings(&w->items[i + AHEAD]);
     w->parent[i] = (uint32_t)i;
     w->valid[i] = it->positions && it->npositions > 0;
     if (it->kind == TS_ITEM_VIDEO) {
       w->valid[i] &= ts_normalize_video_id_ok(it->id);
+      if (w->valid[i])
+        w->prefix[i] = prefix8(it->id);
       nvideos += w->valid[i];
     } else {
       nkeys += 2 + it->nmatch_keys;
     }
   }
   w->keys = malloc((nkeys ? nkeys : 1) * sizeof *w->keys);
-  if (!w->keys || !table_init(&w->videos, nvideos) ||
-      !table_init(&w->stories, nkeys))
+  w->key_item = malloc((nkeys ? nkeys : 1) * sizeof *w->key_item);
+  if (!w->keys || !w->key_item ||
+      !table_init(&w->videos, nvideos, w->n ? &w->items[0].id : NULL,
+                  sizeof(struct ts_item)) ||
+      !table_init(&w->stories, nkeys, w->keys, sizeof *w->keys))
     return TS_ERR_NOMEM;
 
   uint32_t k = 0;
@@ -408,17 +484,22 @@ static enum ts_result find_groups(struct work *w,
       w->valid[i] = 0; /* no link we can show */
       continue;
     }
+    w->key_item[k] = (uint32_t)i;
     w->keys[k++] = w->url_key[i];
     const char *tk;
     result = ts_dedupe_title_key(w->arena, it->title, opts->min_title_key,
                                  &tk);
     if (result != TS_OK)
       return result;
-    if (tk)
+    if (tk) {
+      w->key_item[k] = (uint32_t)i;
       w->keys[k++] = tk;
+    }
     for (uint32_t j = 0; j < it->nmatch_keys; j++)
-      if (it->match_keys[j])
+      if (it->match_keys[j]) {
+        w->key_item[k] = (uint32_t)i;
         w->keys[k++] = it->match_keys[j];
+      }
   }
   w->key_start[w->n] = k;
 
@@ -427,14 +508,15 @@ static enum ts_result find_groups(struct work *w,
       continue;
     const struct ts_item *it = &w->items[i];
     if (it->kind == TS_ITEM_VIDEO) {
-      uint32_t owner = table_put(&w->videos, it->id, (uint32_t)i);
+      uint32_t owner = table_put(&w->videos, (uint32_t)i);
       if (owner != NONE && unite(w->parent, owner, (uint32_t)i))
         st->by_id++;
       continue;
     }
     for (uint32_t j = w->key_start[i]; j < w->key_start[i + 1]; j++) {
-      uint32_t owner = table_put(&w->stories, w->keys[j], (uint32_t)i);
-      if (owner != NONE && unite(w->parent, owner, (uint32_t)i)) {
+      uint32_t owner = table_put(&w->stories, j);
+      if (owner != NONE &&
+          unite(w->parent, w->key_item[owner], (uint32_t)i)) {
         if (strchr(w->keys[j], '/'))
           st->by_url++;
         else
@@ -451,21 +533,18 @@ static size_t list_groups(struct work *w)
   size_t ngroups = 0;
   for (size_t i = 0; i < w->n; i++)
     w->group_of[i] = NONE;
-  /* item_group[i]: the group of item i (members[] is free until the
-   * last loop, which reads item_group from the cursor pass only). */
-  uint32_t *item_group = w->item_group;
   for (size_t i = 0; i < w->n; i++) {
     if (!w->valid[i])
       continue;
     uint32_t r = find(w->parent, (uint32_t)i);
     if (w->group_of[r] == NONE)
       w->group_of[r] = (uint32_t)ngroups++;
-    item_group[i] = w->group_of[r];
+    w->item_group[i] = w->group_of[r];
   }
   memset(w->group_start, 0, (ngroups + 1) * sizeof *w->group_start);
   for (size_t i = 0; i < w->n; i++)
     if (w->valid[i])
-      w->group_start[item_group[i] + 1]++;
+      w->group_start[w->item_group[i] + 1]++;
   for (size_t g = 0; g < ngroups; g++)
     w->group_start[g + 1] += w->group_start[g];
   /* group_of is not needed any more: reuse it as the fill cursors. */
@@ -474,23 +553,25 @@ static size_t list_groups(struct work *w)
     cursor[g] = w->group_start[g];
   for (size_t i = 0; i < w->n; i++)
     if (w->valid[i])
-      w->members[cursor[item_group[i]]++] = (uint32_t)i;
+      w->members[cursor[w->item_group[i]]++] = (uint32_t)i;
   return ngroups;
 }
 
-/* Step 4 for group g into *o. */
-static enum ts_result merge_group(struct work *w, size_t g, struct ts_item *o)
+/* Step 4a for group g: representative, positions, score, keys. */
+static enum ts_result plan_group(struct work *w, size_t g)
 {
   const uint32_t *m = w->members + w->group_start[g];
   size_t count = w->group_start[g + 1] - w->group_start[g];
-  const struct ts_item *rep = &w->items[m[0]];
+  struct group *gr = &w->groups[g];
+  uint32_t rep = m[0];
   for (size_t j = 1; j < count; j++)
-    if (rep_cmp(&w->items[m[j]], rep) < 0)
-      rep = &w->items[m[j]];
-  *o = *rep;
-  w->rep_url_key[g] = w->url_key[rep - w->items];
-
-  if (count > 1 || rep->npositions > 1) {
+    if (rep_cmp(&w->items[m[j]], &w->items[rep]) < 0)
+      rep = m[j];
+  const struct ts_item *r = &w->items[rep];
+  gr->rep = rep;
+  gr->positions = r->positions;
+  gr->npositions = r->npositions;
+  if (count > 1 || r->npositions > 1) {
     size_t np = 0;
     for (size_t j = 0; j < count; j++) {
       const struct ts_item *it = &w->items[m[j]];
@@ -513,11 +594,58 @@ static enum ts_result merge_group(struct work *w, size_t g, struct ts_item *o)
     if (!positions)
       return TS_ERR_NOMEM;
     memcpy(positions, w->pos_scratch, u * sizeof *positions);
-    o->positions = positions;
-    o->npositions = (uint32_t)u;
+    gr->positions = positions;
+    gr->npositions = (uint32_t)u;
   }
-  o->source = o->positions[0].source;
+  gr->score = ts_dedupe_rank_score(gr->positions, gr->npositions);
 
+  if (r->kind == TS_ITEM_VIDEO) {
+    gr->key = r->id;
+    gr->keys = NULL;
+    gr->nkeys = 0;
+    gr->url_key = NULL;
+    return TS_OK;
+  }
+  gr->url_key = w->url_key[rep];
+  gr->key = story_key(w->arena, gr->url_key, 0);
+  if (!gr->key)
+    return TS_ERR_NOMEM;
+  size_t nk = 0;
+  for (size_t j = 0; j < count; j++)
+    for (uint32_t k = w->key_start[m[j]]; k < w->key_start[m[j] + 1]; k++)
+      w->key_scratch[nk++] = w->keys[k];
+  qsort(w->key_scratch, nk, sizeof *w->key_scratch, key_qsort_cmp);
+  size_t u = 0;
+  for (size_t j = 0; j < nk; j++)
+    if (!u || strcmp(w->key_scratch[j], w->key_scratch[u - 1]))
+      w->key_scratch[u++] = w->key_scratch[j];
+  const char **keys = ts_arena_alloc(w->arena, (u ? u : 1) * sizeof *keys);
+  if (!keys)
+    return TS_ERR_NOMEM;
+  memcpy(keys, w->key_scratch, u * sizeof *keys);
+  gr->keys = keys;
+  gr->nkeys = (uint32_t)u;
+  return TS_OK;
+}
+
+/* Step 4b: group g's merged item into *o. */
+static void write_group(const struct work *w, size_t g, struct ts_item *o)
+{
+  const struct group *gr = &w->groups[g];
+  *o = w->items[gr->rep];
+  o->positions = gr->positions;
+  o->npositions = gr->npositions;
+  o->source = gr->positions[0].source;
+  o->key = gr->key;
+  o->rank_score = gr->score;
+  o->match_keys = gr->keys;
+  o->nmatch_keys = gr->nkeys;
+  const uint32_t *m = w->members + w->group_start[g];
+  size_t count = w->group_start[g + 1] - w->group_start[g];
+  if (count == 1) {
+    o->merged = o->merged ? o->merged : 1;
+    return;
+  }
   o->merged = 0;
   o->published = TS_TIME_UNKNOWN;
   for (size_t j = 0; j < count; j++) {
@@ -537,84 +665,53 @@ static enum ts_result merge_group(struct work *w, size_t g, struct ts_item *o)
     if (it->duration_s > o->duration_s)
       o->duration_s = it->duration_s;
   }
-  o->rank_score = ts_dedupe_rank_score(o->positions, o->npositions);
-
-  if (o->kind == TS_ITEM_VIDEO) {
-    o->key = rep->id;
-    o->match_keys = NULL;
-    o->nmatch_keys = 0;
-    return TS_OK;
-  }
-  o->key = story_key(w->arena, w->rep_url_key[g], 0);
-  if (!o->key)
-    return TS_ERR_NOMEM;
-  size_t nk = 0;
-  for (size_t j = 0; j < count; j++)
-    for (uint32_t k = w->key_start[m[j]]; k < w->key_start[m[j] + 1]; k++)
-      w->key_scratch[nk++] = w->keys[k];
-  qsort(w->key_scratch, nk, sizeof *w->key_scratch, key_qsort_cmp);
-  size_t u = 0;
-  for (size_t j = 0; j < nk; j++)
-    if (!u || strcmp(w->key_scratch[j], w->key_scratch[u - 1]))
-      w->key_scratch[u++] = w->key_scratch[j];
-  const char **keys = ts_arena_alloc(w->arena, (u ? u : 1) * sizeof *keys);
-  if (!keys)
-    return TS_ERR_NOMEM;
-  memcpy(keys, w->key_scratch, u * sizeof *keys);
-  o->match_keys = keys;
-  o->nmatch_keys = (uint32_t)u;
-  return TS_OK;
 }
 
-struct story_ref {
-  struct ts_item *item;
-  const char *url_key;
-};
-
-static int story_ref_cmp(const void *a, const void *b)
+static int group_ref_cmp(const void *a, const void *b)
 {
-  const struct story_ref *x = a, *y = b;
-  int c = strcmp(x->item->key, y->item->key);
+  const struct group *x = *(const struct group *const *)a;
+  const struct group *y = *(const struct group *const *)b;
+  int c = strcmp(x->key, y->key);
   return c ? c : strcmp(x->url_key, y->url_key);
 }
 
 /* Step 5a: 64-bit page keys of distinct URL keys can collide, and two
  * pages must never share a file. The story with the smaller URL key keeps
  * the key, the others take salted ones, until all differ. */
-static enum ts_result fix_collisions(struct work *w, struct ts_item *items,
-                                     size_t n)
+static enum ts_result fix_collisions(struct work *w, size_t ngroups)
 {
   size_t nstories = 0;
-  for (size_t i = 0; i < n; i++)
-    nstories += items[i].kind == TS_ITEM_STORY;
+  for (size_t g = 0; g < ngroups; g++)
+    nstories += w->groups[g].url_key != NULL;
   struct table seen;
-  if (!table_init(&seen, nstories))
+  if (!table_init(&seen, nstories, ngroups ? &w->groups[0].key : NULL,
+                  sizeof(struct group)))
     return TS_ERR_NOMEM;
   bool collision = false;
-  for (size_t i = 0; i < n && !collision; i++)
-    if (items[i].kind == TS_ITEM_STORY)
-      collision = table_put(&seen, items[i].key, (uint32_t)i) != NONE;
+  for (size_t g = 0; g < ngroups && !collision; g++)
+    if (w->groups[g].url_key)
+      collision = table_put(&seen, (uint32_t)g) != NONE;
   free(seen.slots);
   if (!collision)
     return TS_OK;
 
-  struct story_ref *refs = malloc(nstories * sizeof *refs);
+  struct group **refs = malloc(nstories * sizeof *refs);
   if (!refs)
     return TS_ERR_NOMEM;
   size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (items[i].kind == TS_ITEM_STORY)
-      refs[k++] = (struct story_ref){&items[i], w->rep_url_key[i]};
+  for (size_t g = 0; g < ngroups; g++)
+    if (w->groups[g].url_key)
+      refs[k++] = &w->groups[g];
   enum ts_result result = TS_OK;
   for (unsigned salt = 1; collision && result == TS_OK; salt++) {
-    qsort(refs, nstories, sizeof *refs, story_ref_cmp);
+    qsort(refs, nstories, sizeof *refs, group_ref_cmp);
     collision = false;
     for (size_t i = 1; i < nstories && result == TS_OK; i++) {
-      if (strcmp(refs[i].item->key, refs[i - 1].item->key))
+      if (strcmp(refs[i]->key, refs[i - 1]->key))
         continue;
       collision = true;
-      refs[i].item->key = story_key(w->arena, refs[i].url_key, salt);
-      if (!refs[i].item->key)
+      refs[i]->key = story_key(w->arena, refs[i]->url_key, salt);
+      if (!refs[i]->key)
         result = TS_ERR_NOMEM;
     }
     if (salt > 64 && collision)
@@ -624,20 +721,46 @@ static enum ts_result fix_collisions(struct work *w, struct ts_item *items,
   return result;
 }
 
+/* The output order as two integers and a string: k1 holds the score
+ * (descending) and the kind, k2 the first 8 bytes of the key in
+ * big-endian order, so most comparisons never look at the key. */
 struct order {
-  int64_t score;
+  uint64_t k1, k2;
   const char *key;
-  uint32_t kind, index;
+  uint32_t group;
 };
 
-static int order_cmp(const void *a, const void *b)
+static bool order_before(const struct order *a, const struct order *b)
 {
-  const struct order *x = a, *y = b;
-  if (x->score != y->score)
-    return x->score > y->score ? -1 : 1;
-  if (x->kind != y->kind)
-    return x->kind < y->kind ? -1 : 1;
-  return strcmp(x->key, y->key);
+  if (a->k1 != b->k1)
+    return a->k1 < b->k1;
+  if (a->k2 != b->k2)
+    return a->k2 < b->k2;
+  return strcmp(a->key, b->key) < 0;
+}
+
+/* Bottom-up merge sort: n log n in every case, no indirect calls. */
+static void order_sort(struct order *a, struct order *tmp, size_t n)
+{
+  struct order *src = a, *dst = tmp;
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = lo + width < n ? lo + width : n;
+      size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi)
+        dst[k++] = order_before(&src[j], &src[i]) ? src[j++] : src[i++];
+      while (i < mid)
+        dst[k++] = src[i++];
+      while (j < hi)
+        dst[k++] = src[j++];
+    }
+    struct order *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a)
+    memcpy(a, src, n * sizeof *a);
 }
 
 enum ts_result ts_dedupe_items(struct ts_batch *batch,
@@ -655,11 +778,6 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   if (nitems >= NONE / 2)
     return ts_error_set(err, TS_ERR_LIMIT, "dedupe: %zu items is too many",
                         nitems);
-  size_t npos = 0, nkeys_max = 0;
-  for (size_t i = 0; i < nitems; i++) {
-    npos += items[i].positions ? items[i].npositions : 0;
-    nkeys_max += 2 + items[i].nmatch_keys;
-  }
   size_t n1 = nitems ? nitems : 1;
   struct work w = {
     .items = items,
@@ -667,57 +785,95 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
     .arena = &batch->arena,
     .parent = malloc(n1 * sizeof(uint32_t)),
     .valid = malloc(n1),
+    .prefix = malloc(n1 * sizeof(uint64_t)),
     .url_key = calloc(n1, sizeof(const char *)),
     .key_start = malloc((nitems + 1) * sizeof(uint32_t)),
     .group_of = malloc(n1 * sizeof(uint32_t)),
     .item_group = malloc(n1 * sizeof(uint32_t)),
     .group_start = malloc((nitems + 1) * sizeof(uint32_t)),
     .members = malloc(n1 * sizeof(uint32_t)),
-    .pos_scratch = malloc((npos ? npos : 1) *
-                          sizeof(struct ts_item_position)),
-    .key_scratch = malloc((nkeys_max ? nkeys_max : 1) * sizeof(char *)),
-    .rep_url_key = calloc(n1, sizeof(const char *)),
   };
   struct ts_item *merged = NULL;
-  struct order *order = NULL;
-  struct ts_item *sorted = NULL;
+  struct order *order = NULL, *tmp = NULL;
   enum ts_result result = TS_ERR_NOMEM;
-  if (!w.parent || !w.valid || !w.url_key || !w.key_start || !w.group_of ||
-      !w.item_group || !w.group_start || !w.members || !w.pos_scratch || !w.key_scratch ||
-      !w.rep_url_key)
+  if (!w.parent || !w.valid || !w.prefix || !w.url_key || !w.key_start ||
+      !w.group_of || !w.item_group || !w.group_start || !w.members)
     goto done;
   if ((result = find_groups(&w, opts, &st)) != TS_OK)
     goto done;
   size_t ngroups = list_groups(&w);
+  size_t g1 = ngroups ? ngroups : 1;
+
+  /* Scratch for the largest group's positions and keys. */
+  size_t max_pos = 1, max_keys = 1;
+  for (size_t g = 0; g < ngroups; g++) {
+    if (w.group_start[g + 1] - w.group_start[g] == 1 &&
+        w.key_start[w.members[w.group_start[g]] + 1] -
+            w.key_start[w.members[w.group_start[g]]] <= 2)
+      continue; /* one raw item: one position */
+    size_t np = 0, nk = 0;
+    for (uint32_t j = w.group_start[g]; j < w.group_start[g + 1]; j++) {
+      uint32_t i = w.members[j];
+      np += items[i].npositions;
+      nk += w.key_start[i + 1] - w.key_start[i];
+    }
+    max_pos = np > max_pos ? np : max_pos;
+    max_keys = nk > max_keys ? nk : max_keys;
+  }
   result = TS_ERR_NOMEM;
-  merged = malloc((ngroups ? ngroups : 1) * sizeof *merged);
-  order = malloc((ngroups ? ngroups : 1) * sizeof *order);
-  sorted = malloc((ngroups ? ngroups : 1) * sizeof *sorted);
-  if (!merged || !order || !sorted)
-    goto done;
-  for (size_t g = 0; g < ngroups; g++)
-    if ((result = merge_group(&w, g, &merged[g])) != TS_OK)
-      goto done;
-  if ((result = fix_collisions(&w, merged, ngroups)) != TS_OK)
+  w.pos_scratch = malloc((max_pos + 1) * sizeof *w.pos_scratch);
+  w.key_scratch = malloc((max_keys + 2) * sizeof *w.key_scratch);
+  w.groups = malloc(g1 * sizeof *w.groups);
+  order = malloc(g1 * sizeof *order);
+  tmp = malloc(g1 * sizeof *tmp);
+  if (!w.pos_scratch || !w.key_scratch || !w.groups || !order || !tmp)
     goto done;
   for (size_t g = 0; g < ngroups; g++) {
-    order[g] = (struct order){merged[g].rank_score, merged[g].key,
-                              (uint32_t)merged[g].kind, (uint32_t)g};
-    if (merged[g].kind == TS_ITEM_VIDEO)
+    if (g + AHEAD < ngroups)
+      PREFETCH(items[w.members[w.group_start[g + AHEAD]]].positions);
+    if ((result = plan_group(&w, g)) != TS_OK)
+      goto done;
+  }
+  if ((result = fix_collisions(&w, ngroups)) != TS_OK)
+    goto done;
+
+  for (size_t g = 0; g < ngroups; g++) {
+    const struct group *gr = &w.groups[g];
+    bool video = gr->url_key == NULL;
+    uint64_t score = gr->score < 0 ? 0 : (uint64_t)gr->score;
+    if (score > (UINT64_C(1) << 62) - 1)
+      score = (UINT64_C(1) << 62) - 1;
+    order[g].k1 = ((((UINT64_C(1) << 62) - 1) - score) << 1) | !video;
+    order[g].k2 = video ? w.prefix[gr->rep] : prefix8(gr->key);
+    order[g].key = gr->key;
+    order[g].group = (uint32_t)g;
+    if (video)
       st.videos++;
     else
       st.stories++;
   }
-  qsort(order, ngroups, sizeof *order, order_cmp);
-  for (size_t g = 0; g < ngroups; g++)
-    sorted[g] = merged[order[g].index];
+  order_sort(order, tmp, ngroups);
+
+  /* Step 5b: each merged item written once, in its final place. */
+  merged = malloc(g1 * sizeof *merged);
+  if (!merged)
+    goto done;
+  for (size_t k = 0; k < ngroups; k++) {
+    if (k + AHEAD < ngroups) {
+      const char *ahead =
+        (const char *)&items[w.groups[order[k + AHEAD].group].rep];
+      for (size_t line = 0; line < sizeof(struct ts_item); line += 64)
+        PREFETCH(ahead + line);
+    }
+    write_group(&w, order[k].group, &merged[k]);
+  }
   st.items_out = ngroups;
   st.dropped = 0;
   for (size_t i = 0; i < nitems; i++)
     st.dropped += !w.valid[i];
-  *out = sorted;
+  *out = merged;
   *nout = ngroups;
-  sorted = NULL;
+  merged = NULL;
   if (stats)
     *stats = st;
   result = TS_OK;
@@ -725,7 +881,7 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
 done:
   free(merged);
   free(order);
-  free(sorted);
+  free(tmp);
   work_free(&w);
   if (result != TS_OK)
     return ts_error_set(err, result, "dedupe: %s",
