@@ -436,151 +436,249 @@ static inline bool printable_ascii(unsigned b)
 
 /* The length of the stretch at s (at most `room` bytes, within n) made of
  * printable ASCII and single spaces each followed by a printable
- * character; the byte before s is printable. 8 bytes at a time. */
+ * character; the byte before s is printable. Every byte is one cluster.
+ * 8 bytes at a time. (Line breaks are left to plain_run: testing for
+ * them here costs more per word than it saves per line.) */
 static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room)
 {
   size_t lim = n < room ? n : room, j = 0;
-  while (j + 8 <= lim) {
-    uint64_t w;
-    memcpy(&w, s + j, 8);
-    if ((w & HIGHS) | HAS_LESS(w, 0x20) | HAS_ZERO(w ^ (ONES * 0x7F)))
-      break;
-    uint64_t sp = zero_bytes(w ^ (ONES * ' '));
-    /* Adjacent bytes are adjacent in the word in either byte order. */
-    if (sp & (sp >> 8))
-      break;
-    if ((sp & LAST_BYTE_HIGH) &&
-        (j + 8 >= lim || !printable_ascii(s[j + 8])))
-      break;
-    j += 8;
+  for (;;) {
+    while (j + 8 <= lim) {
+      uint64_t w;
+      memcpy(&w, s + j, 8);
+      /* A byte outside 0x20..0x7E: below 0x20, or its high bit set in w
+       * or in w + 1 (0x7F). A carry out of a 0xFF byte only happens when
+       * w itself already has that high bit. */
+      if ((((w + ONES) | w) & HIGHS) | HAS_LESS(w, 0x20))
+        break;
+      uint64_t sp = zero_bytes(w ^ (ONES * ' '));
+      /* Adjacent bytes are adjacent in the word in either byte order. A
+       * space at the end counts only before a printable byte. */
+      if ((sp & (sp >> 8)) || ((sp & LAST_BYTE_HIGH) &&
+                               (j + 8 >= lim || !printable_ascii(s[j + 8]))))
+        break;
+      j += 8;
+    }
+    /* Byte by byte past the word that failed, then words again. */
+    for (size_t stop = j + 8; j < stop;) {
+      if (j >= lim)
+        return j;
+      if (printable_ascii(s[j]))
+        j++;
+      else if (s[j] == ' ' && j + 1 < lim && printable_ascii(s[j + 1]))
+        j += 2;
+      else
+        return j;
+    }
   }
-  while (j < lim) {
-    if (printable_ascii(s[j]))
-      j++;
-    else if (s[j] == ' ' && j + 1 < lim && printable_ascii(s[j + 1]))
-      j += 2;
-    else
-      break;
-  }
-  return j;
 }
 
-/* Whether the 3 bytes at s are a cjk_simple character; *cp gets it. */
-static inline bool cjk3(const unsigned char *s, int32_t *cp)
+/* Whether the 3 bytes at s are a cjk_simple character, tested on the
+ * lead byte and the two continuation bytes as one 16-bit number t:
+ * U+3001-3011 is E3 8081-8091, U+3041-3096 E3 8181-8296, U+30A1-30FC
+ * E3 82A1-83BC, U+4E00-4FFF E4 B880-BFBF, U+5000-9FFF E5-E9 (any),
+ * U+AC00-D7A3 EA B080.. to ED ..9EA3, U+FF01-FF5E EF BC81-BD9E. E3-EF
+ * leads cannot be overlong; ED A0-BF (a surrogate) is outside the Hangul
+ * range. */
+static inline bool cjk3(const unsigned char *s)
 {
-  uint32_t b0 = s[0], b1 = s[1], b2 = s[2];
-  if ((b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80)
+  unsigned t = (unsigned)s[1] << 8 | s[2];
+  if ((t & 0xC0C0) != 0x8080)
     return false;
-  int32_t c = (int32_t)((b0 & 0x0F) << 12 | (b1 & 0x3F) << 6 | (b2 & 0x3F));
-  *cp = c;
-  /* U+5000..U+9FFF, most of the ideographs, by the lead byte alone. */
-  if (b0 >= 0xE5 && b0 <= 0xE9)
+  switch (s[0]) {
+  case 0xE5: case 0xE6: case 0xE7: case 0xE8: case 0xE9: case 0xEB:
+  case 0xEC:
     return true;
-  return b0 >= 0xE3 && b0 <= 0xEF && cjk_simple(c);
+  case 0xE3:
+    return (t >= 0x8181 && t <= 0x8296) || (t >= 0x82A1 && t <= 0x83BC) ||
+           (t >= 0x8081 && t <= 0x8091);
+  case 0xE4:
+    return t >= 0xB880;
+  case 0xEA:
+    return t >= 0xB080;
+  case 0xED:
+    return t <= 0x9EA3;
+  case 0xEF:
+    return t >= 0xBC81 && t <= 0xBD9E;
+  default:
+    return false;
+  }
+}
+
+/* Where plain_run writes: output offset, clusters so far, last
+ * character. */
+struct run {
+  size_t o, g, gmax;
+  int32_t cp;
+};
+
+/* Appends one cluster of `len` bytes (a plain character, a space or a
+ * LF) if it fits under both caps; false when the general path must
+ * decide (it stops there exactly as put_cp would). */
+static inline bool run_put(struct cleaner *c, struct run *r,
+                           const unsigned char *b, size_t len)
+{
+  if (r->o + 4 > c->limit || r->g + 1 > r->gmax)
+    return false;
+  if (++r->g == c->max)
+    c->cut_at = r->o;
+  c->last = r->o;
+  for (size_t i = 0; i < len; i++)
+    c->out[r->o++] = b[i];
+  return true;
+}
+
+/* Line breaks (LF or CR LF; a blank line at most) at s followed by a
+ * plain character, in block mode, written as the general path would.
+ * Returns the bytes consumed, 0 when the general path must decide. */
+static size_t run_breaks(struct cleaner *c, struct run *r,
+                         const unsigned char *s, size_t n)
+{
+  size_t j = 0, lines = 0;
+  while (j < n && (s[j] == '\n' || (s[j] == '\r' && j + 1 < n &&
+                                     s[j + 1] == '\n'))) {
+    j += s[j] == '\r' ? 2 : 1;
+    lines++;
+  }
+  int32_t next;
+  size_t len = j < n ? plain_char(s + j, n - j, &next) : 0;
+  size_t nl = lines > 1 ? 2 : 1;
+  if (!len || r->o + nl + 4 > c->limit || r->g + nl + 1 > r->gmax)
+    return 0;
+  static const unsigned char lf = '\n';
+  for (size_t i = 0; i < nl; i++)
+    run_put(c, r, &lf, 1);
+  run_put(c, r, s + j, len);
+  r->cp = next;
+  return j + len;
 }
 
 static size_t plain_run(struct cleaner *c, const unsigned char *s, size_t n)
 {
-  size_t k = 0, o = c->len, g = c->graphemes;
-  size_t gmax = c->max ? (size_t)c->max + GB_MARGIN : SIZE_MAX;
-  int32_t cp = c->gb.prev;
-  unsigned char *out = c->out;
+  struct run r = {
+    .o = c->len,
+    .g = c->graphemes,
+    .gmax = c->max ? (size_t)c->max + GB_MARGIN : SIZE_MAX,
+    .cp = c->gb.prev,
+  };
+  size_t k = 0;
   while (k < n) {
-    /* Units that fit: a character at offset o needs o + 4 <= limit (as in
-     * put_cp), and each ASCII unit is one byte and one cluster. */
-    size_t fit = o + 4 <= c->limit ? c->limit - 3 - o : 0;
-    if (gmax - g < fit)
-      fit = gmax - g;
-    size_t m = ascii_stretch(s + k, n - k, fit);
-    if (m) {
-      if (c->max && g < c->max && g + m >= c->max)
-        c->cut_at = o + (c->max - g - 1);
-      memcpy(out + o, s + k, m);
-      o += m;
-      g += m;
-      c->last = o - 1;
-      k += m;
-      cp = s[k - 1];
-      continue;
-    }
-    /* A stretch of 3-byte plain characters (Japanese, Chinese, Korean
-     * text): one cluster per character, copied as they are. */
-    size_t before = k;
-    int32_t ch;
-    while (k + 3 <= n && o + 4 <= c->limit && g < gmax && s[k] >= 0xE3 &&
-           cjk3(s + k, &ch)) {
-      if (++g == c->max)
-        c->cut_at = o;
-      c->last = o;
-      memcpy(out + o, s + k, 3);
-      o += 3;
-      k += 3;
-      cp = ch;
-    }
-    if (k > before)
-      continue;
-    int32_t next;
-    size_t len = plain_char(s + k, n - k, &next);
-    size_t space = 0;
-    if (!len && c->mode == TS_TEXT_BLOCK &&
-        (s[k] == '\n' || s[k] == '\r')) {
-      /* Line breaks (LF or CR LF, blank lines at most one) between plain
-       * characters, as the general path would write them. */
-      size_t j = k, lines = 0;
-      while (j < n && (s[j] == '\n' || (s[j] == '\r' && j + 1 < n &&
-                                         s[j + 1] == '\n'))) {
-        j += s[j] == '\r' ? 2 : 1;
-        lines++;
-      }
-      if (j < n && (len = plain_char(s + j, n - j, &next)) != 0) {
-        space = lines > 1 ? 2 : 1;
-        if (o + space + 4 > c->limit || g + space + 1 > gmax)
+    unsigned lead = s[k];
+    if (lead < 0x80) {
+      if (c->mode == TS_TEXT_BLOCK && (lead == '\n' || lead == '\r')) {
+        size_t m = run_breaks(c, &r, s + k, n - k);
+        if (!m)
           break;
-        for (size_t b = 0; b < space; b++) {
-          if (++g == c->max)
-            c->cut_at = o;
-          out[o++] = '\n';
-        }
-        if (++g == c->max)
-          c->cut_at = o;
-        c->last = o;
-        for (size_t b = 0; b < len; b++)
-          out[o++] = s[j + b];
-        k = j + len;
-        cp = next;
+        k += m;
         continue;
       }
-      len = 0;
+      /* Units that fit: a character at offset o needs o + 4 <= limit
+       * (as in put_cp); each ASCII unit is one byte and one cluster. */
+      size_t fit = r.o + 4 <= c->limit ? c->limit - 3 - r.o : 0;
+      if (r.gmax - r.g < fit)
+        fit = r.gmax - r.g;
+      size_t m = ascii_stretch(s + k, n - k, fit);
+      if (m) {
+        if (c->max && r.g < c->max && r.g + m >= c->max)
+          c->cut_at = r.o + (c->max - r.g - 1);
+        memcpy(c->out + r.o, s + k, m);
+        r.o += m;
+        r.g += m;
+        c->last = r.o - 1;
+        k += m;
+        r.cp = s[k - 1];
+        continue;
+      }
+      /* A single space before a plain non-ASCII character. */
+      int32_t next;
+      size_t len = lead == ' ' && k + 1 < n
+                     ? plain_char(s + k + 1, n - k - 1, &next)
+                     : 0;
+      if (!len || r.o + 5 > c->limit || r.g + 2 > r.gmax)
+        break;
+      run_put(c, &r, s + k, 1);
+      run_put(c, &r, s + k + 1, len);
+      r.cp = next;
+      k += 1 + len;
+      continue;
     }
-    if (!len && s[k] == ' ' && k + 1 < n) {
-      len = plain_char(s + k + 1, n - k - 1, &next);
-      space = 1;
+    if (lead >= 0xE3) {
+      /* A stretch of 3-byte plain characters (Japanese, Chinese,
+       * Korean): one cluster each, copied as they are. The i-th goes to
+       * o + 3i, which needs o + 3i + 4 <= limit. */
+      size_t can = (n - k) / 3;
+      size_t room = r.o + 4 <= c->limit ? (c->limit - r.o - 4) / 3 + 1 : 0;
+      if (room < can)
+        can = room;
+      if (r.gmax - r.g < can)
+        can = r.gmax - r.g;
+      size_t taken = 0;
+      for (const unsigned char *q = s + k; taken < can && cjk3(q); q += 3)
+        taken++;
+      if (taken) {
+        const unsigned char *q = s + k + 3 * (taken - 1);
+        if (c->max && r.g < c->max && r.g + taken >= c->max)
+          c->cut_at = r.o + 3 * (c->max - r.g - 1);
+        memcpy(c->out + r.o, s + k, 3 * taken);
+        c->last = r.o + 3 * (taken - 1);
+        r.o += 3 * taken;
+        r.g += taken;
+        k += 3 * taken;
+        r.cp = (int32_t)((q[0] & 0x0F) << 12 | (q[1] & 0x3F) << 6 |
+                         (q[2] & 0x3F));
+        continue;
+      }
     }
-    if (!len || o + space + 4 > c->limit || g + space + 1 > gmax)
+    /* Any other plain character (Latin-1 and Latin Extended). */
+    int32_t next;
+    size_t len = plain_char(s + k, n - k, &next);
+    if (!len || !run_put(c, &r, s + k, len))
       break;
-    if (space) {
-      if (++g == c->max)
-        c->cut_at = o;
-      out[o++] = ' ';
-    }
-    if (++g == c->max)
-      c->cut_at = o;
-    c->last = o;
-    const unsigned char *from = s + k + space;
-    for (size_t b = 0; b < len; b++)
-      out[o++] = from[b];
-    k += space + len;
-    cp = next;
+    r.cp = next;
+    k += len;
   }
   if (k) {
     /* Both sides of every break above are simple: the segmentation
      * state starts afresh from the last character. */
-    c->len = o;
-    c->graphemes = g;
-    c->gb.prev = cp;
+    c->len = r.o;
+    c->graphemes = r.g;
+    c->gb.prev = r.cp;
     c->gb.state = 0;
   }
   return k;
+}
+
+/* Whether `len` bytes of text are already clean line text made only of
+ * plain characters (see plain_char) and single spaces between them, with
+ * at most `max` clusters (0: any): then cleaning would return it as it
+ * is, and nothing needs to be set up. Each plain character is a cluster
+ * of its own and NFC-stable, so counting them counts clusters. */
+static bool plain_clean(const unsigned char *s, size_t len, uint32_t max)
+{
+  int32_t cp;
+  size_t k = plain_char(s, len, &cp), g = 1;
+  if (!k)
+    return false;
+  while (k < len) {
+    size_t m = ascii_stretch(s + k, len - k, len - k);
+    if (m) {
+      k += m;
+      g += m;
+      continue;
+    }
+    m = plain_char(s + k, len - k, &cp);
+    if (m) {
+      k += m;
+      g++;
+      continue;
+    }
+    if (s[k] != ' ' || k + 1 >= len ||
+        !(m = plain_char(s + k + 1, len - k - 1, &cp)))
+      return false;
+    k += 1 + m;
+    g += 2;
+  }
+  return max == 0 || g <= max;
 }
 
 static void clean_run(struct cleaner *c, const unsigned char *s, size_t n)
@@ -706,8 +804,11 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
   const unsigned char *in = (const unsigned char *)s;
   size_t known = len == SIZE_MAX ? strnlen(s, CHUNK) : len;
   bool at_end = len != SIZE_MAX || known < CHUNK;
-  if (same && at_end && (max == 0 || known <= max) &&
-      known <= TS_NORMALIZE_TEXT_MAX && ascii_clean(in, known, mode))
+  if (same && at_end && known <= TS_NORMALIZE_TEXT_MAX && known &&
+      (((max == 0 || known <= max) && ascii_clean(in, known, mode)) ||
+       (in[0] >= 0x80 && plain_clean(in, known, max))))
+    return same;
+  if (same && at_end && known == 0)
     return same;
 
   unsigned char stack[4096];

@@ -56,28 +56,36 @@ static int hexval(unsigned char b)
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-/* Bytes that may stay as they are in a path or query: RFC 3986's
- * unreserved and sub-delims, ':', '@', '/', '?', and '[' ']' which
- * browsers leave alone in queries. Everything else is percent-encoded.
- * A bitmap of the 128 ASCII bytes, built from that list by
- * url_bitmap_word so the list stays readable. */
-#define UB(c, w) ((uint64_t)((c) / 64 == (w)) << ((c) % 64))
-#define UB_RANGE(lo, hi, w)                                                  \
-  (((lo) / 64 == (w) ? ~UINT64_C(0) << ((lo) % 64) : 0) &                    \
-   ((hi) / 64 == (w) ? ~UINT64_C(0) >> (63 - (hi) % 64) : 0))
-#define URL_BITMAP(w)                                                        \
-  (UB_RANGE('a', 'z', w) | UB_RANGE('A', 'Z', w) | UB_RANGE('0', '9', w) |   \
-   UB('-', w) | UB('.', w) | UB('_', w) | UB('~', w) | UB('!', w) |          \
-   UB('$', w) | UB('&', w) | UB('\'', w) | UB('(', w) | UB(')', w) |         \
-   UB('*', w) | UB('+', w) | UB(',', w) | UB(';', w) | UB('=', w) |          \
-   UB(':', w) | UB('@', w) | UB('/', w) | UB('?', w) | UB('[', w) |          \
-   UB(']', w))
+/* Byte classes, one table lookup each.
+ * URL_OK: may stay as it is in a path or query: RFC 3986's unreserved
+ * (A-Z a-z 0-9 - . _ ~) and sub-delims (! $ & ' ( ) * + , ; =), ':', '@',
+ * '/', '?', and '[' ']' which browsers leave alone in queries; every
+ * other byte is percent-encoded.
+ * URL_HOST: may appear in an already canonical host: a-z 0-9 - . */
+enum { URL_OK = 1, URL_HOST = 2 };
 
-static const uint64_t url_ok[2] = {URL_BITMAP(0), URL_BITMAP(1)};
+static const unsigned char url_class[256] = {
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 3, 3, 1,
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 0, 1, 0, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,
+  0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 1, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
 static inline bool url_byte_ok(unsigned char b)
 {
-  return b < 128 && (url_ok[b >> 6] >> (b & 63) & 1);
+  return url_class[b] & URL_OK;
 }
 
 /* Copies s[0..n) percent-normalized: escapes with upper-case hex, a
@@ -428,12 +436,9 @@ static bool already_canonical(const unsigned char *u, size_t n)
   else
     return false;
   size_t host = p;
-  for (; p < n && u[p] != '/'; p++) {
-    unsigned char b = u[p];
-    if (!((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' ||
-          (b == '.' && p > host && u[p - 1] != '.')))
+  for (; p < n && u[p] != '/'; p++)
+    if (!(url_class[u[p]] & URL_HOST) || (u[p] == '.' && u[p - 1] == '.'))
       return false;
-  }
   if (p == host || p >= n || u[host] == '.' || u[host] == '-')
     return false;
   if (p - host == 15 && !memcmp(u + host, "news.google.com", 15))
