@@ -333,7 +333,7 @@ static int key_qsort_cmp(const void *a, const void *b)
 #define PREFETCH(p) ((void)(p))
 #endif
 
-#define AHEAD 8
+#define AHEAD 16
 
 /* What step 4 decides for a group before its item is written. */
 struct group {
@@ -358,7 +358,7 @@ struct work {
   const char **keys;
   uint32_t *key_item;    /* the item each key came from */
   uint32_t *group_of;    /* root -> group number */
-  uint32_t *item_group;  /* item -> group number */
+  uint32_t *item_group;  /* item -> group number; shares parent's memory */
   uint32_t *group_start; /* members[group_start[g] .. group_start[g+1]) */
   uint32_t *members;
   struct group *groups;
@@ -377,7 +377,6 @@ static void work_free(struct work *w)
   free(w->keys);
   free(w->key_item);
   free(w->group_of);
-  free(w->item_group);
   free(w->group_start);
   free(w->members);
   free(w->groups);
@@ -429,52 +428,56 @@ static const char *story_key(struct ts_arena *arena, const char *url_key,
   return key;
 }
 
-static void prefetch_strings(const struct ts_item *it)
-{
-  if (it->kind == TS_ITEM_VIDEO) {
-    PREFETCH(it->id);
-  } else {
-    PREFETCH(it->url ? it->url : it->discussion_url);
-    PREFETCH(it->title);
-  }
-  PREFETCH(it->positions);
-}
-
-/* Steps 1 and 2. */
+/* Steps 1 and 2, one pass over the items: each item's strings are read
+ * once, while they are in the cache (prefetched a few items ahead),
+ * and its keys go straight into the tables. */
 static enum ts_result find_groups(struct work *w,
                                   const struct ts_dedupe_options *opts,
                                   struct ts_dedupe_stats *st)
 {
   size_t nkeys = 0, nvideos = 0;
   for (size_t i = 0; i < w->n; i++) {
-    const struct ts_item *it = &w->items[i];
-    if (i + AHEAD < w->n)
-      prefetch_strings(&w->items[i + AHEAD]);
-    w->parent[i] = (uint32_t)i;
-    w->valid[i] = it->positions && it->npositions > 0;
-    if (it->kind == TS_ITEM_VIDEO) {
-      w->valid[i] &= ts_normalize_video_id_ok(it->id);
-      if (w->valid[i])
-        w->prefix[i] = prefix8(it->id);
-      nvideos += w->valid[i];
-    } else {
-      nkeys += 2 + it->nmatch_keys;
-    }
+    if (w->items[i].kind == TS_ITEM_VIDEO)
+      nvideos++;
+    else
+      nkeys += 2 + w->items[i].nmatch_keys;
   }
   w->keys = malloc((nkeys ? nkeys : 1) * sizeof *w->keys);
   w->key_item = malloc((nkeys ? nkeys : 1) * sizeof *w->key_item);
   if (!w->keys || !w->key_item ||
-      !table_init(&w->videos, nvideos, w->n ? &w->items[0].id : NULL,
-                  sizeof(struct ts_item)) ||
+      !table_init(&w->videos, nvideos,
+                  w->n ? &w->items[0].id : NULL, sizeof(struct ts_item)) ||
       !table_init(&w->stories, nkeys, w->keys, sizeof *w->keys))
     return TS_ERR_NOMEM;
 
   uint32_t k = 0;
   for (size_t i = 0; i < w->n; i++) {
     const struct ts_item *it = &w->items[i];
+    if (i + AHEAD < w->n) {
+      const struct ts_item *ahead = &w->items[i + AHEAD];
+      if (ahead->kind == TS_ITEM_VIDEO) {
+        PREFETCH(ahead->id);
+      } else {
+        PREFETCH(ahead->url ? ahead->url : ahead->discussion_url);
+        PREFETCH(ahead->title);
+      }
+    }
+    w->parent[i] = (uint32_t)i;
     w->key_start[i] = k;
-    if (!w->valid[i] || it->kind == TS_ITEM_VIDEO)
+    w->valid[i] = it->positions && it->npositions > 0;
+    if (!w->valid[i])
       continue;
+    if (it->kind == TS_ITEM_VIDEO) {
+      if (!ts_normalize_video_id_ok(it->id)) {
+        w->valid[i] = 0;
+        continue;
+      }
+      w->prefix[i] = prefix8(it->id);
+      uint32_t owner = table_put(&w->videos, (uint32_t)i);
+      if (owner != NONE && unite(w->parent, owner, (uint32_t)i))
+        st->by_id++;
+      continue;
+    }
     const char *link = it->url ? it->url : it->discussion_url;
     enum ts_result result = ts_normalize_url_key(w->arena, link,
                                                  &w->url_key[i]);
@@ -500,20 +503,7 @@ static enum ts_result find_groups(struct work *w,
         w->key_item[k] = (uint32_t)i;
         w->keys[k++] = it->match_keys[j];
       }
-  }
-  w->key_start[w->n] = k;
-
-  for (size_t i = 0; i < w->n; i++) {
-    if (!w->valid[i])
-      continue;
-    const struct ts_item *it = &w->items[i];
-    if (it->kind == TS_ITEM_VIDEO) {
-      uint32_t owner = table_put(&w->videos, (uint32_t)i);
-      if (owner != NONE && unite(w->parent, owner, (uint32_t)i))
-        st->by_id++;
-      continue;
-    }
-    for (uint32_t j = w->key_start[i]; j < w->key_start[i + 1]; j++) {
+    for (uint32_t j = w->key_start[i]; j < k; j++) {
       uint32_t owner = table_put(&w->stories, j);
       if (owner != NONE &&
           unite(w->parent, w->key_item[owner], (uint32_t)i)) {
@@ -524,6 +514,7 @@ static enum ts_result find_groups(struct work *w,
       }
     }
   }
+  w->key_start[w->n] = k;
   return TS_OK;
 }
 
@@ -533,14 +524,21 @@ static size_t list_groups(struct work *w)
   size_t ngroups = 0;
   for (size_t i = 0; i < w->n; i++)
     w->group_of[i] = NONE;
+  /* Every item's root first; parent[] then becomes item_group[]: an
+   * entry is only overwritten after its root is known. */
+  for (size_t i = 0; i < w->n; i++)
+    if (w->valid[i])
+      w->parent[i] = find(w->parent, (uint32_t)i);
   for (size_t i = 0; i < w->n; i++) {
     if (!w->valid[i])
       continue;
-    uint32_t r = find(w->parent, (uint32_t)i);
+    uint32_t r = w->parent[i];
     if (w->group_of[r] == NONE)
       w->group_of[r] = (uint32_t)ngroups++;
-    w->item_group[i] = w->group_of[r];
   }
+  for (size_t i = 0; i < w->n; i++)
+    if (w->valid[i])
+      w->item_group[i] = w->group_of[w->parent[i]];
   memset(w->group_start, 0, (ngroups + 1) * sizeof *w->group_start);
   for (size_t i = 0; i < w->n; i++)
     if (w->valid[i])
@@ -789,7 +787,6 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
     .url_key = calloc(n1, sizeof(const char *)),
     .key_start = malloc((nitems + 1) * sizeof(uint32_t)),
     .group_of = malloc(n1 * sizeof(uint32_t)),
-    .item_group = malloc(n1 * sizeof(uint32_t)),
     .group_start = malloc((nitems + 1) * sizeof(uint32_t)),
     .members = malloc(n1 * sizeof(uint32_t)),
   };
@@ -797,10 +794,11 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   struct order *order = NULL, *tmp = NULL;
   enum ts_result result = TS_ERR_NOMEM;
   if (!w.parent || !w.valid || !w.prefix || !w.url_key || !w.key_start ||
-      !w.group_of || !w.item_group || !w.group_start || !w.members)
+      !w.group_of || !w.group_start || !w.members)
     goto done;
   if ((result = find_groups(&w, opts, &st)) != TS_OK)
     goto done;
+  w.item_group = w.parent;
   size_t ngroups = list_groups(&w);
   size_t g1 = ngroups ? ngroups : 1;
 
@@ -825,9 +823,14 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   w.key_scratch = malloc((max_keys + 2) * sizeof *w.key_scratch);
   w.groups = malloc(g1 * sizeof *w.groups);
   order = malloc(g1 * sizeof *order);
-  tmp = malloc(g1 * sizeof *tmp);
-  if (!w.pos_scratch || !w.key_scratch || !w.groups || !order || !tmp)
+  merged = malloc(g1 * sizeof *merged);
+  if (!w.pos_scratch || !w.key_scratch || !w.groups || !order || !merged)
     goto done;
+  /* The sort's scratch lives in the output array, which is not written
+   * until the sort is done: one large allocation less. */
+  _Static_assert(sizeof(struct ts_item) >= sizeof(struct order),
+                 "the output array holds the sort scratch");
+  tmp = (struct order *)(void *)merged;
   for (size_t g = 0; g < ngroups; g++) {
     if (g + AHEAD < ngroups)
       PREFETCH(items[w.members[w.group_start[g + AHEAD]]].positions);
@@ -855,9 +858,6 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   order_sort(order, tmp, ngroups);
 
   /* Step 5b: each merged item written once, in its final place. */
-  merged = malloc(g1 * sizeof *merged);
-  if (!merged)
-    goto done;
   for (size_t k = 0; k < ngroups; k++) {
     if (k + AHEAD < ngroups) {
       const char *ahead =
@@ -881,7 +881,6 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
 done:
   free(merged);
   free(order);
-  free(tmp);
   work_free(&w);
   if (result != TS_OK)
     return ts_error_set(err, result, "dedupe: %s",
