@@ -349,7 +349,8 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
   size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
-  int runs = argc > 2 ? atoi(argv[2]) : 5;
+  long runs_arg = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
+  int runs = runs_arg > 0 && runs_arg < 100 ? (int)runs_arg : 0;
   if (n == 0 || runs <= 0 || runs > 99) {
     fprintf(stderr, "usage: bench_normalize [items] [runs<=99]\n");
     return 2;

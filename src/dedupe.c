@@ -43,22 +43,26 @@ int64_t ts_dedupe_rank_score(const struct ts_item_position *positions,
 
 /* ---- Title keys ----------------------------------------------------- */
 
-static void title_key_ascii(const unsigned char *s, char *out, size_t *len,
-                            uint32_t *weight)
+/* Lower-case ASCII letters and digits of an ASCII title; stops at the
+ * first non-ASCII byte. Returns the bytes read (all of them when the
+ * title is ASCII). */
+static size_t title_key_ascii(const unsigned char *s, char *out, size_t *len,
+                              uint32_t *weight)
 {
-  size_t o = 0;
-  uint32_t w = 0;
-  for (; *s; s++) {
-    unsigned char b = *s;
-    if (b >= 'A' && b <= 'Z')
-      b = (unsigned char)(b + 32);
-    if ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9')) {
+  size_t o = 0, i = 0;
+  for (; s[i]; i++) {
+    unsigned b = s[i];
+    if (b >= 0x80)
+      break;
+    unsigned l = b | 0x20; /* lower case for letters */
+    if (l - 'a' < 26u)
+      out[o++] = (char)l;
+    else if (b - '0' < 10u)
       out[o++] = (char)b;
-      w++;
-    }
   }
   *len = o;
-  *weight = w;
+  *weight = (uint32_t)o;
+  return i;
 }
 
 /* Keeps letters, digits and marks of NFKC_Casefold text, in place. */
@@ -98,21 +102,19 @@ enum ts_result ts_dedupe_title_key(struct ts_arena *arena, const char *title,
   if (!title)
     return TS_OK;
   const unsigned char *s = (const unsigned char *)title;
-  bool ascii = true;
-  size_t n = 0;
-  for (; s[n]; n++)
-    ascii &= s[n] < 0x80;
+  size_t n = strlen(title);
   char stack[512];
-  char *buf = NULL;
+  char *buf = n < sizeof stack ? stack : malloc(n + 1);
+  if (!buf)
+    return TS_ERR_NOMEM;
   unsigned char *mapped = NULL;
   size_t len;
   uint32_t weight;
-  if (ascii) {
-    buf = n < sizeof stack ? stack : malloc(n + 1);
-    if (!buf)
-      return TS_ERR_NOMEM;
-    title_key_ascii(s, buf, &len, &weight);
-  } else {
+  if (title_key_ascii(s, buf, &len, &weight) < n) {
+    /* Not ASCII: NFKC, case folding and the category filter. */
+    if (buf != stack)
+      free(buf);
+    buf = stack;
     utf8proc_ssize_t m = utf8proc_map(
       s, (utf8proc_ssize_t)n, &mapped,
       UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |

@@ -435,11 +435,14 @@ static inline bool printable_ascii(unsigned b)
 }
 
 /* The length of the stretch at s (at most `room` bytes, within n) made of
- * printable ASCII and single spaces each followed by a printable
- * character; the byte before s is printable. Every byte is one cluster.
- * 8 bytes at a time. (Line breaks are left to plain_run: testing for
- * them here costs more per word than it saves per line.) */
-static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room)
+ * printable ASCII, single spaces each followed by a printable character,
+ * and in block mode (`block`) one or two LFs followed by a printable
+ * character; the byte before s is printable. Every byte is one cluster
+ * and the stretch is already normal text. 8 bytes at a time where
+ * possible; the line breaks are taken byte by byte (testing for them in
+ * the 8-byte test costs more per word than it saves per line). */
+static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room,
+                            bool block)
 {
   size_t lim = n < room ? n : room, j = 0;
   for (;;) {
@@ -463,10 +466,16 @@ static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room)
     for (size_t stop = j + 8; j < stop;) {
       if (j >= lim)
         return j;
-      if (printable_ascii(s[j]))
+      unsigned b = s[j];
+      if (printable_ascii(b))
         j++;
-      else if (s[j] == ' ' && j + 1 < lim && printable_ascii(s[j + 1]))
+      else if (b == ' ' && j + 1 < lim && printable_ascii(s[j + 1]))
         j += 2;
+      else if (b == '\n' && block && j + 1 < lim && printable_ascii(s[j + 1]))
+        j += 2;
+      else if (b == '\n' && block && j + 2 < lim && s[j + 1] == '\n' &&
+               printable_ascii(s[j + 2]))
+        j += 3;
       else
         return j;
     }
@@ -577,7 +586,7 @@ static size_t plain_run(struct cleaner *c, const unsigned char *s, size_t n)
       size_t fit = r.o + 4 <= c->limit ? c->limit - 3 - r.o : 0;
       if (r.gmax - r.g < fit)
         fit = r.gmax - r.g;
-      size_t m = ascii_stretch(s + k, n - k, fit);
+      size_t m = ascii_stretch(s + k, n - k, fit, c->mode == TS_TEXT_BLOCK);
       if (m) {
         if (c->max && r.g < c->max && r.g + m >= c->max)
           c->cut_at = r.o + (c->max - r.g - 1);
@@ -660,7 +669,7 @@ static bool plain_clean(const unsigned char *s, size_t len, uint32_t max)
   if (!k)
     return false;
   while (k < len) {
-    size_t m = ascii_stretch(s + k, len - k, len - k);
+    size_t m = ascii_stretch(s + k, len - k, len - k, false);
     if (m) {
       k += m;
       g += m;
@@ -740,7 +749,7 @@ static bool ascii_clean(const unsigned char *s, size_t len,
     return false;
   if (mode == TS_TEXT_LINE)
     return printable_ascii(s[0]) &&
-           ascii_stretch(s + 1, len - 1, len - 1) == len - 1;
+           ascii_stretch(s + 1, len - 1, len - 1, false) == len - 1;
   unsigned prev = 'x';
   size_t nl = 0;
   for (size_t i = 0; i < len; i++) {

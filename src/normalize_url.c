@@ -544,15 +544,36 @@ enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
     return TS_OK;
   unsigned char buf[OUT_MAX];
   struct url u = {.out = buf};
-  if (!canon((const unsigned char *)url, strlen(url), &u, 0))
+  const unsigned char *in = (const unsigned char *)url;
+  size_t n = strlen(url);
+  if (n <= TS_NORMALIZE_URL_MAX && already_canonical(in, n)) {
+    /* Already canonical (as normalized items' URLs are): find its parts
+     * instead of rebuilding it. No port, no fragment here. */
+    size_t p = in[4] == 's' ? 8 : 7, q;
+    u.out = (unsigned char *)url;
+    u.len = n;
+    u.host = p;
+    while (p < n && in[p] != '/')
+      p++;
+    u.host_len = p - u.host;
+    u.port_len = 0;
+    u.path = p;
+    for (q = p; q < n && in[q] != '?'; q++)
+      ;
+    u.path_len = q - p;
+    u.query = q + 1;
+    u.query_len = q < n ? n - q - 1 : 0;
+  } else if (!canon(in, n, &u, 0)) {
     return TS_OK;
+  }
+  const unsigned char *buf_in = u.out;
   /* The key is never longer than the canonical URL. */
   char *key = ts_arena_alloc(arena, u.len + 1);
   if (!key)
     return TS_ERR_NOMEM;
   unsigned char *k = (unsigned char *)key;
   size_t o = 0;
-  const unsigned char *host = buf + u.host;
+  const unsigned char *host = buf_in + u.host;
   size_t hl = u.host_len;
   if (hl > 4 && !memcmp(host, "www.", 4) && memchr(host + 4, '.', hl - 4)) {
     host += 4;
@@ -564,16 +585,16 @@ enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
   o = hl;
   if (u.port_len) {
     k[o++] = ':';
-    memcpy(k + o, buf + u.port, u.port_len);
+    memcpy(k + o, buf_in + u.port, u.port_len);
     o += u.port_len;
   }
   size_t pl = u.path_len;
-  if (pl > 1 && buf[u.path + pl - 1] == '/')
+  if (pl > 1 && buf_in[u.path + pl - 1] == '/')
     pl--;
-  o = put_decoded(k, o, buf + u.path, pl);
+  o = put_decoded(k, o, buf_in + u.path, pl);
   if (u.query_len) {
     k[o++] = '?';
-    o = put_decoded(k, o, buf + u.query, u.query_len);
+    o = put_decoded(k, o, buf_in + u.query, u.query_len);
   }
   k[o] = '\0';
   *result = key;

@@ -20,7 +20,8 @@ bool ts_normalize_parse_count(const char *text, int64_t *out)
     if (*p < '0' || *p > '9')
       return false;
     int d = *p - '0';
-    if (v > (INT64_MAX - d) / 10)
+    if (v >= INT64_MAX / 10 &&
+        (v > INT64_MAX / 10 || d > (int)(INT64_MAX % 10)))
       return false;
     v = v * 10 + d;
   }

@@ -627,6 +627,47 @@ static void fast_paths_match_the_reference(void)
   ts_arena_cleanup(&a);
 }
 
+/* Every code point up to U+FFFF between plain neighbours (ASCII, kana,
+ * a CJK ideograph), in both modes, against the reference: this is where
+ * the fast paths decide by byte patterns what is plain. */
+static void every_bmp_character_matches_the_reference(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  static const char *const around[][2] = {
+    {"a", "b"}, {"\xE6\x97\xA5", "\xE6\x9C\xAC"}, {"\xE3\x81\x8B", " x"},
+    {"x ", "\n\xE3\x82\xAB"},
+  };
+  char in[32];
+  for (uint32_t cp = 0x80; cp < 0x10000; cp++) {
+    if (cp >= 0xD800 && cp <= 0xDFFF)
+      continue;
+    for (size_t k = 0; k < sizeof around / sizeof around[0]; k++) {
+      size_t o = strlen(around[k][0]);
+      memcpy(in, around[k][0], o);
+      o += put_utf8(in + o, cp);
+      memcpy(in + o, around[k][1], strlen(around[k][1]) + 1);
+      bool block = (cp + k) % 2;
+      const char *mine = ts_normalize_text(
+        &a, in, block ? TS_TEXT_BLOCK : TS_TEXT_LINE, 0, NULL);
+      char *ref = ref_clean(in, block, 0);
+      bool same = mine && !strcmp(mine, ref);
+      if (!same) {
+        printf("# U+%04X around %zu\n", cp, k);
+        CHECK_STR(mine, ref);
+      }
+      free(ref);
+      if (!same)
+        return;
+    }
+    if (cp % 4096 == 0) {
+      ts_arena_cleanup(&a);
+      ts_arena_init(&a, 0);
+    }
+  }
+  ts_arena_cleanup(&a);
+}
+
 /* Long text is read in chunks; a chunk boundary must never change the
  * result (regression: a 4-byte emoji followed by a stray continuation
  * byte was split across two chunks). The single-pass ts_normalize_textn
@@ -695,6 +736,15 @@ static void url_fast_path_matches_the_full_path(void)
     if ((fast == NULL) != (full == NULL) || (fast && strcmp(fast, full))) {
       printf("# url: %s\n", url);
       CHECK_STR(fast, full);
+      return;
+    }
+    const char *kfast, *kfull;
+    REQUIRE(ts_normalize_url_key(&a, url, &kfast) == TS_OK);
+    REQUIRE(ts_normalize_url_key(&a, slow, &kfull) == TS_OK);
+    if ((kfast == NULL) != (kfull == NULL) ||
+        (kfast && strcmp(kfast, kfull))) {
+      printf("# url key: %s\n", url);
+      CHECK_STR(kfast, kfull);
       return;
     }
   }
@@ -1436,6 +1486,7 @@ int main(int argc, char **argv)
     TEST(nfc_quick_check_is_sound),
     TEST(nfc_matches_utf8proc),
     TEST(fast_paths_match_the_reference),
+    TEST(every_bmp_character_matches_the_reference),
     TEST(chunk_boundaries_change_nothing),
     TEST(url_fast_path_matches_the_full_path),
     TEST(source_suffix_is_stripped),
