@@ -354,8 +354,31 @@ struct cleaner {
   size_t last;    /* start of the last cluster */
 };
 
+/* Japanese text from some uploaders is NFD: kana followed by U+3099 or
+ * U+309A (voiced sound marks). Composing such a pair as it is written
+ * keeps the text NFC-stable, so the whole string does not need
+ * utf8proc_map. The mark is Extend, so the pair is one cluster either
+ * way, and the composed kana is a plain character as the base was. */
+static bool compose_kana(struct cleaner *c, int32_t mark)
+{
+  int32_t base = c->gb.prev;
+  if (base < 0x3041 || base > 0x30FE || c->len < 3)
+    return false;
+  utf8proc_int32_t pair[2] = {base, mark};
+  if (utf8proc_normalize_utf32(pair, 2, UTF8PROC_STABLE | UTF8PROC_COMPOSE) !=
+        1 ||
+      pair[0] < 0x3041 || pair[0] > 0x30FE)
+    return false;
+  ts_utf8_encode(pair[0], c->out + c->len - 3); /* 3 bytes, as the base */
+  c->gb.prev = pair[0];
+  c->gb.state = 0;
+  return true;
+}
+
 static void put_cp(struct cleaner *c, int32_t cp)
 {
+  if ((cp == 0x3099 || cp == 0x309A) && compose_kana(c, cp))
+    return;
   if (c->len + 4 > c->limit) {
     c->full = c->byte_full = true;
     return;

@@ -420,58 +420,77 @@ static bool canon(const unsigned char *in, size_t n, struct url *u,
   return true;
 }
 
-/* Whether `url` is certainly its own canonical form, checked in one pass
- * without building anything: lower-case http(s) scheme and host without
- * port or userinfo, a non-empty path, only bytes that stay as they are
- * (no '%', whose hex case may need fixing), no dot segment, no fragment,
- * and a query without empty or tracking parameters. Most links the APIs
- * send pass; anything unusual takes the full path in canon(). */
-static bool already_canonical(const unsigned char *u, size_t n)
+/* The canonical form of the common URLs in one pass, without canon():
+ * lower-case http(s) scheme and host without port or userinfo, a
+ * non-empty path of bytes that stay as they are (no '%', whose hex case
+ * may need fixing, and no dot segment), a query and a fragment. Tracking
+ * and empty parameters and the fragment are dropped while copying into
+ * u->out (room for n bytes). False means "take the full path", never
+ * "rejected". *same: the URL was already canonical. */
+static bool quick_canon(const unsigned char *in, size_t n, struct url *u,
+                        bool *same)
 {
   size_t p;
-  if (n > 8 && !memcmp(u, "https://", 8))
+  if (n > 8 && !memcmp(in, "https://", 8))
     p = 8;
-  else if (n > 7 && !memcmp(u, "http://", 7))
+  else if (n > 7 && !memcmp(in, "http://", 7))
     p = 7;
   else
     return false;
-  size_t host = p;
-  for (; p < n && u[p] != '/'; p++)
-    if (!(url_class[u[p]] & URL_HOST) || (u[p] == '.' && u[p - 1] == '.'))
+  u->https = p == 8;
+  u->host = p;
+  for (; p < n && in[p] != '/'; p++)
+    if (!(url_class[in[p]] & URL_HOST) || (in[p] == '.' && in[p - 1] == '.'))
       return false;
-  if (p == host || p >= n || u[host] == '.' || u[host] == '-')
+  u->host_len = p - u->host;
+  if (p == u->host || p >= n || in[u->host] == '.' || in[u->host] == '-')
     return false;
-  if (p - host == 15 && !memcmp(u + host, "news.google.com", 15))
+  if (u->host_len == 15 && !memcmp(in + u->host, "news.google.com", 15))
     return false; /* redirects: see canon */
-  /* Path: at p == '/'. */
-  for (; p < n && u[p] != '?'; p++) {
-    unsigned char b = u[p];
-    if (b == '/' && p + 1 < n && u[p + 1] == '.')
-      return false; /* maybe a dot segment */
-    if (!url_byte_ok(b))
+  u->port = u->port_len = 0;
+  u->path = p;
+  for (; p < n && in[p] != '?' && in[p] != '#'; p++) {
+    unsigned char b = in[p];
+    if ((b == '/' && p + 1 < n && in[p + 1] == '.') || !url_byte_ok(b))
       return false;
   }
-  if (p >= n)
-    return true;
-  /* Query: parameters without tracking names, none empty. */
-  p++;
-  if (p >= n)
-    return false; /* a bare '?' goes */
-  while (p < n) {
-    size_t start = p, name_end = 0;
-    for (; p < n && u[p] != '&'; p++) {
-      unsigned char b = u[p];
-      if (!url_byte_ok(b))
-        return false;
-      if (!name_end && b == '=')
-        name_end = p;
+  u->path_len = p - u->path;
+  memcpy(u->out, in, p);
+  size_t o = p;
+  u->query = o + 1;
+  u->query_len = 0;
+  if (p < n && in[p] == '?') {
+    p++;
+    bool first = true;
+    while (p < n && in[p] != '#') {
+      size_t start = p, name_end = 0;
+      for (; p < n && in[p] != '&' && in[p] != '#'; p++) {
+        unsigned char b = in[p];
+        if (!url_byte_ok(b))
+          return false;
+        if (!name_end && b == '=')
+          name_end = p;
+      }
+      if (p > start &&
+          !tracking_param(in + start, (name_end ? name_end : p) - start)) {
+        u->out[o++] = first ? '?' : '&';
+        first = false;
+        memcpy(u->out + o, in + start, p - start);
+        o += p - start;
+      }
+      if (p < n && in[p] == '&')
+        p++;
     }
-    if (p == start || tracking_param(u + start,
-                                     (name_end ? name_end : p) - start))
-      return false;
-    if (p < n && ++p >= n)
-      return false; /* a trailing '&' */
+    if (!first)
+      u->query_len = o - u->query;
   }
+  /* Whatever follows is the fragment: its bytes still may not be
+   * spaces, controls or backslashes (canon rejects those anywhere). */
+  for (; p < n; p++)
+    if (in[p] <= ' ' || in[p] == 0x7F || in[p] == '\\')
+      return false;
+  u->len = o;
+  *same = o == n;
   return true;
 }
 
@@ -482,16 +501,14 @@ enum ts_result ts_url_canonical(struct ts_arena *arena, const char *url,
   if (!url)
     return TS_OK;
   size_t n = strlen(url);
-  if (n <= TS_NORMALIZE_URL_MAX &&
-      already_canonical((const unsigned char *)url, n)) {
-    *result = url;
-    return TS_OK;
-  }
   unsigned char buf[OUT_MAX];
   struct url u = {.out = buf};
-  if (!canon((const unsigned char *)url, n, &u, 0))
+  bool same = false;
+  if (!(n <= TS_NORMALIZE_URL_MAX &&
+        quick_canon((const unsigned char *)url, n, &u, &same)) &&
+      !canon((const unsigned char *)url, n, &u, 0))
     return TS_OK;
-  if (u.len == n && !memcmp(buf, url, n)) {
+  if (same || (u.len == n && !memcmp(buf, url, n))) {
     *result = url;
     return TS_OK;
   }
@@ -546,26 +563,10 @@ enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
   struct url u = {.out = buf};
   const unsigned char *in = (const unsigned char *)url;
   size_t n = strlen(url);
-  if (n <= TS_NORMALIZE_URL_MAX && already_canonical(in, n)) {
-    /* Already canonical (as normalized items' URLs are): find its parts
-     * instead of rebuilding it. No port, no fragment here. */
-    size_t p = in[4] == 's' ? 8 : 7, q;
-    u.out = (unsigned char *)url;
-    u.len = n;
-    u.host = p;
-    while (p < n && in[p] != '/')
-      p++;
-    u.host_len = p - u.host;
-    u.port_len = 0;
-    u.path = p;
-    for (q = p; q < n && in[q] != '?'; q++)
-      ;
-    u.path_len = q - p;
-    u.query = q + 1;
-    u.query_len = q < n ? n - q - 1 : 0;
-  } else if (!canon(in, n, &u, 0)) {
+  bool same;
+  if (!(n <= TS_NORMALIZE_URL_MAX && quick_canon(in, n, &u, &same)) &&
+      !canon(in, n, &u, 0))
     return TS_OK;
-  }
   const unsigned char *buf_in = u.out;
   /* The key is never longer than the canonical URL. */
   char *key = ts_arena_alloc(arena, u.len + 1);
