@@ -337,15 +337,19 @@ static int key_qsort_cmp(const void *a, const void *b)
 
 #define AHEAD 16
 
-/* What step 4 decides for a group before its item is written. */
+/* What step 4 decides for a group before its item is written, and its
+ * place in the output order: k1 holds the score (descending) and the
+ * kind, k2 the key's first 8 bytes in big-endian order, so most
+ * comparisons never look at the key. These records live in the tail of
+ * the output array itself (see ts_dedupe_items). */
 struct group {
-  uint32_t rep; /* item index of the representative */
-  uint32_t npositions, nkeys;
+  uint64_t k1, k2;
+  const char *key; /* the page key */
   struct ts_item_position *positions;
-  const char **keys;   /* stories: the match keys */
-  const char *key;     /* the page key */
-  const char *url_key; /* stories: the representative's URL key */
-  int64_t score;
+  const char **keys; /* stories: the match keys */
+  uint32_t rep;      /* item index of the representative */
+  uint32_t group;    /* index into group_start */
+  uint32_t npositions, nkeys;
 };
 
 struct work {
@@ -363,7 +367,7 @@ struct work {
   uint32_t *item_group;  /* item -> group number; shares parent's memory */
   uint32_t *group_start; /* members[group_start[g] .. group_start[g+1]) */
   uint32_t *members;
-  struct group *groups;
+  struct group *groups;  /* in the output array: not freed here */
   struct ts_item_position *pos_scratch;
   const char **key_scratch;
   struct table videos, stories;
@@ -381,7 +385,6 @@ static void work_free(struct work *w)
   free(w->group_of);
   free(w->group_start);
   free(w->members);
-  free(w->groups);
   free(w->pos_scratch);
   free(w->key_scratch);
   free(w->videos.slots);
@@ -557,18 +560,28 @@ static size_t list_groups(struct work *w)
   return ngroups;
 }
 
+/* k1 of a score and kind: higher scores first, then videos. */
+static uint64_t order_k1(int64_t score, bool video)
+{
+  const uint64_t top = (UINT64_C(1) << 62) - 1;
+  uint64_t v = score < 0 ? 0 : (uint64_t)score;
+  if (v > top)
+    v = top;
+  return ((top - v) << 1) | !video;
+}
+
 /* Step 4a for group g: representative, positions, score, keys. */
-static enum ts_result plan_group(struct work *w, size_t g)
+static enum ts_result plan_group(struct work *w, size_t g, struct group *gr)
 {
   const uint32_t *m = w->members + w->group_start[g];
   size_t count = w->group_start[g + 1] - w->group_start[g];
-  struct group *gr = &w->groups[g];
   uint32_t rep = m[0];
   for (size_t j = 1; j < count; j++)
     if (rep_cmp(&w->items[m[j]], &w->items[rep]) < 0)
       rep = m[j];
   const struct ts_item *r = &w->items[rep];
   gr->rep = rep;
+  gr->group = (uint32_t)g;
   gr->positions = r->positions;
   gr->npositions = r->npositions;
   if (count > 1 || r->npositions > 1) {
@@ -597,19 +610,21 @@ static enum ts_result plan_group(struct work *w, size_t g)
     gr->positions = positions;
     gr->npositions = (uint32_t)u;
   }
-  gr->score = ts_dedupe_rank_score(gr->positions, gr->npositions);
+  int64_t score = ts_dedupe_rank_score(gr->positions, gr->npositions);
+  bool video = r->kind == TS_ITEM_VIDEO;
+  gr->k1 = order_k1(score, video);
 
-  if (r->kind == TS_ITEM_VIDEO) {
+  if (video) {
     gr->key = r->id;
+    gr->k2 = w->prefix[rep];
     gr->keys = NULL;
     gr->nkeys = 0;
-    gr->url_key = NULL;
     return TS_OK;
   }
-  gr->url_key = w->url_key[rep];
-  gr->key = story_key(w->arena, gr->url_key, 0);
+  gr->key = story_key(w->arena, w->url_key[rep], 0);
   if (!gr->key)
     return TS_ERR_NOMEM;
+  gr->k2 = prefix8(gr->key);
   size_t nk = 0;
   for (size_t j = 0; j < count; j++)
     for (uint32_t k = w->key_start[m[j]]; k < w->key_start[m[j] + 1]; k++)
@@ -628,20 +643,20 @@ static enum ts_result plan_group(struct work *w, size_t g)
   return TS_OK;
 }
 
-/* Step 4b: group g's merged item into *o. */
-static void write_group(const struct work *w, size_t g, struct ts_item *o)
+/* Step 4b: a planned group's merged item into *o. */
+static void write_group(const struct work *w, const struct group *gr,
+                        struct ts_item *o)
 {
-  const struct group *gr = &w->groups[g];
   *o = w->items[gr->rep];
   o->positions = gr->positions;
   o->npositions = gr->npositions;
   o->source = gr->positions[0].source;
   o->key = gr->key;
-  o->rank_score = gr->score;
+  o->rank_score = ts_dedupe_rank_score(gr->positions, gr->npositions);
   o->match_keys = gr->keys;
   o->nmatch_keys = gr->nkeys;
-  const uint32_t *m = w->members + w->group_start[g];
-  size_t count = w->group_start[g + 1] - w->group_start[g];
+  const uint32_t *m = w->members + w->group_start[gr->group];
+  size_t count = w->group_start[gr->group + 1] - w->group_start[gr->group];
   if (count == 1) {
     o->merged = o->merged ? o->merged : 1;
     return;
@@ -667,11 +682,15 @@ static void write_group(const struct work *w, size_t g, struct ts_item *o)
   }
 }
 
-static int group_ref_cmp(const void *a, const void *b)
+struct story_ref {
+  struct group *group;
+  const char *url_key;
+};
+
+static int story_ref_cmp(const void *a, const void *b)
 {
-  const struct group *x = *(const struct group *const *)a;
-  const struct group *y = *(const struct group *const *)b;
-  int c = strcmp(x->key, y->key);
+  const struct story_ref *x = a, *y = b;
+  int c = strcmp(x->group->key, y->group->key);
   return c ? c : strcmp(x->url_key, y->url_key);
 }
 
@@ -682,37 +701,40 @@ static enum ts_result fix_collisions(struct work *w, size_t ngroups)
 {
   size_t nstories = 0;
   for (size_t g = 0; g < ngroups; g++)
-    nstories += w->groups[g].url_key != NULL;
+    nstories += w->groups[g].k1 & 1;
   struct table seen;
   if (!table_init(&seen, nstories, ngroups ? &w->groups[0].key : NULL,
                   sizeof(struct group)))
     return TS_ERR_NOMEM;
   bool collision = false;
   for (size_t g = 0; g < ngroups && !collision; g++)
-    if (w->groups[g].url_key)
+    if (w->groups[g].k1 & 1)
       collision = table_put(&seen, (uint32_t)g) != NONE;
   free(seen.slots);
   if (!collision)
     return TS_OK;
 
-  struct group **refs = malloc(nstories * sizeof *refs);
+  struct story_ref *refs = malloc(nstories * sizeof *refs);
   if (!refs)
     return TS_ERR_NOMEM;
   size_t k = 0;
   for (size_t g = 0; g < ngroups; g++)
-    if (w->groups[g].url_key)
-      refs[k++] = &w->groups[g];
+    if (w->groups[g].k1 & 1)
+      refs[k++] = (struct story_ref){&w->groups[g],
+                                     w->url_key[w->groups[g].rep]};
   enum ts_result result = TS_OK;
   for (unsigned salt = 1; collision && result == TS_OK; salt++) {
-    qsort(refs, nstories, sizeof *refs, group_ref_cmp);
+    qsort(refs, nstories, sizeof *refs, story_ref_cmp);
     collision = false;
     for (size_t i = 1; i < nstories && result == TS_OK; i++) {
-      if (strcmp(refs[i]->key, refs[i - 1]->key))
+      if (strcmp(refs[i].group->key, refs[i - 1].group->key))
         continue;
       collision = true;
-      refs[i]->key = story_key(w->arena, refs[i]->url_key, salt);
-      if (!refs[i]->key)
+      refs[i].group->key = story_key(w->arena, refs[i].url_key, salt);
+      if (!refs[i].group->key)
         result = TS_ERR_NOMEM;
+      else
+        refs[i].group->k2 = prefix8(refs[i].group->key);
     }
     if (salt > 64 && collision)
       result = TS_ERR_INTERNAL;
@@ -721,16 +743,7 @@ static enum ts_result fix_collisions(struct work *w, size_t ngroups)
   return result;
 }
 
-/* The output order as two integers and a string: k1 holds the score
- * (descending) and the kind, k2 the first 8 bytes of the key in
- * big-endian order, so most comparisons never look at the key. */
-struct order {
-  uint64_t k1, k2;
-  const char *key;
-  uint32_t group;
-};
-
-static bool order_before(const struct order *a, const struct order *b)
+static bool order_before(const struct group *a, const struct group *b)
 {
   if (a->k1 != b->k1)
     return a->k1 < b->k1;
@@ -740,9 +753,9 @@ static bool order_before(const struct order *a, const struct order *b)
 }
 
 /* Bottom-up merge sort: n log n in every case, no indirect calls. */
-static void order_sort(struct order *a, struct order *tmp, size_t n)
+static void order_sort(struct group *a, struct group *tmp, size_t n)
 {
-  struct order *src = a, *dst = tmp;
+  struct group *src = a, *dst = tmp;
   for (size_t width = 1; width < n; width *= 2) {
     for (size_t lo = 0; lo < n; lo += 2 * width) {
       size_t mid = lo + width < n ? lo + width : n;
@@ -755,7 +768,7 @@ static void order_sort(struct order *a, struct order *tmp, size_t n)
       while (j < hi)
         dst[k++] = src[j++];
     }
-    struct order *t = src;
+    struct group *t = src;
     src = dst;
     dst = t;
   }
@@ -793,7 +806,6 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
     .members = malloc(n1 * sizeof(uint32_t)),
   };
   struct ts_item *merged = NULL;
-  struct order *order = NULL, *tmp = NULL;
   enum ts_result result = TS_ERR_NOMEM;
   if (!w.parent || !w.valid || !w.prefix || !w.url_key || !w.key_start ||
       !w.group_of || !w.group_start || !w.members)
@@ -807,10 +819,11 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   /* Scratch for the largest group's positions and keys. */
   size_t max_pos = 1, max_keys = 1;
   for (size_t g = 0; g < ngroups; g++) {
+    uint32_t first = w.members[w.group_start[g]];
     if (w.group_start[g + 1] - w.group_start[g] == 1 &&
-        w.key_start[w.members[w.group_start[g]] + 1] -
-            w.key_start[w.members[w.group_start[g]]] <= 2)
-      continue; /* one raw item: one position */
+        items[first].npositions <= 1 &&
+        w.key_start[first + 1] - w.key_start[first] <= 2)
+      continue; /* one raw item: fits the minimum scratch */
     size_t np = 0, nk = 0;
     for (uint32_t j = w.group_start[g]; j < w.group_start[g + 1]; j++) {
       uint32_t i = w.members[j];
@@ -823,51 +836,45 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   result = TS_ERR_NOMEM;
   w.pos_scratch = malloc((max_pos + 1) * sizeof *w.pos_scratch);
   w.key_scratch = malloc((max_keys + 2) * sizeof *w.key_scratch);
-  w.groups = malloc(g1 * sizeof *w.groups);
-  order = malloc(g1 * sizeof *order);
   merged = malloc(g1 * sizeof *merged);
-  if (!w.pos_scratch || !w.key_scratch || !w.groups || !order || !merged)
+  if (!w.pos_scratch || !w.key_scratch || !merged)
     goto done;
-  /* The sort's scratch lives in the output array, which is not written
-   * until the sort is done: one large allocation less. */
-  _Static_assert(sizeof(struct ts_item) >= sizeof(struct order),
-                 "the output array holds the sort scratch");
-  tmp = (struct order *)(void *)merged;
+  /* The output array is allocated now and holds the work of steps 4 and
+   * 5 until its items are written, instead of two more large arrays:
+   * the group records in its tail, the sort's scratch in its head.
+   * Item k (at 208k) is written after record k is read, and records
+   * j > k (at 152G + 56j) are never reached: 208(k + 1) <= 152G +
+   * 56(k + 1) for every k < G. Allocated storage may change type. */
+  _Static_assert(2 * sizeof(struct group) <= sizeof(struct ts_item),
+                 "the output array holds the records and the sort scratch");
+  w.groups = (struct group *)(void *)((char *)merged +
+                                      (sizeof(struct ts_item) -
+                                       sizeof(struct group)) *
+                                        g1);
+  struct group *tmp = (struct group *)(void *)merged;
   for (size_t g = 0; g < ngroups; g++) {
     if (g + AHEAD < ngroups)
       PREFETCH(items[w.members[w.group_start[g + AHEAD]]].positions);
-    if ((result = plan_group(&w, g)) != TS_OK)
+    if ((result = plan_group(&w, g, &w.groups[g])) != TS_OK)
       goto done;
+    if (w.groups[g].k1 & 1)
+      st.stories++;
+    else
+      st.videos++;
   }
   if ((result = fix_collisions(&w, ngroups)) != TS_OK)
     goto done;
-
-  for (size_t g = 0; g < ngroups; g++) {
-    const struct group *gr = &w.groups[g];
-    bool video = gr->url_key == NULL;
-    uint64_t score = gr->score < 0 ? 0 : (uint64_t)gr->score;
-    if (score > (UINT64_C(1) << 62) - 1)
-      score = (UINT64_C(1) << 62) - 1;
-    order[g].k1 = ((((UINT64_C(1) << 62) - 1) - score) << 1) | !video;
-    order[g].k2 = video ? w.prefix[gr->rep] : prefix8(gr->key);
-    order[g].key = gr->key;
-    order[g].group = (uint32_t)g;
-    if (video)
-      st.videos++;
-    else
-      st.stories++;
-  }
-  order_sort(order, tmp, ngroups);
+  order_sort(w.groups, tmp, ngroups);
 
   /* Step 5b: each merged item written once, in its final place. */
   for (size_t k = 0; k < ngroups; k++) {
     if (k + AHEAD < ngroups) {
-      const char *ahead =
-        (const char *)&items[w.groups[order[k + AHEAD].group].rep];
+      const char *ahead = (const char *)&items[w.groups[k + AHEAD].rep];
       for (size_t line = 0; line < sizeof(struct ts_item); line += 64)
         PREFETCH(ahead + line);
     }
-    write_group(&w, order[k].group, &merged[k]);
+    struct group gr = w.groups[k];
+    write_group(&w, &gr, &merged[k]);
   }
   st.items_out = ngroups;
   st.dropped = 0;
@@ -882,7 +889,6 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
 
 done:
   free(merged);
-  free(order);
   work_free(&w);
   if (result != TS_OK)
     return ts_error_set(err, result, "dedupe: %s",

@@ -369,6 +369,44 @@ static void output_is_ordered_by_score_kind_key(void)
   ts_batch_cleanup(&b);
 }
 
+/* Regression: scratch space was sized as if a lone item had one
+ * position, but an already-merged item (from a snapshot) has many. */
+static void a_lone_merged_item_keeps_all_positions(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  struct ts_item *v = video(&b, "lonelyVideo", "US", 3);
+  static const char *const regions[] = {"US", "JP", "KR", "DE", "FR", "GB",
+                                        "IN", "BR", "CA", "MX", "IT", "ES"};
+  struct ts_item_position *p = ts_arena_alloc(&b.arena, 12 * sizeof *p);
+  for (int i = 0; i < 12; i++)
+    p[i] = (struct ts_item_position){"youtube", {0}, (uint32_t)(12 - i)};
+  for (int i = 0; i < 12; i++)
+    memcpy(p[i].region, regions[i], 3);
+  v->positions = p;
+  v->npositions = 12;
+  v->merged = 12;
+  struct ts_item *s = story(&b, "hn", "", 1, "https://x.example/a",
+                            "One lonely merged story with keys");
+  static const char *keys[] = {"a.example/1", "b.example/2", "c.example/3",
+                               "d.example/4", "x.example/a"};
+  s->match_keys = keys;
+  s->nmatch_keys = 5;
+  struct ts_item *out;
+  size_t n;
+  struct ts_error err;
+  REQUIRE(ts_dedupe(&b, &out, &n, NULL, &err) == TS_OK);
+  REQUIRE(n == 2);
+  const struct ts_item *m = out[0].kind == TS_ITEM_VIDEO ? &out[0] : &out[1];
+  CHECK_INT(m->npositions, 12);
+  CHECK_STR(m->positions[0].region, "BR");
+  CHECK_INT(m->merged, 12);
+  const struct ts_item *t = m == &out[0] ? &out[1] : &out[0];
+  CHECK_INT(t->nmatch_keys, 6);
+  free(out);
+  ts_batch_cleanup(&b);
+}
+
 static void empty_input(void)
 {
   struct ts_batch b;
@@ -595,6 +633,7 @@ int main(int argc, char **argv)
     TEST(title_keys),
     TEST(transitive_merges_keep_every_key),
     TEST(output_is_ordered_by_score_kind_key),
+    TEST(a_lone_merged_item_keeps_all_positions),
     TEST(empty_input),
     TEST(any_input_order_gives_the_same_output),
     TEST(merging_shards_equals_deduping_all),
