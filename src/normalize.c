@@ -836,12 +836,24 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
   const unsigned char *in = (const unsigned char *)s;
   size_t known = len == SIZE_MAX ? strnlen(s, CHUNK) : len;
   bool at_end = len != SIZE_MAX || known < CHUNK;
-  if (same && at_end && known <= TS_NORMALIZE_TEXT_MAX && known &&
-      (((max == 0 || known <= max) && ascii_clean(in, known, mode)) ||
-       (in[0] >= 0x80 && plain_clean(in, known, max))))
-    return same;
-  if (same && at_end && known == 0)
-    return same;
+  if (same && at_end && known <= TS_NORMALIZE_TEXT_MAX) {
+    /* Already clean apart, perhaps, from ASCII spaces at either end
+     * (YouTube channel names often end with one): no cleaner needed. */
+    size_t from = 0, to = known;
+    while (from < to && in[from] == ' ')
+      from++;
+    while (to > from && in[to - 1] == ' ')
+      to--;
+    size_t n = to - from;
+    if (n == 0)
+      return "";
+    if (((max == 0 || n <= max) && ascii_clean(in + from, n, mode)) ||
+        (in[from] >= 0x80 && plain_clean(in + from, n, max))) {
+      if (n == known)
+        return same;
+      return ts_arena_strndup(arena, s + from, n);
+    }
+  }
 
   unsigned char stack[4096];
   size_t cap = sizeof stack;
