@@ -1405,15 +1405,26 @@ enum ts_result ts_normalize_repair_json(struct ts_buf *body, size_t *repaired)
     } else if (b == '\\') {
       if (i + 1 >= n)
         break;
-      if (s[i + 1] != 'u') {
-        /* A simple escape; a backslash before a non-ASCII or control
-         * byte is invalid JSON: leave that byte to the checks below. */
-        i += s[i + 1] >= 0x20 && s[i + 1] < 0x80 ? 2 : 1;
+      unsigned char e = s[i + 1];
+      int v = e == 'u' && i + 6 <= n ? hex4(s + i + 2) : -1;
+      bool valid = v >= 0 || (e != 'u' && memchr("\"\\/bfnrt", e, 8));
+      if (!valid) {
+        /* An invalid escape makes jansson reject the whole body. Inside
+         * a string its backslash goes (it is never one before a quote,
+         * so strings keep their ends); the rest is then repaired as if
+         * the backslash had not been there, which keeps a second
+         * repair from finding anything new (a removed control could
+         * otherwise join a "\u" to hex digits after it). Outside
+         * strings the body is not JSON anyway. */
+        if (in_string) {
+          replace(&r, s, i, 1, "", 0);
+          count++;
+        }
+        i++;
         continue;
       }
-      int v = i + 6 <= n ? hex4(s + i + 2) : -1;
-      if (v < 0) {
-        i += 2; /* jansson reports a malformed \u escape */
+      if (e != 'u') {
+        i += 2; /* a simple escape */
         continue;
       }
       if (v >= 0xD800 && v <= 0xDBFF && i + 12 <= n && s[i + 6] == '\\' &&

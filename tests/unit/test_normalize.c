@@ -881,6 +881,47 @@ static void json_bodies_are_repaired(void)
   CHECK_STR(json_string_value(json_object_get(j, "b")), "");
   json_decref(j);
 
+  /* Regression (fuzzer): a backslash before a raw control character
+   * went on to escape the closing quote once the control was removed;
+   * repairing twice must find nothing the second time. */
+  const char esc[] = "{\"a\":\"\\\0\0\", \"b\": \"x\ty\"}";
+  CHECK_INT(repair(&b, esc, sizeof esc - 1, &count), TS_OK);
+  CHECK_INT(count, 4);
+  size_t again;
+  CHECK_INT(ts_normalize_repair_json(&b, &again), TS_OK);
+  CHECK_INT(again, 0);
+  j = json_loadb(b.data, b.len, 0, &jerr);
+  REQUIRE(j != NULL);
+  CHECK_STR(json_string_value(json_object_get(j, "a")), "");
+  CHECK_STR(json_string_value(json_object_get(j, "b")), "x\ty");
+  json_decref(j);
+
+  /* Invalid escapes lose their backslash inside strings, and whatever
+   * the repair does, a second repair finds nothing (fuzzer findings:
+   * "\u" + NUL + "d800" became a lone surrogate on the second pass). */
+  static const struct {
+    const char *in;
+    size_t len;
+    const char *value;
+  } escapes[] = {
+    {"[\"\\u\0d800\"]", 11, "ud800"},
+    {"[\"a\\qb\"]", 8, "aqb"},
+    {"[\"\\u12\"]", 8, "u12"},
+    {"[\"\\\xC3\xA9\"]", 7, u8"\u00E9"},
+    {"[\"\\\xFF\"]", 6, u8"\uFFFD"},
+  };
+  for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+    CHECK_INT(repair(&b, escapes[i].in, escapes[i].len, &count), TS_OK);
+    CHECK_INT(ts_normalize_repair_json(&b, &again), TS_OK);
+    CHECK_INT(again, 0);
+    j = json_loadb(b.data, b.len, 0, &jerr);
+    if (!CHECK(j != NULL))
+      printf("# %zu: %s\n", i, jerr.text);
+    else
+      CHECK_STR(json_string_value(json_array_get(j, 0)), escapes[i].value);
+    json_decref(j);
+  }
+
   /* A clean body is left alone. */
   const char *ok = u8"{\"t\":\"\u65E5\u672C \\\" \\u003c\",\"x\":[1,2]}";
   CHECK_INT(repair(&b, ok, strlen(ok), &count), TS_OK);
