@@ -438,8 +438,8 @@ static const char *const urls[] = {
 static const char *const titles[] = {
   "A sufficiently long shared headline", "A sufficiently long SHARED headline!",
   "Another long headline about things", "Third long headline for the test",
-  "Short", "Update", u8"\u6771\u4EAC\u3067\u9707\u5EA6\uFF15\u5F37\u306E"
-                     u8"\u5730\u9707",
+  "Short", "Update",
+  u8"\u6771\u4EAC\u3067\u9707\u5EA6\uFF15\u5F37\u306E\u5730\u9707",
   u8"\u6771\u4EAC\u3067\u9707\u5EA65\u5F37\u306E\u5730\u9707",
   "Fourth distinct headline words here",
 };

@@ -577,8 +577,9 @@ static size_t random_text(char *out, size_t maxparts)
 {
   static const char *const parts[] = {
     "word", "Another", "x", "12345678", "punctuation!?", "a.b,c;d", " ",
-    " ", " ", "  ", "\n", "\r\n", "\n\n\n", "\t", " \n ", "\xE6\x97\xA5\xE6"
-    "\x9C\xAC", "\xE3\x81\x8B\xE3\x82\x99", "\xE3\x83\xBC", "\xEF\xBC\x95",
+    " ", " ", "  ", "\n", "\r\n", "\n\n\n", "\t", " \n ",
+    "\xE6\x97\xA5\xE6\x9C\xAC", "\xE3\x81\x8B\xE3\x82\x99", "\xE3\x83\xBC",
+    "\xEF\xBC\x95",
     "\xE3\x80\x81", "caf\xC3\xA9", "\xC3\x9F", "\xED\x95\x9C", "\xE1\x84\x92",
     "\xE1\x85\xA1", "\xE2\x80\x8B", "\xC2\xA0", "\xF0\x9F\x91\x8D",
     "\xF0\x9F\x8F\xBD", "\xE2\x80\x8D", "\xC0", "\xE3\x81", "\x01", "\r",
