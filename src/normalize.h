@@ -111,8 +111,10 @@ size_t ts_normalize_strip_source(const char *title, size_t len,
  * the document: every invalid UTF-8 sequence becomes U+FFFD (the body
  * grows: 1 bad byte, 3 good ones), every escaped lone surrogate and every
  * "\u0000" inside a string becomes "\ufffd", a raw tab, CR or LF inside a
- * string becomes its escape and any other raw control character inside a
- * string is removed. A body without non-ASCII bytes, backslashes or
+ * string becomes its escape, any other raw control character inside a
+ * string is removed, and an invalid escape inside a string ("\q", "\u12",
+ * a backslash before a control) loses its backslash. Repairing twice
+ * gives the same body. A body without non-ASCII bytes, backslashes or
  * controls in strings is only scanned, 8 bytes at a time.
  *
  * *repaired (when not NULL) receives the number of repairs. TS_ERR_LIMIT
