@@ -110,8 +110,14 @@ static void fuzz_url(struct ts_arena *a, const char *in)
     return;
   ASSERT(!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8));
   ASSERT(!strchr(u, '#') && !strchr(u, ' ') && !strchr(u, '\\'));
+  /* Printable ASCII, except an IDN host, kept in (valid) UTF-8. */
+  const char *host = strstr(u, "://") + 3;
+  const char *path = strchr(host, '/');
+  ASSERT(path != NULL);
+  ASSERT(valid_utf8(u));
   for (const unsigned char *p = (const unsigned char *)u; *p; p++)
-    ASSERT(*p > 0x20 && *p < 0x7F);
+    ASSERT(*p > 0x20 && *p != 0x7F &&
+           (*p < 0x80 || ((const char *)p >= host && (const char *)p < path)));
   const char *again = ts_normalize_url(a, u);
   ASSERT(again && !strcmp(again, u));
   const char *key2 = NULL;
