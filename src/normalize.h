@@ -126,7 +126,7 @@ enum ts_result ts_normalize_repair_json(struct ts_buf *body,
 
 /* ---- URLs ---------------------------------------------------------- */
 
-/* Longest URL accepted, in bytes. */
+/* Longest URL accepted, in bytes, before and after canonicalization. */
 #define TS_NORMALIZE_URL_MAX 4096u
 
 /* The canonical form of an http(s) URL, or NULL when it is not one we

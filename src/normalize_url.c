@@ -395,6 +395,10 @@ static bool canon(const unsigned char *in, size_t n, struct url *u,
     if (!first)
       u->query_len = o - u->query;
   }
+  /* The cap holds for the canonical form too (percent-encoding can
+   * triple a URL), so that every canonical URL is accepted again. */
+  if (o > TS_NORMALIZE_URL_MAX)
+    return false;
   u->len = o;
 
   if (google && depth == 0) {

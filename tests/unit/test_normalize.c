@@ -1033,6 +1033,17 @@ static void bad_urls_are_rejected(void)
   memset(longurl + 20, 'a', TS_NORMALIZE_URL_MAX);
   longurl[TS_NORMALIZE_URL_MAX + 20] = '\0';
   CHECK(ts_normalize_url(&a, longurl) == NULL);
+  /* Regression (fuzzer): short enough, but its canonical form (every
+   * byte percent-encoded) is not; canonical URLs must be accepted again,
+   * so it is rejected. */
+  memset(longurl + 20, 0xFF, 2000);
+  longurl[2020] = '\0';
+  CHECK(ts_normalize_url(&a, longurl) == NULL);
+  memset(longurl + 20, 0xFF, 1000);
+  longurl[1020] = '\0';
+  const char *ok = ts_normalize_url(&a, longurl);
+  CHECK(ok != NULL && strlen(ok) == 20 + 3000);
+  CHECK(ok && ts_normalize_url(&a, ok) == ok);
   free(longurl);
   CHECK(ts_normalize_url(&a, NULL) == NULL);
   ts_arena_cleanup(&a);
