@@ -516,7 +516,8 @@ static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room,
  * (a valid t is at least 0x8080), and so do the leads left out.
  * Branch-free on purpose: real Japanese text alternates kana and kanji
  * leads, and a branch per lead (a switch) made varied text 2.5 times
- * slower than text that repeats. */
+ * slower than text that repeats; plain arithmetic instead of the table
+ * compiled to branches and was slower still. */
 static const uint16_t cjk_ranges[16][3][2] = {
   [0x3] = {{0x8081, 0x10}, {0x8181, 0x115}, {0x82A1, 0x11B}},
   [0x4] = {{0xB880, 0x73F}, {0, 0}, {0, 0}},
@@ -591,6 +592,102 @@ static size_t run_breaks(struct cleaner *c, struct run *r,
   return j + len;
 }
 
+/* The length of the plain character at s (see plain_char), or 0. */
+static inline size_t plain_len(const unsigned char *s, size_t n)
+{
+  unsigned b = s[0];
+  if (printable_ascii(b))
+    return 1;
+  if (b >= 0xE3)
+    return n >= 3 && cjk3(s) ? 3 : 0;
+  if (b >= 0xC2 && b <= 0xCB && n >= 2 && (s[1] & 0xC0) == 0x80) {
+    int32_t c = (int32_t)((b & 0x1F) << 6 | (s[1] & 0x3F));
+    return c > 0xA0 && c != 0xAD ? 2 : 0;
+  }
+  return 0;
+}
+
+/* The stretch at s that cleaning copies unchanged: plain characters, a
+ * single space before a plain character, and in block mode one or two
+ * LFs before a plain character; the byte before s is plain. Every
+ * character, space and LF is one cluster. It stops before a cluster that
+ * would not fit: at most `fit_units` of them, each starting before
+ * offset `fit_bytes` (the byte cap, as in put_cp). *units gets its
+ * clusters, *cut the offset of its cluster number `want` (1-based; left
+ * alone when it has none), *last the offset of its last cluster. */
+static size_t identity_stretch(const unsigned char *s, size_t n,
+                               size_t fit_bytes, size_t fit_units,
+                               bool block, size_t want, size_t *units,
+                               size_t *cut, size_t *last)
+{
+  size_t j = 0, u = 0;
+  while (j < n && u < fit_units && j < fit_bytes) {
+    unsigned b = s[j];
+    if (printable_ascii(b)) {
+      size_t room = fit_units - u;
+      if (fit_bytes - j < room)
+        room = fit_bytes - j;
+      size_t m = ascii_stretch(s + j, n - j, room, block);
+      if (want > u && want <= u + m)
+        *cut = j + (want - u - 1);
+      u += m;
+      j += m;
+      *last = j - 1;
+      continue;
+    }
+    if (b >= 0xE3) {
+      /* CJK characters, three bytes and one cluster each, as many as
+       * fit. */
+      size_t can = (n - j) / 3, room = (fit_bytes - j + 2) / 3;
+      if (room < can)
+        can = room;
+      if (fit_units - u < can)
+        can = fit_units - u;
+      const unsigned char *q = s + j;
+      size_t i = 0;
+      while (i < can && cjk3(q)) {
+        q += 3;
+        i++;
+      }
+      if (!i)
+        break;
+      if (want > u && want <= u + i)
+        *cut = j + 3 * (want - u - 1);
+      u += i;
+      j += 3 * i;
+      *last = j - 3;
+      continue;
+    }
+    size_t sep = 0;
+    if (b == ' ')
+      sep = 1;
+    else if (block && b == '\n')
+      sep = j + 1 < n && s[j + 1] == '\n' ? 2 : 1;
+    size_t at = j + sep;
+    size_t len = at < n ? plain_len(s + at, n - at) : 0;
+    if (!len || u + sep + 1 > fit_units || at >= fit_bytes)
+      break;
+    for (size_t k = j; k <= at; k++)
+      if (k == at || s[k] == ' ' || s[k] == '\n')
+        if (++u == want)
+          *cut = k;
+    *last = at;
+    j = at + len;
+  }
+  *units = u;
+  return j;
+}
+
+/* The code point of the plain character at s. */
+static int32_t plain_cp(const unsigned char *s)
+{
+  if (s[0] < 0x80)
+    return s[0];
+  if (s[0] < 0xE0)
+    return (int32_t)((s[0] & 0x1F) << 6 | (s[1] & 0x3F));
+  return (int32_t)((s[0] & 0x0F) << 12 | (s[1] & 0x3F) << 6 | (s[2] & 0x3F));
+}
+
 static size_t plain_run(struct cleaner *c, const unsigned char *s, size_t n)
 {
   struct run r = {
@@ -599,81 +696,37 @@ static size_t plain_run(struct cleaner *c, const unsigned char *s, size_t n)
     .gmax = c->max ? (size_t)c->max + GB_MARGIN : SIZE_MAX,
     .cp = c->gb.prev,
   };
+  bool block = c->mode == TS_TEXT_BLOCK;
   size_t k = 0;
   while (k < n) {
-    unsigned lead = s[k];
-    if (lead < 0x80) {
-      if (c->mode == TS_TEXT_BLOCK && (lead == '\n' || lead == '\r')) {
-        size_t m = run_breaks(c, &r, s + k, n - k);
-        if (!m)
-          break;
-        k += m;
-        continue;
-      }
-      /* Units that fit: a character at offset o needs o + 4 <= limit
-       * (as in put_cp); each ASCII unit is one byte and one cluster. */
-      size_t fit = r.o + 4 <= c->limit ? c->limit - 3 - r.o : 0;
-      if (r.gmax - r.g < fit)
-        fit = r.gmax - r.g;
-      size_t m = ascii_stretch(s + k, n - k, fit, c->mode == TS_TEXT_BLOCK);
-      if (m) {
-        if (c->max && r.g < c->max && r.g + m >= c->max)
-          c->cut_at = r.o + (c->max - r.g - 1);
-        memcpy(c->out + r.o, s + k, m);
-        r.o += m;
-        r.g += m;
-        c->last = r.o - 1;
-        k += m;
-        r.cp = s[k - 1];
-        continue;
-      }
-      /* A single space before a plain non-ASCII character. */
-      int32_t next;
-      size_t len = lead == ' ' && k + 1 < n
-                     ? plain_char(s + k + 1, n - k - 1, &next)
-                     : 0;
-      if (!len || r.o + 5 > c->limit || r.g + 2 > r.gmax)
-        break;
-      run_put(c, &r, s + k, 1);
-      run_put(c, &r, s + k + 1, len);
-      r.cp = next;
-      k += 1 + len;
+    /* A cluster starting at output offset o needs o + 4 <= limit (as in
+     * put_cp). */
+    size_t fit_bytes = r.o + 4 <= c->limit ? c->limit - 3 - r.o : 0;
+    size_t want = c->max && r.g < c->max ? c->max - r.g : 0;
+    size_t units = 0, cut = SIZE_MAX, last = 0;
+    size_t m = identity_stretch(s + k, n - k, fit_bytes, r.gmax - r.g, block,
+                                want, &units, &cut, &last);
+    if (m) {
+      memcpy(c->out + r.o, s + k, m);
+      if (cut != SIZE_MAX)
+        c->cut_at = r.o + cut;
+      c->last = r.o + last;
+      r.cp = plain_cp(s + k + last);
+      r.o += m;
+      r.g += units;
+      k += m;
       continue;
     }
-    if (lead >= 0xE3) {
-      /* A stretch of 3-byte plain characters (Japanese, Chinese,
-       * Korean): one cluster each, copied as they are. The i-th goes to
-       * o + 3i, which needs o + 3i + 4 <= limit. */
-      size_t can = (n - k) / 3;
-      size_t room = r.o + 4 <= c->limit ? (c->limit - r.o - 4) / 3 + 1 : 0;
-      if (room < can)
-        can = room;
-      if (r.gmax - r.g < can)
-        can = r.gmax - r.g;
-      size_t taken = 0;
-      for (const unsigned char *q = s + k; taken < can && cjk3(q); q += 3)
-        taken++;
-      if (taken) {
-        const unsigned char *q = s + k + 3 * (taken - 1);
-        if (c->max && r.g < c->max && r.g + taken >= c->max)
-          c->cut_at = r.o + 3 * (c->max - r.g - 1);
-        memcpy(c->out + r.o, s + k, 3 * taken);
-        c->last = r.o + 3 * (taken - 1);
-        r.o += 3 * taken;
-        r.g += taken;
-        k += 3 * taken;
-        r.cp = (int32_t)((q[0] & 0x0F) << 12 | (q[1] & 0x3F) << 6 |
-                         (q[2] & 0x3F));
+    /* CR LF, blank lines to collapse: written as the general path
+     * would, when a plain character follows. */
+    if (block && (s[k] == '\n' || s[k] == '\r')) {
+      m = run_breaks(c, &r, s + k, n - k);
+      if (m) {
+        k += m;
         continue;
       }
     }
-    /* Any other plain character (Latin-1 and Latin Extended). */
-    int32_t next;
-    size_t len = plain_char(s + k, n - k, &next);
-    if (!len || !run_put(c, &r, s + k, len))
-      break;
-    r.cp = next;
-    k += len;
+    break;
   }
   if (k) {
     /* Both sides of every break above are simple: the segmentation
