@@ -363,7 +363,8 @@ static void output_is_ordered_by_score_kind_key(void)
   CHECK_INT(out[4].rank_score, 99);
   CHECK_STR(out[5].key, "zzzzzzzzzzz");
   CHECK_INT(out[5].rank_score, 0);
-  struct ts_item_position p[2] = {{"a", "US", 1}, {"a", "JP", 100}};
+  struct ts_item_position p[2] = {{"a", "US", 1, false},
+                                  {"a", "JP", 100, false}};
   CHECK_INT(ts_dedupe_rank_score(p, 2), 101);
   free(out);
   ts_batch_cleanup(&b);
@@ -380,7 +381,8 @@ static void a_lone_merged_item_keeps_all_positions(void)
                                         "IN", "BR", "CA", "MX", "IT", "ES"};
   struct ts_item_position *p = ts_arena_alloc(&b.arena, 12 * sizeof *p);
   for (int i = 0; i < 12; i++)
-    p[i] = (struct ts_item_position){"youtube", {0}, (uint32_t)(12 - i)};
+    p[i] = (struct ts_item_position){"youtube", {0}, (uint32_t)(12 - i),
+                                     false};
   for (int i = 0; i < 12; i++)
     memcpy(p[i].region, regions[i], 3);
   v->positions = p;
