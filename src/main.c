@@ -10,8 +10,12 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "mustache.h"
+#include "pipeline.h"
+#include "snapshot.h"
 #include "serve.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "version.h"
@@ -255,7 +259,207 @@ static int cmd_check(struct cli *cli)
   return nerrors ? EXIT_USAGE : EXIT_PUBLISHED;
 }
 
+/* ---- run, fetch, render ------------------------------------------------ */
+
+/* Loads the configuration; prints the error and returns NULL on failure. */
+static struct ts_config *load_config(struct cli *cli, const char *path)
+{
+  struct ts_config *cfg = NULL;
+  struct ts_error err;
+  if (ts_config_load(path, &cli->log, &cfg, &err) != TS_OK) {
+    ts_log_error(&cli->log, "%s", err.msg);
+    return NULL;
+  }
+  return cfg;
+}
+
+/* "2/4" -> index 2 of 4. */
+static bool parse_shard(const char *text, unsigned *index, unsigned *count)
+{
+  char *end;
+  unsigned long i = strtoul(text, &end, 10);
+  if (end == text || *end != '/')
+    return false;
+  const char *rest = end + 1;
+  unsigned long n = strtoul(rest, &end, 10);
+  if (end == rest || *end || n < 1 || n > 1000 || i < 1 || i > n)
+    return false;
+  *index = (unsigned)i;
+  *count = (unsigned)n;
+  return true;
+}
+
+static int exit_for(enum ts_outcome outcome)
+{
+  switch (outcome) {
+  case TS_PUBLISHED: return EXIT_PUBLISHED;
+  case TS_PUBLISHED_STALE: return EXIT_PARTIAL;
+  case TS_NOT_PUBLISHED: return EXIT_NOTHING;
+  }
+  return EXIT_NOTHING;
+}
+
+/* The end of run and render: what was published, and the exit status. */
+static int finish_render(struct cli *cli, enum ts_result r,
+                         enum ts_outcome outcome, const struct ts_error *err)
+{
+  if (r != TS_OK)
+    ts_log_error(&cli->log, "%s", err->msg);
+  if (outcome == TS_PUBLISHED_STALE && r == TS_OK)
+    ts_log_warn(&cli->log, "published, but some lists failed or show "
+                "last-good data (see status.html)");
+  return exit_for(outcome);
+}
+
+/* trendsite run [--config FILE] [--out DIR] */
+static int cmd_run(struct cli *cli)
+{
+  const char *config_path = "trendsite.json", *out = NULL;
+  const struct opt opts[] = {{"config", 'c', &config_path, NULL},
+                             {"out", 'o', &out, NULL},
+                             {NULL, 0, NULL, NULL}};
+  int npos;
+  int rc = parse_options(cli, opts, "[--config FILE] [--out DIR]", NULL, 0,
+                         &npos);
+  if (rc)
+    return rc < 0 ? EXIT_USAGE : EXIT_PUBLISHED;
+  struct ts_config *cfg = load_config(cli, config_path);
+  if (!cfg)
+    return EXIT_USAGE;
+  struct ts_error err;
+  int64_t now;
+  if (ts_clock_now(&now, &err) != TS_OK) {
+    ts_log_error(&cli->log, "%s", err.msg);
+    ts_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  struct ts_pipeline_options po = {
+    .config = cfg, .log = &cli->log, .out_dir = out, .progress = true};
+  json_t *snapshot = NULL;
+  enum ts_outcome outcome = TS_NOT_PUBLISHED;
+  enum ts_result r = ts_pipeline_fetch(&po, now, &snapshot, &err);
+  if (r == TS_OK) {
+    const json_t *docs[] = {snapshot};
+    const char *names[] = {"this run's snapshot"};
+    r = ts_pipeline_render(&po, docs, names, 1, &outcome, &err);
+  }
+  json_decref(snapshot);
+  ts_config_free(cfg);
+  return finish_render(cli, r, outcome, &err);
+}
+
+/* trendsite fetch [--config FILE] --out SNAPSHOT.json [--shard I/N] */
+static int cmd_fetch(struct cli *cli)
+{
+  static const char usage[] = "[--config FILE] --out SNAPSHOT.json "
+                              "[--shard I/N]";
+  const char *config_path = "trendsite.json", *out = NULL, *shard = NULL;
+  const struct opt opts[] = {{"config", 'c', &config_path, NULL},
+                             {"out", 'o', &out, NULL},
+                             {"shard", 0, &shard, NULL},
+                             {NULL, 0, NULL, NULL}};
+  int npos;
+  int rc = parse_options(cli, opts, usage, NULL, 0, &npos);
+  if (rc)
+    return rc < 0 ? EXIT_USAGE : EXIT_PUBLISHED;
+  if (!out)
+    return command_error(cli, "missing --out SNAPSHOT.json");
+  struct ts_pipeline_options po = {.log = &cli->log, .progress = true,
+                                   .shard_index = 1, .shard_count = 1};
+  if (shard && !parse_shard(shard, &po.shard_index, &po.shard_count))
+    return command_error(cli, "--shard: \"%s\" is not I/N with 1 <= I <= N "
+                         "(like 2/4)", shard);
+  struct ts_config *cfg = load_config(cli, config_path);
+  if (!cfg)
+    return EXIT_USAGE;
+  po.config = cfg;
+  struct ts_error err;
+  int64_t now;
+  json_t *snapshot = NULL;
+  enum ts_result r = ts_clock_now(&now, &err);
+  if (r == TS_OK)
+    r = ts_pipeline_fetch(&po, now, &snapshot, &err);
+  if (r == TS_OK)
+    r = ts_snapshot_write(out, snapshot, &err);
+  json_decref(snapshot);
+  ts_config_free(cfg);
+  if (r != TS_OK) {
+    ts_log_error(&cli->log, "%s", err.msg);
+    return r == TS_ERR_CONFIG ? EXIT_USAGE : EXIT_NOTHING;
+  }
+  ts_log_info(&cli->log, "wrote %s", out);
+  return EXIT_PUBLISHED;
+}
+
+/* trendsite render [--config FILE] [--out DIR] --from SNAPSHOT.json...
+ *                  [--dump-context PAGE] */
+static int cmd_render(struct cli *cli)
+{
+  static const char usage[] = "[--config FILE] [--out DIR] --from "
+                              "SNAPSHOT.json... [--dump-context PAGE]";
+  const char *config_path = "trendsite.json", *out = NULL, *from = NULL,
+             *dump = NULL;
+  const struct opt opts[] = {{"config", 'c', &config_path, NULL},
+                             {"out", 'o', &out, NULL},
+                             {"from", 'f', &from, NULL},
+                             {"dump-context", 0, &dump, NULL},
+                             {NULL, 0, NULL, NULL}};
+  enum { MAX_SNAPSHOTS = 1000 };
+  const char *pos[MAX_SNAPSHOTS];
+  int npos;
+  int rc = parse_options(cli, opts, usage, pos, MAX_SNAPSHOTS - 1, &npos);
+  if (rc)
+    return rc < 0 ? EXIT_USAGE : EXIT_PUBLISHED;
+  if (!from)
+    return command_error(cli, "missing --from SNAPSHOT.json");
+  /* `--from a.json b.json c.json`: the names after the first are
+   * positional; a shell glob of shard files expands into exactly that. */
+  const char *names[MAX_SNAPSHOTS];
+  size_t n = 0;
+  names[n++] = from;
+  for (int i = 0; i < npos; i++)
+    names[n++] = pos[i];
+  struct ts_config *cfg = load_config(cli, config_path);
+  if (!cfg)
+    return EXIT_USAGE;
+  json_t *docs[MAX_SNAPSHOTS];
+  size_t loaded = 0;
+  int status = EXIT_PUBLISHED;
+  for (; loaded < n; loaded++) {
+    json_error_t jerr;
+    docs[loaded] = json_load_file(names[loaded], 0, &jerr);
+    if (!docs[loaded]) {
+      if (jerr.line > 0)
+        ts_log_error(&cli->log, "%s:%d:%d: %s", names[loaded], jerr.line,
+                     jerr.column, jerr.text);
+      else
+        ts_log_error(&cli->log, "%s", jerr.text);
+      status = EXIT_NOTHING;
+      break;
+    }
+  }
+  if (status == EXIT_PUBLISHED) {
+    struct ts_pipeline_options po = {.config = cfg, .log = &cli->log,
+                                     .out_dir = out, .dump_context = dump};
+    enum ts_outcome outcome = TS_NOT_PUBLISHED;
+    struct ts_error err;
+    enum ts_result r = ts_pipeline_render(&po, (const json_t *const *)docs,
+                                          names, n, &outcome, &err);
+    status = dump ? (r == TS_OK ? EXIT_PUBLISHED : EXIT_USAGE)
+                  : finish_render(cli, r, outcome, &err);
+    if (dump && r != TS_OK)
+      ts_log_error(&cli->log, "%s", err.msg);
+  }
+  for (size_t i = 0; i < loaded; i++)
+    json_decref(docs[i]);
+  ts_config_free(cfg);
+  return status;
+}
+
 static const struct command commands[] = {
+  {"run", "fetch every source and publish the site (the main job)", cmd_run},
+  {"fetch", "fetch (a shard of) the sources into a snapshot file", cmd_fetch},
+  {"render", "render and publish the site from snapshot files", cmd_render},
   {"mustache", "render TEMPLATE with DATA.json to stdout", cmd_mustache},
   {"check", "parse every template, report errors as FILE:LINE:COL",
    cmd_check},

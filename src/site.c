@@ -1,0 +1,1301 @@
+#include "site.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "display.h"
+#include "mustache.h"
+#include "snapshot.h"
+#include "theme.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/regions.h"
+#include "version.h"
+
+#define INDEX_VIDEOS 24
+#define INDEX_STORIES 12
+#define FEED_ENTRIES 50
+#define MAX_ASSET_BYTES ((size_t)16 << 20)
+
+enum page_template {
+  T_INDEX,
+  T_REGION,
+  T_VIDEO,
+  T_STORY,
+  T_NEWS,
+  T_STATUS,
+  T_ARCHIVE,
+  T_404,
+  T_FEED,
+  T_SITEMAP,
+  T_ROBOTS,
+  T_COUNT
+};
+
+static const char *const template_names[T_COUNT] = {
+  "index.html", "region.html", "video.html", "story.html",
+  "news.html", "status.html", "archive.html", "404.html",
+  "feed.xml", "sitemap.xml", "robots.txt",
+};
+
+static const char *const page_kinds[T_COUNT] = {
+  "index", "region", "video", "story", "news", "status", "archive", "404",
+  "feed", "sitemap", "robots",
+};
+
+struct site {
+  const struct ts_site_input *in;
+  const struct ts_site_options *opts;
+  struct ts_mustache_env *env;
+  const struct ts_mustache *tpl[T_COUNT];
+  struct ts_publish *pub;
+  struct ts_buf page;        /* the page being rendered */
+  json_t *site_obj, *run_obj, *nav_obj;
+  json_t **cards;            /* base card per item, built on first use */
+  json_t *keys;              /* key -> item index, for links and lookups */
+  bool dump_found;
+  struct ts_site_stats *stats;
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+bool ts_site_key_ok(const char *key)
+{
+  size_t n = strlen(key);
+  if (n == 0 || n > 64 || key[0] == '.')
+    return false;
+  for (const char *c = key; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+      return false;
+  return true;
+}
+
+static void set_str(json_t *o, const char *key, const char *value)
+{
+  if (value)
+    json_object_set_new(o, key, json_string(value));
+}
+
+static void set_time(json_t *o, const char *key, int64_t t)
+{
+  char buf[21];
+  if (t == TS_TIME_UNKNOWN)
+    return;
+  ts_time_format(t, buf);
+  json_object_set_new(o, key, json_string(buf));
+}
+
+static const char *type_label(const char *type)
+{
+  if (!type)
+    return "Source";
+  if (!strcmp(type, "youtube"))
+    return "YouTube";
+  if (!strcmp(type, "hackernews"))
+    return "Hacker News";
+  if (!strcmp(type, "guardian"))
+    return "The Guardian";
+  if (!strcmp(type, "newsapi"))
+    return "NewsAPI";
+  return NULL; /* jsonfeed: the source's own name */
+}
+
+/* The configured type of source `name`, from the statuses. */
+static const char *source_type(const struct site *s, const char *name)
+{
+  for (size_t i = 0; i < s->in->nstatuses; i++)
+    if (!strcmp(s->in->statuses[i].source, name))
+      return s->in->statuses[i].type;
+  for (size_t i = 0; i < s->in->config->nsources; i++)
+    if (!strcmp(s->in->config->sources[i].name, name))
+      return ts_source_type_name(s->in->config->sources[i].type);
+  return NULL;
+}
+
+static const char *source_label(const struct site *s, const char *name)
+{
+  const char *label = type_label(source_type(s, name));
+  return label ? label : name;
+}
+
+static const char *region_name(const char *code)
+{
+  char upper[3] = {0};
+  if (strlen(code) == 2) {
+    upper[0] = (char)(code[0] & ~0x20);
+    upper[1] = (char)(code[1] & ~0x20);
+  }
+  const struct ts_region *r = ts_region_find(upper);
+  return r ? r->name : code;
+}
+
+/* "YouTube · Japan", "Hacker News". */
+static void list_label(const struct site *s, const char *source,
+                       const char *region, char *out, size_t size)
+{
+  if (region && region[0])
+    snprintf(out, size, "%s · %s", source_label(s, source),
+             region_name(region));
+  else
+    snprintf(out, size, "%s", source_label(s, source));
+}
+
+static bool is_youtube_list(const struct site *s, const struct ts_status *st)
+{
+  (void)s;
+  return !strcmp(st->type, "youtube") && st->region[0];
+}
+
+/* "www.theguardian.com" -> "theguardian.com". */
+static void link_host(const char *url, char *out, size_t size)
+{
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  if (!strncmp(p, "www.", 4))
+    p += 4;
+  size_t n = strcspn(p, "/:?#");
+  snprintf(out, size, "%.*s", (int)n, p);
+}
+
+static bool safe_link(const char *url)
+{
+  return url && (!strncmp(url, "https://", 8) || !strncmp(url, "http://", 7));
+}
+
+/* ---- the shared parts of every context --------------------------------- */
+
+static json_t *region_entry(const struct site *s, const struct ts_status *st,
+                            const char *current)
+{
+  (void)s;
+  char flag[9], url[64];
+  ts_region_flag(st->region, flag);
+  snprintf(url, sizeof url, "regions/%s.html", st->region);
+  return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "code", st->region,
+                   "name", region_name(st->region), "flag", flag, "url", url,
+                   "current", current && !strcmp(current, st->region),
+                   "stale", st->state == TS_STATUS_STALE);
+}
+
+static void build_common(struct site *s)
+{
+  const struct ts_config *cfg = s->in->config;
+  s->site_obj = json_pack("{s:s, s:s, s:s, s:s}", "title", cfg->site.title,
+                          "description", cfg->site.description, "base_url",
+                          cfg->site.base_url, "language", cfg->site.language);
+  char when[64];
+  s->run_obj = json_object();
+  set_time(s->run_obj, "generated_at", s->in->now);
+  set_str(s->run_obj, "generated_display",
+          ts_display_datetime(s->in->now, when, sizeof when));
+  json_t *stale = json_array(), *failed = json_array();
+  for (size_t i = 0; i < s->in->nstatuses; i++) {
+    const struct ts_status *st = &s->in->statuses[i];
+    char label[160];
+    list_label(s, st->source, st->region, label, sizeof label);
+    if (st->state == TS_STATUS_STALE) {
+      json_t *e = json_pack("{s:s}", "label", label);
+      set_time(e, "since", st->stale_since);
+      set_str(e, "since_display",
+              ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
+      json_array_append_new(stale, e);
+    } else if (st->state == TS_STATUS_FAILED) {
+      json_t *e = json_pack("{s:s}", "label", label);
+      set_str(e, "reason", st->reason ? st->reason : "unknown error");
+      json_array_append_new(failed, e);
+    }
+  }
+  json_object_set_new(s->run_obj, "has_stale",
+                      json_boolean(json_array_size(stale) > 0));
+  json_object_set_new(s->run_obj, "stale_lists", stale);
+  json_object_set_new(s->run_obj, "has_failed",
+                      json_boolean(json_array_size(failed) > 0));
+  json_object_set_new(s->run_obj, "failed_lists", failed);
+
+  json_t *regions = json_array();
+  for (size_t i = 0; i < s->in->nstatuses; i++)
+    if (is_youtube_list(s, &s->in->statuses[i]))
+      json_array_append_new(regions,
+                            region_entry(s, &s->in->statuses[i], NULL));
+  bool has_news = false;
+  for (size_t i = 0; i < s->in->nitems && !has_news; i++)
+    has_news = s->in->items[i].kind == TS_ITEM_STORY;
+  s->nav_obj = json_pack("{s:o, s:b}", "regions", regions, "has_news",
+                         has_news);
+}
+
+/* The context root of a page: site, page, run, nav, generator. */
+static json_t *page_context(struct site *s, enum page_template t,
+                            const char *path, const char *title,
+                            const char *description, bool stale)
+{
+  int depth = 0;
+  for (const char *c = path; *c; c++)
+    depth += *c == '/';
+  char root[3 * 8 + 1] = "";
+  for (int i = 0; i < depth && i < 8; i++)
+    strcat(root, "../");
+  char url[2048];
+  snprintf(url, sizeof url, "%s%s", s->in->config->site.base_url,
+           strcmp(path, "index.html") ? path : "");
+  json_t *page = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "kind",
+                           page_kinds[t], "title", title, "description",
+                           description ? description
+                                       : s->in->config->site.description,
+                           "path", path, "url", url, "root", root, "og_type",
+                           t == T_VIDEO   ? "video.other"
+                           : t == T_STORY ? "article"
+                                          : "website",
+                           "stale", stale);
+  char flag[16];
+  snprintf(flag, sizeof flag, "is_%s", page_kinds[t]);
+  json_object_set_new(page, flag, json_true());
+  return json_pack("{s:O, s:o, s:O, s:O, s:s}", "site", s->site_obj, "page",
+                   page, "run", s->run_obj, "nav", s->nav_obj, "generator",
+                   "trendsite " TS_VERSION);
+}
+
+/* ---- cards ------------------------------------------------------------- */
+
+static const json_t *history_of(const struct site *s, const char *key)
+{
+  return s->in->history ? ts_history_item(s->in->history, key) : NULL;
+}
+
+static void set_count_display(json_t *card, const char *key,
+                              const char *display_key, int64_t n,
+                              const char *one, const char *many)
+{
+  if (n == TS_UNKNOWN)
+    return;
+  char buf[48];
+  json_object_set_new(card, key, json_integer(n));
+  set_str(card, display_key, ts_display_count_unit(n, one, many, buf,
+                                                   sizeof buf));
+}
+
+static json_t *build_card(const struct site *s, const struct ts_item *it)
+{
+  json_t *c = json_object();
+  bool video = it->kind == TS_ITEM_VIDEO;
+  char buf[256];
+  set_str(c, "key", it->key);
+  json_object_set_new(c, "is_video", json_boolean(video));
+  json_object_set_new(c, "is_story", json_boolean(!video));
+  snprintf(buf, sizeof buf, "%s/%s.html", video ? "videos" : "stories",
+           it->key);
+  set_str(c, "page_url", buf);
+  if (safe_link(it->url)) {
+    set_str(c, "link", it->url);
+    if (video && source_type(s, it->source) &&
+        !strcmp(source_type(s, it->source), "youtube")) {
+      set_str(c, "link_label", "Watch on YouTube");
+    } else {
+      char host[128], label[160];
+      link_host(it->url, host, sizeof host);
+      snprintf(label, sizeof label, "Read on %s", host);
+      set_str(c, "link_label", label);
+    }
+  }
+  if (safe_link(it->discussion_url) &&
+      (!it->url || strcmp(it->url, it->discussion_url)))
+    set_str(c, "discussion_url", it->discussion_url);
+  set_str(c, "title", it->title);
+  set_str(c, "author", it->author);
+  set_str(c, "summary", it->summary);
+  set_str(c, "category", it->category);
+  if (safe_link(it->thumbnail)) {
+    /* Width and height always set, so the browser reserves the space. */
+    int w = it->thumb_width > 0 ? it->thumb_width : 480;
+    int h = it->thumb_height > 0 ? it->thumb_height : 270;
+    json_object_set_new(c, "thumbnail",
+                        json_pack("{s:s, s:i, s:i}", "url", it->thumbnail,
+                                  "width", w, "height", h));
+  }
+  set_count_display(c, "views", "views_display", it->views, "view", "views");
+  set_count_display(c, "likes", "likes_display", it->likes, "like", "likes");
+  set_count_display(c, "comments", "comments_display", it->comments,
+                    "comment", "comments");
+  set_count_display(c, "score", "score_display", it->score, "point",
+                    "points");
+  bool live = it->live && !strcmp(it->live, "live");
+  bool upcoming = it->live && !strcmp(it->live, "upcoming");
+  json_object_set_new(c, "is_live", json_boolean(live));
+  json_object_set_new(c, "is_upcoming", json_boolean(upcoming));
+  if (it->duration_s > 0 && !live && !upcoming)
+    set_str(c, "duration_display",
+            ts_display_duration(it->duration_s, buf, sizeof buf));
+  if (it->published != TS_TIME_UNKNOWN) {
+    set_time(c, "published_at", it->published);
+    set_str(c, "published_display",
+            ts_display_ago(it->published, s->in->now, buf, sizeof buf));
+    set_str(c, "published_date", ts_display_date(it->published, buf,
+                                                 sizeof buf));
+  }
+
+  json_t *regions = json_array(), *sources = json_array();
+  struct ts_buf codes;
+  ts_buf_init(&codes, 4096);
+  bool all_stale = it->npositions > 0;
+  for (uint32_t k = 0; k < it->npositions; k++) {
+    const struct ts_item_position *p = &it->positions[k];
+    all_stale = all_stale && p->stale;
+    if (p->region[0] && video) {
+      char flag[9], url[64];
+      ts_region_flag(p->region, flag);
+      snprintf(url, sizeof url, "regions/%s.html", p->region);
+      json_array_append_new(regions,
+                            json_pack("{s:s, s:s, s:s, s:i, s:s}", "code",
+                                      p->region, "name",
+                                      region_name(p->region), "flag", flag,
+                                      "rank", (int)p->rank, "url", url));
+      ts_buf_printf(&codes, "%s%s", codes.len ? " " : "", p->region);
+    }
+    if (k == 0 || strcmp(it->positions[k - 1].source, p->source))
+      json_array_append_new(sources,
+                            json_pack("{s:s, s:s, s:i}", "name", p->source,
+                                      "label", source_label(s, p->source),
+                                      "rank", (int)p->rank));
+  }
+  json_object_set_new(c, "regions", regions);
+  set_str(c, "region_codes", ts_buf_cstr(&codes));
+  ts_buf_cleanup(&codes);
+  json_object_set_new(c, "sources", sources);
+  json_object_set_new(c, "stale", json_boolean(all_stale));
+
+  const json_t *h = history_of(s, it->key);
+  if (h) {
+    json_int_t first = json_integer_value(json_object_get(h, "first_seen"));
+    set_time(c, "first_seen_at", first);
+    set_str(c, "first_seen_display",
+            ts_display_ago(first, s->in->now, buf, sizeof buf));
+    json_object_set_new(c, "is_new",
+                        json_boolean(json_is_true(json_object_get(h, "new"))));
+    json_object_set(c, "runs", json_object_get(h, "runs"));
+    if (all_stale) {
+      json_int_t last = json_integer_value(json_object_get(h, "last_seen"));
+      char ago[64];
+      snprintf(buf, sizeof buf, "from %s",
+               ts_display_ago(last, s->in->now, ago, sizeof ago));
+      set_str(c, "stale_display", buf);
+    }
+  }
+  return c;
+}
+
+/* The card of item `i`, built once and shared by every page that lists it
+ * (callers add list-specific fields to a shallow copy). */
+static json_t *card(struct site *s, size_t i)
+{
+  if (!s->cards[i])
+    s->cards[i] = build_card(s, &s->in->items[i]);
+  return s->cards[i];
+}
+
+/* A copy of the card for one list: its rank there and the change. */
+static json_t *list_card(struct site *s, size_t i, uint32_t rank,
+                         const char *source, const char *region)
+{
+  json_t *c = json_copy(card(s, i));
+  json_object_set_new(c, "rank", json_integer(rank));
+  const json_t *h = history_of(s, s->in->items[i].key);
+  char list[64];
+  snprintf(list, sizeof list, "%s%s%s", source, region[0] ? "/" : "", region);
+  const json_t *change = json_object_get(json_object_get(h, "changes"), list);
+  if (change) {
+    char label[32];
+    json_int_t was = json_integer_value(json_object_get(change, "previous"));
+    bool is_new = json_is_true(json_object_get(change, "new"));
+    long by = is_new ? 0 : (long)(was - (json_int_t)rank);
+    if (is_new)
+      snprintf(label, sizeof label, "new");
+    else if (by > 0)
+      snprintf(label, sizeof label, "up %ld", by);
+    else if (by < 0)
+      snprintf(label, sizeof label, "down %ld", -by);
+    else
+      snprintf(label, sizeof label, "no change");
+    json_object_set_new(c, "change",
+                        json_pack("{s:b, s:b, s:b, s:b, s:i, s:s}", "new",
+                                  is_new, "up", !is_new && by > 0, "down",
+                                  !is_new && by < 0, "same",
+                                  !is_new && by == 0, "by",
+                                  (int)(by < 0 ? -by : by), "label", label));
+  }
+  return c;
+}
+
+/* ---- rendering --------------------------------------------------------- */
+
+static enum ts_result emit(struct site *s, const char *path,
+                           const void *data, size_t len, struct ts_error *err)
+{
+  if (s->opts->dump_context)
+    return TS_OK;
+  return ts_publish_file(s->pub, path, data, len, err);
+}
+
+/* Renders template `t` with `ctx` (consumed) to `path`. */
+static enum ts_result render(struct site *s, enum page_template t,
+                             const char *path, json_t *ctx,
+                             struct ts_error *err)
+{
+  enum ts_result r = TS_OK;
+  if (!ctx) {
+    r = ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
+  } else if (s->opts->dump_context) {
+    if (!strcmp(s->opts->dump_context, path)) {
+      s->dump_found = true;
+      char *text = json_dumps(ctx, JSON_INDENT(2) | JSON_SORT_KEYS);
+      if (text) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+      }
+      free(text);
+    }
+  } else {
+    ts_buf_reset(&s->page);
+    r = ts_mustache_render_to_buf(s->tpl[t], ctx, &s->page, err);
+    if (r != TS_OK)
+      ts_error_prefix(err, "rendering %s", path);
+    else
+      r = emit(s, path, s->page.data ? s->page.data : "", s->page.len, err);
+    s->stats->pages++;
+  }
+  json_decref(ctx);
+  return r;
+}
+
+static enum ts_result emit_json(struct site *s, const char *path,
+                                const json_t *doc, size_t flags,
+                                struct ts_error *err)
+{
+  if (s->opts->dump_context)
+    return TS_OK;
+  char *text = json_dumps(doc, flags);
+  if (!text)
+    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
+  size_t n = strlen(text);
+  text[n] = '\n'; /* replaces the NUL: write n + 1 bytes */
+  enum ts_result r = emit(s, path, text, n + 1, err);
+  free(text);
+  return r;
+}
+
+/* ---- the pages --------------------------------------------------------- */
+
+static enum ts_result index_page(struct site *s, struct ts_error *err)
+{
+  json_t *ctx = page_context(s, T_INDEX, "index.html",
+                             s->in->config->site.title, NULL,
+                             json_is_true(json_object_get(s->run_obj,
+                                                          "has_stale")));
+  json_t *videos = json_array(), *stories = json_array();
+  json_t *categories = json_object();
+  for (size_t i = 0; i < s->in->nitems; i++) {
+    const struct ts_item *it = &s->in->items[i];
+    json_t *list = it->kind == TS_ITEM_VIDEO ? videos : stories;
+    size_t cap = it->kind == TS_ITEM_VIDEO ? INDEX_VIDEOS : INDEX_STORIES;
+    if (json_array_size(list) < cap)
+      json_array_append_new(list, list_card(s, i,
+                                            (uint32_t)json_array_size(list) + 1,
+                                            "", ""));
+    if (it->kind == TS_ITEM_VIDEO && it->category) {
+      json_t *n = json_object_get(categories, it->category);
+      json_object_set_new(categories, it->category,
+                          json_integer(json_integer_value(n) + 1));
+    }
+  }
+  json_t *cats = json_array();
+  const char *name;
+  json_t *count;
+  json_object_foreach(categories, name, count)
+  {
+    json_array_append_new(cats, json_pack("{s:s, s:O}", "name", name, "count",
+                                          count));
+  }
+  json_decref(categories);
+  json_t *regions = json_deep_copy(json_object_get(s->nav_obj, "regions"));
+  size_t ri;
+  json_t *r;
+  json_array_foreach(regions, ri, r)
+  {
+    const char *code = json_string_value(json_object_get(r, "code"));
+    int n = 0;
+    for (size_t i = 0; i < s->in->nitems; i++)
+      for (uint32_t k = 0; k < s->in->items[i].npositions; k++)
+        if (s->in->items[i].kind == TS_ITEM_VIDEO &&
+            !strcmp(s->in->items[i].positions[k].region, code))
+          n++;
+    json_object_set_new(r, "count", json_integer(n));
+  }
+  json_t *archive = json_array();
+  const json_t *days = s->in->history ? ts_history_days(s->in->history) : NULL;
+  size_t di;
+  json_t *d;
+  json_array_foreach(days, di, d)
+  {
+    const char *date = json_string_value(json_object_get(d, "date"));
+    char url[64], label[32], iso[32];
+    snprintf(url, sizeof url, "archive/%s.html", date);
+    snprintf(iso, sizeof iso, "%sT00:00:00Z", date);
+    int64_t t = 0;
+    ts_time_parse(iso, &t);
+    json_array_append_new(archive,
+                          json_pack("{s:s, s:s, s:s}", "date", date, "label",
+                                    ts_display_date(t, label, sizeof label),
+                                    "url", url));
+  }
+  json_object_set_new(ctx, "has_videos", json_boolean(json_array_size(videos)));
+  json_object_set_new(ctx, "has_stories",
+                      json_boolean(json_array_size(stories)));
+  json_object_set_new(ctx, "has_archive",
+                      json_boolean(json_array_size(archive)));
+  json_object_set_new(ctx, "top_videos", videos);
+  json_object_set_new(ctx, "top_stories", stories);
+  json_object_set_new(ctx, "regions", regions);
+  json_object_set_new(ctx, "categories", cats);
+  json_object_set_new(ctx, "archive", archive);
+  set_str(ctx, "search_index", "api/search.json");
+  return render(s, T_INDEX, "index.html", ctx, err);
+}
+
+struct ranked {
+  size_t item;
+  uint32_t rank;
+};
+
+static int compare_ranked(const void *a, const void *b)
+{
+  const struct ranked *x = a, *y = b;
+  if (x->rank != y->rank)
+    return x->rank < y->rank ? -1 : 1;
+  return (x->item > y->item) - (x->item < y->item);
+}
+
+/* Items listed in (source, region), in rank order. Caller frees. */
+static struct ranked *list_items(const struct site *s, const char *source,
+                                 const char *region, size_t *n)
+{
+  struct ranked *out = calloc(s->in->nitems ? s->in->nitems : 1, sizeof *out);
+  *n = 0;
+  for (size_t i = 0; out && i < s->in->nitems; i++) {
+    const struct ts_item *it = &s->in->items[i];
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      if (!strcmp(it->positions[k].source, source) &&
+          !strcmp(it->positions[k].region, region)) {
+        out[(*n)++] = (struct ranked){i, it->positions[k].rank};
+        break;
+      }
+    }
+  }
+  if (out)
+    qsort(out, *n, sizeof *out, compare_ranked);
+  return out;
+}
+
+static enum ts_result region_pages(struct site *s, json_t *api_regions,
+                                   struct ts_error *err)
+{
+  for (size_t i = 0; i < s->in->nstatuses; i++) {
+    const struct ts_status *st = &s->in->statuses[i];
+    if (!is_youtube_list(s, st) || !ts_site_key_ok(st->region))
+      continue;
+    char path[64], title[160], desc[256], flag[9], when[64];
+    snprintf(path, sizeof path, "regions/%s.html", st->region);
+    snprintf(title, sizeof title, "Trending in %s", region_name(st->region));
+    snprintf(desc, sizeof desc, "The most popular YouTube videos in %s "
+             "right now, with rank changes since the last update.",
+             region_name(st->region));
+    bool stale = st->state == TS_STATUS_STALE;
+    json_t *ctx = page_context(s, T_REGION, path, title, desc, stale);
+    ts_region_flag(st->region, flag);
+    json_t *region = json_pack("{s:s, s:s, s:s, s:b, s:b}", "code", st->region,
+                               "name", region_name(st->region), "flag", flag,
+                               "stale", stale, "failed",
+                               st->state == TS_STATUS_FAILED);
+    if (stale)
+      set_str(region, "stale_since_display",
+              ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
+    set_str(region, "reason", st->reason);
+    size_t n;
+    struct ranked *list = list_items(s, st->source, st->region, &n);
+    json_t *items = json_array(), *api_items = json_array();
+    for (size_t k = 0; list && k < n; k++) {
+      json_array_append_new(items, list_card(s, list[k].item, list[k].rank,
+                                             st->source, st->region));
+      json_t *aj = ts_snapshot_item_json(&s->in->items[list[k].item]);
+      json_object_set_new(aj, "rank", json_integer(list[k].rank));
+      json_array_append_new(api_items, aj);
+    }
+    free(list);
+    json_object_set_new(ctx, "region", region);
+    json_object_set_new(ctx, "has_items", json_boolean(n > 0));
+    json_object_set_new(ctx, "items", items);
+    enum ts_result r = render(s, T_REGION, path, ctx, err);
+    if (r != TS_OK) {
+      json_decref(api_items);
+      return r;
+    }
+    json_t *api = json_pack("{s:s, s:s, s:s, s:o}", "region", st->region,
+                            "name", region_name(st->region), "status",
+                            ts_status_state_name(st->state), "items",
+                            api_items);
+    set_time(api, "generated_at", s->in->now);
+    json_object_set_new(api_regions, st->region, api);
+  }
+  return TS_OK;
+}
+
+static enum ts_result item_pages(struct site *s, struct ts_error *err)
+{
+  struct ts_buf svg;
+  ts_buf_init(&svg, 64 * 1024);
+  enum ts_result r = TS_OK;
+  for (size_t i = 0; i < s->in->nitems && r == TS_OK; i++) {
+    const struct ts_item *it = &s->in->items[i];
+    if (!ts_site_key_ok(it->key)) {
+      s->stats->skipped++;
+      continue;
+    }
+    bool video = it->kind == TS_ITEM_VIDEO;
+    char path[96], desc[512], buf[64];
+    snprintf(path, sizeof path, "%s/%s.html", video ? "videos" : "stories",
+             it->key);
+    if (it->summary)
+      snprintf(desc, sizeof desc, "%.300s", it->summary);
+    else
+      snprintf(desc, sizeof desc, "%s%s%s", video ? "Trending video" : "Story",
+               it->author ? " by " : "", it->author ? it->author : "");
+    json_t *c = json_copy(card(s, i));
+    bool stale = json_is_true(json_object_get(c, "stale"));
+    for (uint32_t k = 0; k < it->npositions && !stale; k++)
+      stale = it->positions[k].stale;
+    json_t *ctx = page_context(s, video ? T_VIDEO : T_STORY, path, it->title,
+                               desc, stale);
+    const json_t *thumb = json_object_get(c, "thumbnail");
+    if (thumb)
+      json_object_set(json_object_get(ctx, "page"), "image", (json_t *)thumb);
+    const json_t *h = history_of(s, it->key);
+    json_t *positions = json_array();
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      const struct ts_item_position *p = &it->positions[k];
+      char label[160], list[64];
+      list_label(s, p->source, p->region, label, sizeof label);
+      snprintf(list, sizeof list, "%s%s%s", p->source, p->region[0] ? "/" : "",
+               p->region);
+      json_t *pj = json_pack("{s:s, s:i, s:b}", "label", label, "rank",
+                             (int)p->rank, "stale", p->stale);
+      json_t *peak = json_object_get(json_object_get(h, "peaks"), list);
+      if (peak)
+        json_object_set(pj, "peak", peak);
+      if (p->region[0] && video) {
+        char url[64];
+        snprintf(url, sizeof url, "regions/%s.html", p->region);
+        set_str(pj, "url", url);
+      }
+      json_array_append_new(positions, pj);
+    }
+    json_object_set_new(c, "positions", positions);
+    ts_buf_reset(&svg);
+    const json_t *series = json_object_get(h, "series");
+    if (ts_display_sparkline(series, &svg)) {
+      set_str(c, "sparkline", ts_buf_cstr(&svg));
+      char label[160];
+      snprintf(label, sizeof label, "Best rank over the last %zu updates",
+               json_array_size(series));
+      set_str(c, "sparkline_label", label);
+    }
+    if (h)
+      set_str(c, "last_seen_display",
+              ts_display_ago(json_integer_value(json_object_get(h,
+                                                                "last_seen")),
+                             s->in->now, buf, sizeof buf));
+    json_object_set_new(ctx, "item", c);
+    r = render(s, video ? T_VIDEO : T_STORY, path, ctx, err);
+  }
+  ts_buf_cleanup(&svg);
+  return r;
+}
+
+static enum ts_result news_page(struct site *s, struct ts_error *err)
+{
+  json_t *ctx = page_context(s, T_NEWS, "news.html", "News",
+                             "Top stories from Hacker News, The Guardian and "
+                             "NewsAPI, merged and ranked.",
+                             false);
+  json_t *items = json_array(), *per = json_object();
+  bool stale = false;
+  for (size_t i = 0; i < s->in->nitems; i++) {
+    const struct ts_item *it = &s->in->items[i];
+    if (it->kind != TS_ITEM_STORY || !ts_site_key_ok(it->key))
+      continue;
+    json_array_append_new(items, list_card(s, i,
+                                           (uint32_t)json_array_size(items) + 1,
+                                           "", ""));
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      stale = stale || it->positions[k].stale;
+      if (k && !strcmp(it->positions[k - 1].source, it->positions[k].source))
+        continue;
+      const char *name = it->positions[k].source;
+      json_object_set_new(per, name,
+                          json_integer(json_integer_value(
+                                           json_object_get(per, name)) +
+                                       1));
+    }
+  }
+  json_t *sources = json_array();
+  const char *name;
+  json_t *n;
+  json_object_foreach(per, name, n)
+  {
+    json_array_append_new(sources, json_pack("{s:s, s:s, s:O}", "name", name,
+                                             "label", source_label(s, name),
+                                             "count", n));
+  }
+  json_decref(per);
+  json_object_set_new(json_object_get(ctx, "page"), "stale",
+                      json_boolean(stale));
+  json_object_set_new(ctx, "has_items", json_boolean(json_array_size(items)));
+  json_object_set_new(ctx, "items", items);
+  json_object_set_new(ctx, "sources", sources);
+  return render(s, T_NEWS, "news.html", ctx, err);
+}
+
+static enum ts_result status_page(struct site *s, struct ts_error *err)
+{
+  json_t *ctx = page_context(s, T_STATUS, "status.html", "Status",
+                             "What the last update fetched from each source, "
+                             "and what failed.",
+                             json_is_true(json_object_get(s->run_obj,
+                                                          "has_stale")));
+  json_t *lists = json_array(), *api = json_array();
+  unsigned ok = 0, stale = 0, failed = 0, items = 0, requests = 0, retries = 0,
+           units = 0;
+  for (size_t i = 0; i < s->in->nstatuses; i++) {
+    const struct ts_status *st = &s->in->statuses[i];
+    char label[160], dur[32], when[64];
+    list_label(s, st->source, st->region, label, sizeof label);
+    json_t *e = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:i, s:i, s:i}",
+        "label", label, "source", st->source, "type", st->type, "region",
+        st->region, "state", ts_status_state_name(st->state), "is_ok",
+        st->state == TS_STATUS_OK, "is_stale", st->state == TS_STATUS_STALE,
+        "is_failed", st->state == TS_STATUS_FAILED, "items", (int)st->items,
+        "skipped", (int)st->skipped, "requests", (int)st->requests, "retries",
+        (int)st->retries);
+    if (st->region[0])
+      set_str(e, "region_name", region_name(st->region));
+    set_str(e, "reason", st->reason);
+    snprintf(dur, sizeof dur, "%.1f s", st->duration_ms / 1000.0);
+    set_str(e, "duration_display", dur);
+    if (st->fetched_at != TS_TIME_UNKNOWN)
+      set_str(e, "fetched_display",
+              ts_display_ago(st->fetched_at, s->in->now, when, sizeof when));
+    if (st->state == TS_STATUS_STALE)
+      set_str(e, "stale_since_display",
+              ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
+    json_array_append_new(lists, e);
+    ok += st->state == TS_STATUS_OK;
+    stale += st->state == TS_STATUS_STALE;
+    failed += st->state == TS_STATUS_FAILED;
+    items += st->items;
+    requests += st->requests;
+    retries += st->retries;
+    units += st->quota_units;
+  }
+  json_object_set_new(ctx, "lists", lists);
+  json_object_set_new(
+      ctx, "totals",
+      json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "lists",
+                (int)s->in->nstatuses, "ok", (int)ok, "stale", (int)stale,
+                "failed", (int)failed, "items", (int)items, "requests",
+                (int)requests, "retries", (int)retries));
+  if (units)
+    json_object_set_new(ctx, "quota", json_pack("{s:i}", "units", (int)units));
+  (void)api;
+  json_decref(api);
+  return render(s, T_STATUS, "status.html", ctx, err);
+}
+
+static enum ts_result archive_pages(struct site *s, json_t *sitemap,
+                                    struct ts_error *err)
+{
+  const json_t *days = s->in->history ? ts_history_days(s->in->history) : NULL;
+  size_t di;
+  json_t *d;
+  json_array_foreach(days, di, d)
+  {
+    const char *date = json_string_value(json_object_get(d, "date"));
+    struct ts_batch day;
+    ts_batch_init(&day);
+    struct ts_error derr;
+    enum ts_result r = TS_OK;
+    char iso[32], label[32], path[64], title[96];
+    snprintf(iso, sizeof iso, "%sT00:00:00Z", date);
+    int64_t t = 0;
+    ts_time_parse(iso, &t);
+    /* Today's archive shows this run; older days come from the history. */
+    bool today = t <= s->in->now && s->in->now < t + 86400;
+    const struct ts_item *items = today ? s->in->items : NULL;
+    size_t nitems = today ? s->in->nitems : 0;
+    const struct ts_status *statuses = today ? s->in->statuses : NULL;
+    size_t nstatuses = today ? s->in->nstatuses : 0;
+    if (!today) {
+      if (ts_history_load_day(s->in->history_opts, date, &day, &derr) !=
+          TS_OK) {
+        ts_log_warn(s->opts->log, "archive %s: %s (skipped)", date, derr.msg);
+        ts_batch_cleanup(&day);
+        continue;
+      }
+      items = day.items;
+      nitems = day.nitems;
+      statuses = day.statuses;
+      nstatuses = day.nstatuses;
+    }
+    snprintf(path, sizeof path, "archive/%s.html", date);
+    snprintf(title, sizeof title, "Trending on %s",
+             ts_display_date(t, label, sizeof label));
+    json_t *ctx = page_context(s, T_ARCHIVE, path, title, NULL, false);
+    json_t *lists = json_array();
+    for (size_t k = 0; k < nstatuses; k++) {
+      const struct ts_status *st = &statuses[k];
+      json_t *cards = json_array();
+      /* The day's top ten of this list, in rank order. */
+      for (uint32_t rank = 1; rank <= 10; rank++) {
+        for (size_t i = 0; i < nitems; i++) {
+          const struct ts_item *it = &items[i];
+          bool hit = false;
+          for (uint32_t p = 0; p < it->npositions && !hit; p++)
+            hit = !it->positions[p].stale && it->positions[p].rank == rank &&
+                  !strcmp(it->positions[p].source, st->source) &&
+                  !strcmp(it->positions[p].region, st->region);
+          if (!hit)
+            continue;
+          json_t *c = json_object();
+          set_str(c, "title", it->title);
+          set_str(c, "author", it->author);
+          json_object_set_new(c, "rank", json_integer(rank));
+          if (safe_link(it->url))
+            set_str(c, "link", it->url);
+          /* Link to the item's page only while it still has one. */
+          json_t *idx = it->key ? json_object_get(s->keys, it->key) : NULL;
+          if (idx)
+            json_object_set(c, "page_url",
+                            json_object_get(card(s, (size_t)
+                                                 json_integer_value(idx)),
+                                            "page_url"));
+          json_array_append_new(cards, c);
+          break;
+        }
+      }
+      if (json_array_size(cards) == 0) {
+        json_decref(cards);
+        continue;
+      }
+      char llabel[160], flag[9] = "";
+      list_label(s, st->source, st->region, llabel, sizeof llabel);
+      if (st->region[0] && !strcmp(st->type, "youtube"))
+        ts_region_flag(st->region, flag);
+      json_array_append_new(lists, json_pack("{s:s, s:s, s:o}", "label",
+                                             llabel, "flag", flag, "items",
+                                             cards));
+    }
+    json_object_set_new(ctx, "day",
+                        json_pack("{s:s, s:s}", "date", date, "label", label));
+    json_object_set_new(ctx, "has_lists", json_boolean(json_array_size(lists)));
+    json_object_set_new(ctx, "lists", lists);
+    r = render(s, T_ARCHIVE, path, ctx, err);
+    ts_batch_cleanup(&day);
+    if (r != TS_OK)
+      return r;
+    json_array_append_new(sitemap, json_string(path));
+  }
+  return TS_OK;
+}
+
+/* Newest entrants first: first seen, then ranking. */
+static int compare_entrants(const void *a, const void *b, void *ctx)
+{
+  const struct site *s = ctx;
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  json_int_t fx = json_integer_value(json_object_get(
+      history_of(s, s->in->items[x].key), "first_seen"));
+  json_int_t fy = json_integer_value(json_object_get(
+      history_of(s, s->in->items[y].key), "first_seen"));
+  if (fx != fy)
+    return fx > fy ? -1 : 1;
+  return (x > y) - (x < y);
+}
+
+static void sort_entrants(struct site *s, size_t *order, size_t n)
+{
+  /* Insertion sort on a bounded prefix would do, but n is all items:
+   * a plain merge of qsort is not re-entrant with context in C17, so sort
+   * with a simple bottom-up merge sort. */
+  size_t *tmp = malloc(n * sizeof *tmp);
+  if (!tmp)
+    return;
+  for (size_t w = 1; w < n; w *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * w) {
+      size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi)
+        tmp[k++] = compare_entrants(&order[j], &order[i], s) < 0 ? order[j++]
+                                                                 : order[i++];
+      while (i < mid)
+        tmp[k++] = order[i++];
+      while (j < hi)
+        tmp[k++] = order[j++];
+    }
+    memcpy(order, tmp, n * sizeof *order);
+  }
+  free(tmp);
+}
+
+static enum ts_result feed(struct site *s, struct ts_error *err)
+{
+  size_t n = 0;
+  size_t *order = malloc((s->in->nitems ? s->in->nitems : 1) * sizeof *order);
+  if (!order)
+    return ts_error_set(err, TS_ERR_NOMEM, "feed.xml: out of memory");
+  for (size_t i = 0; i < s->in->nitems; i++)
+    if (ts_site_key_ok(s->in->items[i].key))
+      order[n++] = i;
+  sort_entrants(s, order, n);
+  json_t *entries = json_array();
+  const char *base = s->in->config->site.base_url;
+  for (size_t k = 0; k < n && k < FEED_ENTRIES; k++) {
+    const struct ts_item *it = &s->in->items[order[k]];
+    const json_t *c = card(s, order[k]);
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", base,
+             json_string_value(json_object_get(c, "page_url")));
+    json_int_t first = json_integer_value(
+        json_object_get(history_of(s, it->key), "first_seen"));
+    json_t *e = json_pack("{s:s, s:s, s:s}", "id", url, "title", it->title,
+                          "url", url);
+    set_time(e, "updated", first ? first : s->in->now);
+    set_str(e, "summary", it->summary);
+    set_str(e, "author", it->author ? it->author : s->in->config->site.title);
+    json_array_append_new(entries, e);
+  }
+  free(order);
+  char feed_url[2048];
+  snprintf(feed_url, sizeof feed_url, "%sfeed.xml", base);
+  json_t *ctx = page_context(s, T_FEED, "feed.xml", s->in->config->site.title,
+                             NULL, false);
+  json_object_set_new(ctx, "entries", entries);
+  set_time(ctx, "updated", s->in->now);
+  set_str(ctx, "feed_url", feed_url);
+  return render(s, T_FEED, "feed.xml", ctx, err);
+}
+
+static enum ts_result sitemap(struct site *s, const json_t *paths,
+                              struct ts_error *err)
+{
+  char day[21];
+  ts_time_format(s->in->now, day);
+  day[10] = '\0';
+  json_t *urls = json_array();
+  size_t i;
+  json_t *p;
+  json_array_foreach(paths, i, p)
+  {
+    const char *path = json_string_value(p);
+    char loc[2048];
+    snprintf(loc, sizeof loc, "%s%s", s->in->config->site.base_url,
+             strcmp(path, "index.html") ? path : "");
+    json_array_append_new(urls,
+                          json_pack("{s:s, s:s}", "loc", loc, "lastmod", day));
+  }
+  json_t *ctx = page_context(s, T_SITEMAP, "sitemap.xml", "Sitemap", NULL,
+                             false);
+  json_object_set_new(ctx, "urls", urls);
+  return render(s, T_SITEMAP, "sitemap.xml", ctx, err);
+}
+
+static enum ts_result api_files(struct site *s, json_t *regions,
+                                struct ts_error *err)
+{
+  enum ts_result r = emit_json(s, "api/snapshot.json", s->in->snapshot,
+                               JSON_INDENT(1), err);
+  const char *code;
+  json_t *doc;
+  json_object_foreach(regions, code, doc)
+  {
+    char path[64];
+    snprintf(path, sizeof path, "api/regions/%s.json", code);
+    if (r == TS_OK)
+      r = emit_json(s, path, doc, JSON_INDENT(1), err);
+  }
+  json_t *status = json_pack("{s:s, s:i, s:O}", "format", "trendsite-status",
+                             "version", 1, "statuses",
+                             json_object_get(s->in->snapshot, "statuses"));
+  set_time(status, "generated_at", s->in->now);
+  if (r == TS_OK)
+    r = emit_json(s, "api/status.json", status, JSON_INDENT(1), err);
+  json_decref(status);
+
+  /* The search index: short keys, one compact line; the browser loads it
+   * on demand for instant search and filters. */
+  json_t *items = json_array();
+  for (size_t i = 0; i < s->in->nitems; i++) {
+    const struct ts_item *it = &s->in->items[i];
+    if (!ts_site_key_ok(it->key))
+      continue;
+    const json_t *c = card(s, i);
+    json_t *e = json_pack("{s:s, s:s, s:O}", "t", it->title, "u",
+                          json_string_value(json_object_get(c, "page_url")),
+                          "k", json_object_get(c, "is_video"));
+    set_str(e, "a", it->author);
+    set_str(e, "c", it->category);
+    const char *codes = json_string_value(json_object_get(c, "region_codes"));
+    if (codes && *codes)
+      set_str(e, "r", codes);
+    json_array_append_new(items, e);
+  }
+  json_t *search = json_pack("{s:i, s:o}", "version", 1, "items", items);
+  if (r == TS_OK)
+    r = emit_json(s, "api/search.json", search, JSON_COMPACT, err);
+  json_decref(search);
+  return r;
+}
+
+/* ---- templates and assets ---------------------------------------------- */
+
+static bool user_has(const char *dir, const char *rel)
+{
+  if (!dir)
+    return false;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static enum ts_result load_templates(struct site *s, struct ts_error *err)
+{
+  const char *dir = s->opts->templates_dir;
+  if (dir && !ts_fs_is_dir(dir)) {
+    ts_log_info(s->opts->log, "templates folder %s not found: using the "
+                "built-in theme", dir);
+    dir = NULL;
+  }
+  const char *dirs[1] = {dir};
+  struct ts_mustache_options mo = {.dirs = dirs, .ndirs = dir ? 1 : 0};
+  s->env = ts_mustache_env_new(&mo);
+  if (!s->env)
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  /* Built-in templates the user folder does not override. */
+  for (const struct ts_theme_file *f = ts_theme_files; f->path; f++) {
+    size_t n = strlen(f->path);
+    if (n <= 9 || strcmp(f->path + n - 9, ".mustache") || user_has(dir,
+                                                                   f->path))
+      continue;
+    char name[PATH_MAX];
+    snprintf(name, sizeof name, "%.*s", (int)(n - 9), f->path);
+    enum ts_result r = ts_mustache_env_add_partial(
+        s->env, name, (const char *)f->data, f->len, err);
+    if (r != TS_OK)
+      return r;
+  }
+  for (int t = 0; t < T_COUNT; t++) {
+    enum ts_result r =
+        ts_mustache_compile_file(s->env, template_names[t], &s->tpl[t], err);
+    if (r != TS_OK)
+      return r;
+    if (!s->tpl[t])
+      return ts_error_set(err, TS_ERR_NOTFOUND, "template %s.mustache not "
+                          "found", template_names[t]);
+  }
+  return TS_OK;
+}
+
+/* Copies assets/: the user's files, then built-in ones they lack. */
+static enum ts_result copy_user_assets(struct site *s, const char *dir,
+                                       const char *rel, unsigned depth,
+                                       json_t *done, struct ts_error *err)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  DIR *d = opendir(path);
+  if (!d || depth > 8) {
+    if (d)
+      closedir(d);
+    return TS_OK;
+  }
+  enum ts_result r = TS_OK;
+  struct dirent *e;
+  while (r == TS_OK && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char sub[PATH_MAX], full[PATH_MAX * 2];
+    snprintf(sub, sizeof sub, "%s/%s", rel, e->d_name);
+    snprintf(full, sizeof full, "%s/%s", dir, sub);
+    struct stat st;
+    if (stat(full, &st) != 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      r = copy_user_assets(s, dir, sub, depth + 1, done, err);
+    } else if (S_ISREG(st.st_mode)) {
+      char *data;
+      size_t len;
+      r = ts_fs_read(full, MAX_ASSET_BYTES, &data, &len, err);
+      if (r == TS_OK) {
+        r = emit(s, sub, data, len, err);
+        free(data);
+        json_object_set_new(done, sub, json_true());
+      }
+    }
+  }
+  closedir(d);
+  return r;
+}
+
+static enum ts_result assets(struct site *s, struct ts_error *err)
+{
+  json_t *done = json_object();
+  enum ts_result r = TS_OK;
+  const char *dir = s->opts->templates_dir;
+  if (dir && ts_fs_is_dir(dir))
+    r = copy_user_assets(s, dir, "assets", 0, done, err);
+  for (const struct ts_theme_file *f = ts_theme_files; r == TS_OK && f->path;
+       f++) {
+    if (strncmp(f->path, "assets/", 7) || json_object_get(done, f->path))
+      continue;
+    r = emit(s, f->path, f->data, f->len, err);
+  }
+  json_decref(done);
+  return r;
+}
+
+/* ---- the whole site ---------------------------------------------------- */
+
+static enum ts_result build(struct site *s, struct ts_error *err)
+{
+  /* Dumping a context needs no template: it is what a template author
+   * looks at while the templates are still being written. */
+  enum ts_result r = s->opts->dump_context ? TS_OK : load_templates(s, err);
+  if (r != TS_OK)
+    return r;
+  build_common(s);
+  json_t *api_regions = json_object();
+  json_t *paths = json_array();
+  r = index_page(s, err);
+  if (r == TS_OK)
+    r = region_pages(s, api_regions, err);
+  if (r == TS_OK)
+    r = item_pages(s, err);
+  if (r == TS_OK)
+    r = news_page(s, err);
+  if (r == TS_OK)
+    r = status_page(s, err);
+  if (r == TS_OK)
+    r = render(s, T_404, "404.html",
+               page_context(s, T_404, "404.html", "Page not found", NULL,
+                            false),
+               err);
+  /* The sitemap lists every page a search engine should see. */
+  json_array_append_new(paths, json_string("index.html"));
+  const char *code;
+  json_t *doc;
+  json_object_foreach(api_regions, code, doc)
+  {
+    char path[64];
+    snprintf(path, sizeof path, "regions/%s.html", code);
+    json_array_append_new(paths, json_string(path));
+  }
+  if (json_is_true(json_object_get(s->nav_obj, "has_news")))
+    json_array_append_new(paths, json_string("news.html"));
+  json_array_append_new(paths, json_string("status.html"));
+  for (size_t i = 0; i < s->in->nitems; i++)
+    if (ts_site_key_ok(s->in->items[i].key))
+      json_array_append(paths, json_object_get(card(s, i), "page_url"));
+  if (r == TS_OK)
+    r = archive_pages(s, paths, err);
+  if (r == TS_OK)
+    r = feed(s, err);
+  if (r == TS_OK)
+    r = sitemap(s, paths, err);
+  if (r == TS_OK) {
+    char robots[64];
+    snprintf(robots, sizeof robots, "robots.txt");
+    json_t *ctx = page_context(s, T_ROBOTS, robots, "robots.txt", NULL, false);
+    char sm[2048];
+    snprintf(sm, sizeof sm, "%ssitemap.xml", s->in->config->site.base_url);
+    set_str(ctx, "sitemap_url", sm);
+    r = render(s, T_ROBOTS, robots, ctx, err);
+  }
+  if (r == TS_OK)
+    r = api_files(s, api_regions, err);
+  if (r == TS_OK)
+    r = emit(s, ".nojekyll", "", 0, err);
+  if (r == TS_OK)
+    r = assets(s, err);
+  json_decref(api_regions);
+  json_decref(paths);
+  return r;
+}
+
+enum ts_result ts_site_build(const struct ts_site_input *in,
+                             const struct ts_site_options *opts,
+                             struct ts_site_stats *stats,
+                             struct ts_error *err)
+{
+  struct ts_site_stats local;
+  if (!stats)
+    stats = &local;
+  memset(stats, 0, sizeof *stats);
+  struct site s = {.in = in, .opts = opts, .stats = stats};
+  ts_buf_init(&s.page, 0);
+  s.cards = calloc(in->nitems ? in->nitems : 1, sizeof *s.cards);
+  s.keys = json_object();
+  if (!s.cards || !s.keys) {
+    free(s.cards);
+    json_decref(s.keys);
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < in->nitems; i++)
+    if (in->items[i].key && ts_site_key_ok(in->items[i].key))
+      json_object_set_new(s.keys, in->items[i].key, json_integer((json_int_t)i));
+
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  enum ts_result r = TS_OK;
+  if (!opts->dump_context)
+    r = ts_publish_begin(opts->out_dir, opts->log, &s.pub, err);
+  if (r == TS_OK)
+    r = build(&s, err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  stats->render_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+  if (s.pub) {
+    if (r == TS_OK)
+      r = ts_publish_commit(s.pub, &stats->publish, err);
+    else
+      ts_publish_abort(s.pub);
+  }
+  if (r == TS_OK && opts->dump_context && !s.dump_found)
+    r = ts_error_set(err, TS_ERR_NOTFOUND, "no page \"%s\" in this site "
+                     "(try index.html, regions/US.html, status.html)",
+                     opts->dump_context);
+  for (size_t i = 0; i < in->nitems; i++)
+    json_decref(s.cards[i]);
+  free(s.cards);
+  json_decref(s.keys);
+  json_decref(s.site_obj);
+  json_decref(s.run_obj);
+  json_decref(s.nav_obj);
+  ts_mustache_env_free(s.env);
+  ts_buf_cleanup(&s.page);
+  return r;
+}

@@ -1,0 +1,69 @@
+/*
+ * The site: every page, feed and JSON file, rendered from one merged
+ * snapshot and the history, then published all at once.
+ *
+ * The page plan is fixed by DESIGN.md (index, one page per region and per
+ * item, news, status, archive days, 404, feed, sitemap, robots.txt, the
+ * JSON API and the theme's assets). For each page this module builds the
+ * context its template receives (documented in docs/templates.md: display
+ * strings, booleans for every branch, root-relative links), renders it
+ * with the Mustache engine and hands the bytes to the publisher, which
+ * swaps the finished tree in (see publish.h).
+ *
+ * Templates come from the configured folder first and from the built-in
+ * theme (theme.h) for anything the folder lacks.
+ */
+#ifndef TS_SITE_H
+#define TS_SITE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "history.h"
+#include "item.h"
+#include "publish.h"
+#include "util/error.h"
+#include "util/log.h"
+
+struct ts_site_input {
+  const struct ts_config *config;
+  const struct ts_item *items; /* merged, in ranking order */
+  size_t nitems;
+  const struct ts_status *statuses;
+  size_t nstatuses;
+  const struct ts_history_update *history;       /* may be NULL */
+  const struct ts_history_options *history_opts; /* archive days */
+  const json_t *snapshot; /* the document published as api/snapshot.json */
+  int64_t now;            /* the data's time (generated_at) */
+};
+
+struct ts_site_options {
+  const char *out_dir;
+  const char *templates_dir;  /* user folder; NULL or missing: built-in */
+  const struct ts_log *log;
+  const char *dump_context;   /* print this page's context, write nothing */
+};
+
+struct ts_site_stats {
+  size_t pages;  /* files rendered from templates */
+  size_t skipped; /* items without a safe page id */
+  struct ts_publish_stats publish;
+  double render_ms;
+};
+
+/*
+ * Renders and publishes the site. On failure nothing is published and the
+ * previous output is untouched; `err` names the template (file:line:col)
+ * or the file that failed. With dump_context, prints the page's context
+ * as JSON to stdout instead (TS_ERR_NOTFOUND when there is no such page).
+ */
+enum ts_result ts_site_build(const struct ts_site_input *in,
+                             const struct ts_site_options *opts,
+                             struct ts_site_stats *stats,
+                             struct ts_error *err);
+
+/* Whether `key` may name an item page (videos/KEY.html, stories/KEY.html). */
+bool ts_site_key_ok(const char *key);
+
+#endif
