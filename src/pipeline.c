@@ -9,6 +9,7 @@
 #include "history.h"
 #include "item.h"
 #include "normalize.h"
+#include "report.h"
 #include "site.h"
 #include "snapshot.h"
 #include "sources/source.h"
@@ -74,6 +75,9 @@ enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
     ts_source_finish(sources[i]);
   char summary[256];
   ts_log_info(o->log, "%s", ts_fetch_summary(fetch, summary, sizeof summary));
+  struct ts_quota quota;
+  ts_quota_estimate(batch.statuses, batch.nstatuses, &quota);
+  ts_quota_log(o->log, &quota);
 
   struct ts_item *merged = NULL;
   size_t nmerged = 0;
@@ -192,6 +196,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
                           batch.nstatuses, &update, err);
   struct ts_site_stats stats;
+  memset(&stats, 0, sizeof stats);
   if (r == TS_OK) {
     struct ts_site_input in = {
       .config = cfg,
@@ -230,6 +235,25 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   }
   if (r == TS_OK && o->dump_context)
     *outcome = TS_PUBLISHED;
+  if (!o->dump_context) {
+    char headline[TS_ERROR_MAX + 64];
+    if (*outcome == TS_NOT_PUBLISHED)
+      snprintf(headline, sizeof headline, "Nothing published: %s",
+               err ? err->msg : "error");
+    else
+      snprintf(headline, sizeof headline, "Published %zu files (%zu written, "
+               "%zu unchanged)%s.", stats.publish.files, stats.publish.written,
+               stats.publish.unchanged,
+               *outcome == TS_PUBLISHED_STALE
+                   ? ", some lists failed or show last-good data"
+                   : "");
+    struct ts_quota quota;
+    ts_quota_estimate(batch.statuses, batch.nstatuses, &quota);
+    struct ts_error serr;
+    if (ts_report_github_summary(headline, batch.statuses, batch.nstatuses,
+                                 &quota, &serr) != TS_OK)
+      ts_log_warn(o->log, "run summary: %s", serr.msg);
+  }
   ts_history_update_free(update);
   json_decref(published);
   free(merged);
