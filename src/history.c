@@ -35,38 +35,11 @@ static void history_path(const struct ts_history_options *o, char *out,
            name[0] && sub[0] ? "/" : "", name);
 }
 
-/* Names that become file names must be plain: the state folder is read
- * back from a cache and a snapshot may come from anywhere. */
-static bool plain_name(const char *s)
-{
-  if (!*s)
-    return false;
-  for (; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-          (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-      return false;
-  return true;
-}
-
 /* "youtube/JP" or "hackernews": how a list is named in history files. */
 static void list_name(const char *source, const char *region, char *out,
                       size_t size)
 {
   snprintf(out, size, "%s%s%s", source, region[0] ? "/" : "", region);
-}
-
-/* lastgood/<source>@<region>.json, false when a name is not plain. */
-static bool lastgood_path(const struct ts_history_options *o,
-                          const char *source, const char *region, char *out,
-                          size_t size)
-{
-  if (!plain_name(source) || (region[0] && !plain_name(region)))
-    return false;
-  char name[128];
-  snprintf(name, sizeof name, "%s%s%s.json", source, region[0] ? "@" : "",
-           region);
-  history_path(o, out, size, "lastgood", name);
-  return true;
 }
 
 static void date_of(int64_t t, char out[11])
@@ -195,30 +168,33 @@ static void append_reason(struct ts_batch *batch, struct ts_status *s,
     s->reason = copy;
 }
 
+/* The newest saved run strictly before `now`, or TS_TIME_UNKNOWN. */
+static int64_t previous_run(const struct ts_history_options *o);
+
+static bool same_list(const struct ts_status *a, const struct ts_status *b)
+{
+  return !strcmp(a->source, b->source) && !strcmp(a->region, b->region);
+}
+
+/* Restores the items of failed list `s` from the previous run's published
+ * snapshot `prev`: what that run showed for the list, fresh or already
+ * stale, as long as it is younger than stale_after_hours. */
 static enum ts_result restore_list(const struct ts_history_options *o,
                                    struct ts_batch *batch, size_t status_index,
+                                   const struct ts_batch *prev,
                                    struct ts_error *err)
 {
   struct ts_status *s = &batch->statuses[status_index];
-  char path[4096];
-  if (!lastgood_path(o, s->source, s->region, path, sizeof path))
+  const struct ts_status *was = NULL;
+  for (size_t i = 0; i < prev->nstatuses && !was; i++)
+    if (same_list(&prev->statuses[i], s))
+      was = &prev->statuses[i];
+  if (!was || was->state == TS_STATUS_FAILED)
+    return TS_OK; /* nothing good to fall back to */
+  int64_t fetched = was->state == TS_STATUS_STALE ? was->stale_since
+                                                  : was->fetched_at;
+  if (fetched == TS_TIME_UNKNOWN)
     return TS_OK;
-  if (access(path, F_OK) != 0)
-    return TS_OK; /* never succeeded: nothing to fall back to */
-  struct ts_batch saved;
-  ts_batch_init(&saved);
-  struct ts_snapshot_meta meta;
-  enum ts_result r = ts_snapshot_read(path, &saved, &meta, err);
-  if (r != TS_OK) {
-    /* A damaged file must not fail the run: warn and go on without it. */
-    ts_log_warn(o->log, "history: %s (ignored)", err->msg);
-    ts_batch_cleanup(&saved);
-    return TS_OK;
-  }
-  int64_t fetched = saved.nstatuses && saved.statuses[0].fetched_at !=
-                                           TS_TIME_UNKNOWN
-                        ? saved.statuses[0].fetched_at
-                        : meta.generated_at;
   int64_t age = o->now - fetched;
   char name[64];
   list_name(s->source, s->region, name, sizeof name);
@@ -229,16 +205,20 @@ static enum ts_result restore_list(const struct ts_history_options *o,
              o->stale_after_hours);
     append_reason(batch, s, why);
     ts_log_warn(o->log, "%s: %s", name, why);
-    ts_batch_cleanup(&saved);
     return TS_OK;
   }
   uint32_t restored = 0;
-  for (size_t i = 0; i < saved.nitems; i++) {
-    struct ts_item *it = ts_batch_copy_item(batch, &saved.items[i]);
-    if (!it) {
-      ts_batch_cleanup(&saved);
+  for (size_t i = 0; i < prev->nitems; i++) {
+    const struct ts_item *old = &prev->items[i];
+    bool listed = false;
+    for (uint32_t k = 0; k < old->npositions && !listed; k++)
+      listed = !strcmp(old->positions[k].source, s->source) &&
+               !strcmp(old->positions[k].region, s->region);
+    if (!listed)
+      continue;
+    struct ts_item *it = ts_batch_copy_item(batch, old);
+    if (!it)
       return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
-    }
     /* Keep only this list's position, marked stale. */
     uint32_t keep = 0;
     for (uint32_t k = 0; k < it->npositions; k++) {
@@ -249,10 +229,7 @@ static enum ts_result restore_list(const struct ts_history_options *o,
       }
     }
     it->npositions = keep;
-    if (keep == 0)
-      batch->nitems--; /* the file did not list it under this list */
-    else
-      restored++;
+    restored++;
   }
   s = &batch->statuses[status_index];
   s->state = TS_STATUS_STALE;
@@ -261,7 +238,6 @@ static enum ts_result restore_list(const struct ts_history_options *o,
   ts_log_warn(o->log, "%s: showing %u last-good item%s from %lld h ago",
               name, restored, restored == 1 ? "" : "s",
               (long long)(age / 3600));
-  ts_batch_cleanup(&saved);
   return TS_OK;
 }
 
@@ -270,17 +246,52 @@ enum ts_result ts_history_fill_stale(const struct ts_history_options *o,
                                      struct ts_error *err)
 {
   size_t n = batch->nstatuses;
-  for (size_t i = 0; i < n; i++) {
-    if (batch->statuses[i].state != TS_STATUS_FAILED)
-      continue;
-    enum ts_result r = restore_list(o, batch, i, err);
-    if (r != TS_OK)
-      return r;
+  bool any_failed = false;
+  for (size_t i = 0; i < n && !any_failed; i++)
+    any_failed = batch->statuses[i].state == TS_STATUS_FAILED;
+  int64_t t = any_failed ? previous_run(o) : TS_TIME_UNKNOWN;
+  if (t == TS_TIME_UNKNOWN)
+    return TS_OK; /* nothing failed, or a first run: no fallback */
+  char name[64], path[4096];
+  run_file_name(t, name, sizeof name);
+  history_path(o, path, sizeof path, "runs", name);
+  struct ts_batch prev;
+  ts_batch_init(&prev);
+  struct ts_snapshot_meta meta;
+  enum ts_result r = ts_snapshot_read(path, &prev, &meta, err);
+  if (r != TS_OK) {
+    /* A damaged state file must not fail the run: warn, go on without. */
+    ts_log_warn(o->log, "history: %s (no last-good data this run)", err->msg);
+    ts_batch_cleanup(&prev);
+    return TS_OK;
   }
-  return TS_OK;
+  for (size_t i = 0; i < n && r == TS_OK; i++)
+    if (batch->statuses[i].state == TS_STATUS_FAILED)
+      r = restore_list(o, batch, i, &prev, err);
+  ts_batch_cleanup(&prev);
+  return r;
 }
 
 /* ---- recording --------------------------------------------------------- */
+
+/* The previous run is the newest saved run strictly before this one, so
+ * recording the same run twice compares against the same run. */
+static int64_t previous_run(const struct ts_history_options *o)
+{
+  char dir[4096];
+  history_path(o, dir, sizeof dir, "runs", "");
+  size_t n;
+  char **names = list_dir(dir, &n);
+  int64_t previous = TS_TIME_UNKNOWN;
+  for (size_t i = 0; i < n; i++) {
+    int64_t t;
+    if (parse_run_file_name(names[i], &t) && t < o->now &&
+        (previous == TS_TIME_UNKNOWN || t > previous))
+      previous = t;
+  }
+  free_names(names, n);
+  return previous;
+}
 
 /* key -> {"youtube/JP": rank} of a saved run, and the lists it had. */
 static json_t *previous_ranks(const struct ts_history_options *o, int64_t t,
@@ -390,19 +401,10 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
                                        : json_object();
   json_decref(doc);
 
-  /* The previous run is the newest saved run strictly before this one, so
-   * recording the same run twice compares against the same run. */
+  u->previous = previous_run(o);
   char dir[4096];
-  history_path(o, dir, sizeof dir, "runs", "");
   size_t nnames;
-  char **names = list_dir(dir, &nnames);
-  for (size_t i = 0; i < nnames; i++) {
-    int64_t t;
-    if (parse_run_file_name(names[i], &t) && t < o->now &&
-        (u->previous == TS_TIME_UNKNOWN || t > u->previous))
-      u->previous = t;
-  }
-  free_names(names, nnames);
+  char **names;
   json_t *prev_lists = NULL;
   json_t *prev = u->previous != TS_TIME_UNKNOWN
                      ? previous_ranks(o, u->previous, &prev_lists)
@@ -556,55 +558,6 @@ enum ts_result ts_history_load_day(const struct ts_history_options *o,
 
 /* ---- commit ------------------------------------------------------------ */
 
-/* Writes lastgood/LIST.json for every list that succeeded this run. */
-static enum ts_result save_lastgood(const struct ts_history_options *o,
-                                    const struct ts_history_update *u,
-                                    struct ts_error *err)
-{
-  for (size_t s = 0; s < u->nstatuses; s++) {
-    const struct ts_status *st = &u->statuses[s];
-    char path[4096];
-    if (st->state != TS_STATUS_OK ||
-        !lastgood_path(o, st->source, st->region, path, sizeof path))
-      continue;
-    /* This list's items, each with only this list's position. */
-    struct ts_item *list = calloc(u->nmerged ? u->nmerged : 1, sizeof *list);
-    struct ts_item_position *pos =
-        calloc(u->nmerged ? u->nmerged : 1, sizeof *pos);
-    if (!list || !pos) {
-      free(list);
-      free(pos);
-      return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < u->nmerged; i++) {
-      const struct ts_item *it = &u->merged[i];
-      for (uint32_t k = 0; k < it->npositions; k++) {
-        const struct ts_item_position *p = &it->positions[k];
-        if (!p->stale && !strcmp(p->source, st->source) &&
-            !strcmp(p->region, st->region)) {
-          list[n] = *it;
-          pos[n] = *p;
-          list[n].positions = &pos[n];
-          list[n].npositions = 1;
-          n++;
-          break;
-        }
-      }
-    }
-    struct ts_snapshot_meta meta = {o->now, 1, 1};
-    json_t *doc = ts_snapshot_build(list, n, st, 1, &meta);
-    enum ts_result r = doc ? ts_snapshot_write(path, doc, err)
-                           : ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-    json_decref(doc);
-    free(list);
-    free(pos);
-    if (r != TS_OK)
-      return r;
-  }
-  return TS_OK;
-}
-
 /* days/DATE.json: the items in the top ARCHIVE_TOP of any list. */
 static enum ts_result save_day(const struct ts_history_options *o,
                                const struct ts_history_update *u,
@@ -668,8 +621,8 @@ enum ts_result ts_history_commit(const struct ts_history_options *o,
                                  struct ts_history_update *u,
                                  const json_t *snapshot, struct ts_error *err)
 {
-  const char *subs[] = {"runs", "lastgood", "days"};
-  for (size_t i = 0; i < 3; i++) {
+  const char *subs[] = {"runs", "days"};
+  for (size_t i = 0; i < 2; i++) {
     char dir[4096];
     history_path(o, dir, sizeof dir, subs[i], "");
     enum ts_result r = ts_fs_mkdirs(dir, err);
@@ -680,8 +633,6 @@ enum ts_result ts_history_commit(const struct ts_history_options *o,
   run_file_name(o->now, name, sizeof name);
   history_path(o, path, sizeof path, "runs", name);
   enum ts_result r = ts_snapshot_write(path, snapshot, err);
-  if (r == TS_OK)
-    r = save_lastgood(o, u, err);
   if (r == TS_OK)
     r = save_day(o, u, err);
   if (r == TS_OK) {

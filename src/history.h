@@ -4,9 +4,10 @@
  * Two jobs, on either side of the final merge of a run:
  *
  * 1. ts_history_fill_stale (before merging): a list that failed this run
- *    gets its last-good items back, marked stale with their age, as long
- *    as they are younger than stale_after_hours; older ones are dropped
- *    and the status says so.
+ *    gets back what the previous published run showed for it, marked
+ *    stale with its age, as long as that data is younger than
+ *    stale_after_hours (a list failing run after run keeps its original
+ *    age); older data is dropped and the status says so.
  *
  * 2. ts_history_record (after merging): per item, first and last seen, the
  *    number of runs it trended, its best rank per list, a series of
@@ -19,10 +20,11 @@
  * Re-recording a run with the same generated_at (rendering the same
  * snapshot twice) is idempotent: history is keyed by run time.
  *
- * Layout under STATE/history/ (all JSON, written atomically):
+ * Layout under STATE/history/ (all JSON, written atomically; a few large
+ * files rather than many small ones, because creating files is what costs):
  *   items.json          per item: first/last seen, runs, peaks, series
- *   runs/TIME.json      the last two published snapshots (rank changes)
- *   lastgood/KEY.json   per list: its items when it last succeeded
+ *   runs/TIME.json      the last two published snapshots (rank changes,
+ *                       last-good data)
  *   days/DATE.json      per day: the day's last run, top items per list
  */
 #ifndef TS_HISTORY_H
@@ -47,8 +49,7 @@ struct ts_history_options {
  * For each status of `batch` that FAILED, adds the list's last-good items
  * (positions marked stale) to the batch and turns the status STALE with
  * stale_since, or leaves it FAILED with a reason saying the last-good data
- * was too old. Also remembers, for commit, nothing: last-good data is
- * saved by ts_history_commit from the published items.
+ * was too old.
  */
 enum ts_result ts_history_fill_stale(const struct ts_history_options *opts,
                                      struct ts_batch *batch,

@@ -192,19 +192,31 @@ static void failed_list_keeps_last_good_until_too_old(void)
   CHECK_INT(num(a, "runs"), 1);
   ts_history_update_free(u);
 
-  /* 49 hours after the last success the data is too old and dropped. */
+  /* Failing again: the stale data keeps its original age. */
   struct ts_batch r3;
   ts_batch_init(&r3);
-  set_status(&r3, TS_STATUS_FAILED, T1 + 49 * HOUR);
-  o = options(T1 + 49 * HOUR);
+  set_status(&r3, TS_STATUS_FAILED, T1 + 20 * HOUR);
+  o = options(T1 + 20 * HOUR);
   CHECK_INT(ts_history_fill_stale(&o, &r3, &err), TS_OK);
-  CHECK_INT(r3.nitems, 0);
-  CHECK_INT(r3.statuses[0].state, TS_STATUS_FAILED);
-  CHECK_STR(r3.statuses[0].reason, "HTTP 503; last-good data from 49 h ago "
+  CHECK_INT(r3.nitems, 2);
+  CHECK_INT(r3.statuses[0].state, TS_STATUS_STALE);
+  CHECK(r3.statuses[0].stale_since == T1);
+  ts_history_update_free(run(&r3, T1 + 20 * HOUR));
+
+  /* 49 hours after the last success the data is too old and dropped. */
+  struct ts_batch r4;
+  ts_batch_init(&r4);
+  set_status(&r4, TS_STATUS_FAILED, T1 + 49 * HOUR);
+  o = options(T1 + 49 * HOUR);
+  CHECK_INT(ts_history_fill_stale(&o, &r4, &err), TS_OK);
+  CHECK_INT(r4.nitems, 0);
+  CHECK_INT(r4.statuses[0].state, TS_STATUS_FAILED);
+  CHECK_STR(r4.statuses[0].reason, "HTTP 503; last-good data from 49 h ago "
             "dropped (older than 48 h)");
   ts_batch_cleanup(&r1);
   ts_batch_cleanup(&r2);
   ts_batch_cleanup(&r3);
+  ts_batch_cleanup(&r4);
   teardown();
 }
 
