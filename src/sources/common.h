@@ -14,6 +14,13 @@
 
 #include "sources/source.h"
 
+struct ts_list;
+
+/* Turns one parsed answer into raw items; false, with a reason in `why`,
+ * when the document is not the answer expected. */
+typedef bool (*ts_list_parser)(struct ts_list *list, const json_t *root,
+                               char *why, size_t why_size);
+
 /* One list a source fetches: a region's chart, the top stories, ... */
 struct ts_list {
   struct ts_source *source;
@@ -26,6 +33,7 @@ struct ts_list {
   uint32_t next_rank;    /* rank of the next item on the next page */
   uint32_t pending;      /* follow-up requests not answered yet */
   uint32_t item_failures; /* follow-ups that failed (fan-out sources) */
+  ts_list_parser parse;  /* for lists of one request: see ts_list_on_answer */
   void *data;            /* adapter's own per-list state */
 };
 
@@ -63,6 +71,18 @@ void ts_list_reason(const struct ts_fetch_response *res, char *out,
 json_t *ts_list_parse(struct ts_list *list,
                       const struct ts_fetch_response *res, char *why,
                       size_t why_size);
+
+/* The answer handler of a list fetched with one request (Guardian,
+ * NewsAPI, JSON Feed): counts the answer, fails the list on an error
+ * answer or on a body list->parse rejects, and says whether the body was
+ * usable (so the engine keeps its ETag only then). `data` is the list. */
+bool ts_list_on_answer(struct ts_fetch *fetch,
+                       const struct ts_fetch_response *res, void *data);
+
+/* Sets up the only list of a source without regions, when this shard
+ * owns it; *list is NULL when it does not. */
+enum ts_result ts_source_one_list(struct ts_source *src, struct ts_list **list,
+                                  struct ts_error *err);
 
 /* Queues GET `url` for `list`. Returns false (and fails the list with the
  * reason) when the engine refuses it (source stopped, deadline passed). */

@@ -204,21 +204,16 @@ static void hackernews_free(struct ts_source *src)
 
 enum ts_result ts_hackernews_start(struct ts_source *src, struct ts_error *err)
 {
-  if (!ts_source_owns_next_list(src->env))
-    return TS_OK;
+  struct ts_list *list;
+  enum ts_result r = ts_source_one_list(src, &list, err);
+  if (r != TS_OK || !list)
+    return r;
   struct hackernews *hn = calloc(1, sizeof *hn);
-  src->lists = calloc(1, sizeof *src->lists);
-  if (!hn || !src->lists) {
-    free(hn);
+  if (!hn)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-  }
   src->data = hn;
   src->finish = hackernews_finish;
   src->free_data = hackernews_free;
-  src->nlists = 1;
-  struct ts_list *list = &src->lists[0];
-  list->source = src;
-  ts_list_status(list);
   char url[4096], label[64];
   snprintf(url, sizeof url, "%s/topstories.json", src->cfg->base_url);
   snprintf(label, sizeof label, "%s top stories", src->cfg->name);

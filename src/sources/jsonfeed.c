@@ -90,40 +90,15 @@ bool ts_jsonfeed_parse(struct ts_list *list, const json_t *root, char *why,
   return true;
 }
 
-static bool on_feed(struct ts_fetch *f, const struct ts_fetch_response *res,
-                    void *data)
-{
-  (void)f;
-  struct ts_list *list = data;
-  list->pending--;
-  ts_list_account(list, res, 0);
-  char why[512];
-  if (res->outcome != TS_FETCH_OK && res->outcome != TS_FETCH_NOT_MODIFIED) {
-    ts_list_reason(res, why, sizeof why);
-    ts_list_fail(list, why);
-    return false;
-  }
-  json_t *root = ts_list_parse(list, res, why, sizeof why);
-  bool ok = root && ts_jsonfeed_parse(list, root, why, sizeof why);
-  if (!ok)
-    ts_list_fail(list, why);
-  json_decref(root);
-  return ok;
-}
-
 enum ts_result ts_jsonfeed_start(struct ts_source *src, struct ts_error *err)
 {
-  if (!ts_source_owns_next_list(src->env))
-    return TS_OK;
-  src->lists = calloc(1, sizeof *src->lists);
-  if (!src->lists)
-    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-  src->nlists = 1;
-  struct ts_list *list = &src->lists[0];
-  list->source = src;
-  ts_list_status(list);
+  struct ts_list *list;
+  enum ts_result r = ts_source_one_list(src, &list, err);
+  if (r != TS_OK || !list)
+    return r;
+  list->parse = ts_jsonfeed_parse;
   char label[64];
   snprintf(label, sizeof label, "%s feed", src->cfg->name);
-  ts_list_request(list, src->cfg->url, label, true, on_feed, list);
+  ts_list_request(list, src->cfg->url, label, true, ts_list_on_answer, list);
   return TS_OK;
 }

@@ -100,27 +100,6 @@ bool ts_newsapi_parse_headlines(struct ts_list *list, const json_t *root,
   return true;
 }
 
-static bool on_headlines(struct ts_fetch *f,
-                         const struct ts_fetch_response *res, void *data)
-{
-  (void)f;
-  struct ts_list *list = data;
-  list->pending--;
-  ts_list_account(list, res, 0);
-  char why[512];
-  if (res->outcome != TS_FETCH_OK && res->outcome != TS_FETCH_NOT_MODIFIED) {
-    ts_list_reason(res, why, sizeof why);
-    ts_list_fail(list, why);
-    return false;
-  }
-  json_t *root = ts_list_parse(list, res, why, sizeof why);
-  bool ok = root && ts_newsapi_parse_headlines(list, root, why, sizeof why);
-  if (!ok)
-    ts_list_fail(list, why);
-  json_decref(root);
-  return ok;
-}
-
 enum ts_result ts_newsapi_start(struct ts_source *src, struct ts_error *err)
 {
   const struct ts_config_source *cfg = src->cfg;
@@ -132,6 +111,7 @@ enum ts_result ts_newsapi_start(struct ts_source *src, struct ts_error *err)
       continue;
     struct ts_list *list = &src->lists[src->nlists++];
     list->source = src;
+    list->parse = ts_newsapi_parse_headlines;
     snprintf(list->region, sizeof list->region, "%s", cfg->regions[i]);
     ts_list_status(list);
     struct ts_buf url;
@@ -145,7 +125,8 @@ enum ts_result ts_newsapi_start(struct ts_source *src, struct ts_error *err)
     char label[64];
     snprintf(label, sizeof label, "%s[%s] headlines", cfg->name,
              list->region);
-    ts_list_request(list, ts_buf_cstr(&url), label, true, on_headlines, list);
+    ts_list_request(list, ts_buf_cstr(&url), label, true, ts_list_on_answer,
+                    list);
     ts_buf_cleanup(&url);
   }
   return TS_OK;

@@ -27,8 +27,8 @@ void ts_list_account(struct ts_list *list, const struct ts_fetch_response *res,
                      uint32_t quota_units)
 {
   struct ts_status *st = ts_list_status(list);
-  if (!st)
-    return;
+  if (!st || res->attempts == 0)
+    return; /* cancelled before it was sent: no request, no quota */
   double now = mono_ms();
   double start = now - res->elapsed_ms;
   if (!list->started || start < list->first_start_ms)
@@ -39,13 +39,12 @@ void ts_list_account(struct ts_list *list, const struct ts_fetch_response *res,
   st->requests++;
   if (res->attempts > 1)
     st->retries += res->attempts - 1;
-  st->quota_units += quota_units * (res->attempts ? res->attempts : 1);
+  st->quota_units += quota_units * res->attempts; /* retries cost too */
   /* A pinned clock (TRENDSITE_NOW) makes runs reproducible: no measured
    * durations then. */
   st->duration_ms = ts_clock_pinned() ? 0
                                       : list->last_end_ms - list->first_start_ms;
-  if (res->outcome != TS_FETCH_CANCELLED)
-    st->fetched_at = list->source->env->now;
+  st->fetched_at = list->source->env->now;
 }
 
 void ts_list_fail(struct ts_list *list, const char *reason)
@@ -99,6 +98,43 @@ json_t *ts_list_parse(struct ts_list *list,
     snprintf(why, why_size, "invalid JSON at line %d, column %d: %s",
              jerr.line, jerr.column, jerr.text);
   return root;
+}
+
+bool ts_list_on_answer(struct ts_fetch *fetch,
+                       const struct ts_fetch_response *res, void *data)
+{
+  (void)fetch;
+  struct ts_list *list = data;
+  list->pending--;
+  ts_list_account(list, res, 0);
+  char why[512];
+  if (res->outcome != TS_FETCH_OK && res->outcome != TS_FETCH_NOT_MODIFIED) {
+    ts_list_reason(res, why, sizeof why);
+    ts_list_fail(list, why);
+    return false;
+  }
+  json_t *root = ts_list_parse(list, res, why, sizeof why);
+  bool ok = root && list->parse(list, root, why, sizeof why);
+  if (!ok)
+    ts_list_fail(list, why);
+  json_decref(root);
+  return ok;
+}
+
+enum ts_result ts_source_one_list(struct ts_source *src, struct ts_list **list,
+                                  struct ts_error *err)
+{
+  *list = NULL;
+  if (!ts_source_owns_next_list(src->env))
+    return TS_OK;
+  src->lists = calloc(1, sizeof *src->lists);
+  if (!src->lists)
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  src->nlists = 1;
+  *list = &src->lists[0];
+  (*list)->source = src;
+  ts_list_status(*list);
+  return TS_OK;
 }
 
 bool ts_list_request(struct ts_list *list, const char *url, const char *label,
