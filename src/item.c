@@ -83,6 +83,19 @@ struct ts_item *ts_batch_copy_item(struct ts_batch *b,
     }
     copy.positions = p;
   }
+  if (copy.nmatch_keys) {
+    const char **keys =
+        ts_arena_alloc(&b->arena, copy.nmatch_keys * sizeof *keys);
+    if (!keys)
+      return NULL;
+    for (uint32_t i = 0; i < copy.nmatch_keys; i++)
+      if (src->match_keys[i] &&
+          !(keys[i] = ts_batch_str(b, src->match_keys[i])))
+        return NULL;
+      else if (!src->match_keys[i])
+        keys[i] = NULL;
+    copy.match_keys = keys;
+  }
   struct ts_item *it = ts_batch_new_item(b);
   if (it)
     *it = copy;

@@ -120,6 +120,13 @@ json_t *ts_snapshot_item_json(const struct ts_item *it)
     json_object_set_new(o, "stale", json_true());
   json_object_set_new(o, "rank_score", json_integer(it->rank_score));
   json_object_set_new(o, "merged", json_integer(it->merged));
+  if (it->nmatch_keys) {
+    json_t *keys = json_array();
+    for (uint32_t i = 0; i < it->nmatch_keys; i++)
+      if (it->match_keys[i])
+        json_array_append_new(keys, json_string(it->match_keys[i]));
+    json_object_set_new(o, "match_keys", keys);
+  }
   return o;
 }
 
@@ -317,6 +324,24 @@ static enum ts_result load_item(struct reader *rd, const json_t *o, size_t i)
       memcpy(pos->region, region, strlen(region) + 1);
     pos->rank = (uint32_t)rank;
     pos->stale = json_is_true(json_object_get(p, "stale"));
+  }
+  const json_t *keys = json_object_get(o, "match_keys");
+  size_t nkeys = json_array_size(keys);
+  if (keys && !json_is_array(keys))
+    return bad(rd, where, "\"match_keys\" must be a list of strings");
+  if (nkeys) {
+    it->match_keys = ts_arena_alloc(&rd->batch->arena,
+                                    nkeys * sizeof *it->match_keys);
+    if (!it->match_keys)
+      return bad(rd, where, "out of memory");
+    for (size_t k = 0; k < nkeys; k++) {
+      const json_t *v = json_array_get(keys, k);
+      if (!json_is_string(v) ||
+          !(it->match_keys[k] = ts_batch_strn(rd->batch, json_string_value(v),
+                                              json_string_length(v))))
+        return bad(rd, where, "\"match_keys\" must be a list of strings");
+    }
+    it->nmatch_keys = (uint32_t)nkeys;
   }
   return TS_OK;
 }
