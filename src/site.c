@@ -290,9 +290,13 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   set_str(c, "key", it->key);
   json_object_set_new(c, "is_video", json_boolean(video));
   json_object_set_new(c, "is_story", json_boolean(!video));
-  snprintf(buf, sizeof buf, "%s/%s.html", video ? "videos" : "stories",
-           it->key);
-  set_str(c, "page_url", buf);
+  /* Only an item whose key is a safe file name gets a page (item_pages
+   * skips the others), so only such an item links to one. */
+  if (ts_site_key_ok(it->key)) {
+    snprintf(buf, sizeof buf, "%s/%s.html", video ? "videos" : "stories",
+             it->key);
+    set_str(c, "page_url", buf);
+  }
   if (safe_link(it->url)) {
     set_str(c, "link", it->url);
     if (video && source_type(s, it->source) &&
@@ -492,6 +496,34 @@ static enum ts_result emit_json(struct site *s, const char *path,
 
 /* ---- the pages --------------------------------------------------------- */
 
+/* Most videos first, then by name, so the filter lists the big ones on top
+ * and the order does not depend on the order items arrived in. */
+static int compare_categories(const void *a, const void *b)
+{
+  const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+  json_int_t cx = json_integer_value(json_object_get(x, "count"));
+  json_int_t cy = json_integer_value(json_object_get(y, "count"));
+  if (cx != cy)
+    return cx > cy ? -1 : 1;
+  return strcmp(json_string_value(json_object_get(x, "name")),
+                json_string_value(json_object_get(y, "name")));
+}
+
+static void sort_categories(json_t *cats)
+{
+  size_t n = json_array_size(cats);
+  json_t **order = malloc((n ? n : 1) * sizeof *order);
+  if (!order)
+    return; /* unsorted is still correct */
+  for (size_t i = 0; i < n; i++)
+    order[i] = json_incref(json_array_get(cats, i));
+  qsort(order, n, sizeof *order, compare_categories);
+  json_array_clear(cats);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(cats, order[i]);
+  free(order);
+}
+
 static enum ts_result index_page(struct site *s, struct ts_error *err)
 {
   json_t *ctx = page_context(s, T_INDEX, "index.html",
@@ -523,6 +555,7 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
                                           count));
   }
   json_decref(categories);
+  sort_categories(cats);
   json_t *regions = json_deep_copy(json_object_get(s->nav_obj, "regions"));
   size_t ri;
   json_t *r;
@@ -602,6 +635,23 @@ static struct ranked *list_items(const struct site *s, const char *source,
   return out;
 }
 
+/* Gives a region page its own copy of the navigation, with `current` set
+ * on its region (for aria-current and the highlight). */
+static void mark_current_region(json_t *ctx, const char *code)
+{
+  json_t *nav = json_deep_copy(json_object_get(ctx, "nav"));
+  if (!nav)
+    return;
+  size_t i;
+  json_t *r;
+  json_array_foreach(json_object_get(nav, "regions"), i, r)
+  {
+    const char *c = json_string_value(json_object_get(r, "code"));
+    json_object_set_new(r, "current", json_boolean(c && !strcmp(c, code)));
+  }
+  json_object_set_new(ctx, "nav", nav);
+}
+
 static enum ts_result region_pages(struct site *s, json_t *api_regions,
                                    struct ts_error *err)
 {
@@ -617,6 +667,7 @@ static enum ts_result region_pages(struct site *s, json_t *api_regions,
              region_name(st->region));
     bool stale = st->state == TS_STATUS_STALE;
     json_t *ctx = page_context(s, T_REGION, path, title, desc, stale);
+    mark_current_region(ctx, st->region);
     ts_region_flag(st->region, flag);
     json_t *region = json_pack("{s:s, s:s, s:s, s:b, s:b}", "code", st->region,
                                "name", region_name(st->region), "flag", flag,
