@@ -252,6 +252,12 @@ static bool get_time(const json_t *obj, const char *key, int64_t *out)
   return json_is_string(v) && ts_time_parse(json_string_value(v), out);
 }
 
+/* Whether a URL from a snapshot may be kept: http and https only. */
+static bool web_url(const char *url)
+{
+  return !strncmp(url, "https://", 8) || !strncmp(url, "http://", 7);
+}
+
 static enum ts_result load_item(struct reader *rd, const json_t *o, size_t i)
 {
   char where[64];
@@ -295,6 +301,16 @@ static enum ts_result load_item(struct reader *rd, const json_t *o, size_t i)
   if (!it->key || !it->id || !it->source || !it->title)
     return bad(rd, where, "\"key\", \"id\", \"source\" and \"title\" are "
                "required");
+  /* A snapshot is input like any API response (render --from reads files
+   * anyone may write): a javascript: or data: URL is dropped here, so it
+   * reaches neither the pages nor the republished api/snapshot.json, whose
+   * readers docs/snapshot.md promises http(s) only. */
+  if (it->url && !web_url(it->url))
+    it->url = NULL;
+  if (it->discussion_url && !web_url(it->discussion_url))
+    it->discussion_url = NULL;
+  if (it->thumbnail && !web_url(it->thumbnail))
+    it->thumbnail = NULL;
   it->thumb_width = (int32_t)tw;
   it->thumb_height = (int32_t)th;
   it->merged = (uint32_t)merged;

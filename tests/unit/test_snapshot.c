@@ -164,12 +164,44 @@ static void malformed_documents_are_named(void)
   }
 }
 
+/* render --from reads files anyone may write: only http(s) URLs survive. */
+static void unsafe_urls_are_dropped(void)
+{
+  const char *text =
+      "{\"format\": \"trendsite-snapshot\", \"version\": 1, "
+      "\"generated_at\": \"2026-11-21T10:00:00Z\", \"statuses\": [], "
+      "\"items\": [{\"kind\": \"story\", \"key\": \"a\", \"id\": \"a\", "
+      "\"source\": \"y\", \"title\": \"t\", \"url\": \"javascript:alert(1)\", "
+      "\"discussion_url\": \"data:text/html,x\", \"thumbnail\": {\"url\": "
+      "\" JAVASCRIPT:x\"}, \"positions\": [{\"source\": \"y\", \"rank\": 1}]}, "
+      "{\"kind\": \"story\", \"key\": \"b\", \"id\": \"b\", \"source\": \"y\", "
+      "\"title\": \"t\", \"url\": \"https://example.org/b\", "
+      "\"discussion_url\": \"http://example.org/c\", "
+      "\"positions\": [{\"source\": \"y\", \"rank\": 2}]}]}";
+  json_t *doc = json_loads(text, 0, NULL);
+  REQUIRE(doc != NULL);
+  struct ts_batch b;
+  ts_batch_init(&b);
+  struct ts_snapshot_meta meta;
+  struct ts_error err = {0};
+  CHECK_INT(ts_snapshot_load("s.json", doc, &b, &meta, &err), TS_OK);
+  REQUIRE(b.nitems == 2);
+  CHECK(b.items[0].url == NULL);
+  CHECK(b.items[0].discussion_url == NULL);
+  CHECK(b.items[0].thumbnail == NULL);
+  CHECK_STR(b.items[1].url, "https://example.org/b");
+  CHECK_STR(b.items[1].discussion_url, "http://example.org/c");
+  ts_batch_cleanup(&b);
+  json_decref(doc);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(round_trip_is_byte_identical),
     TEST(write_and_read_a_file),
     TEST(malformed_documents_are_named),
+    TEST(unsafe_urls_are_dropped),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
