@@ -74,10 +74,9 @@
     const a = el('a', '', item.t);
     a.href = root + item.u;
     const meta = el('p', 'meta');
-    meta.append(el('span', '', item.k ? 'Video' : 'Story'));
-    if (item.a) meta.append(el('span', '', item.a));
-    if (item.c) meta.append(el('span', '', item.c));
-    if (item.r) meta.append(el('span', '', item.r.split(' ').join(', ')));
+    const parts = [item.k ? 'Video' : 'Story', item.a, item.c,
+      item.r && item.r.split(' ').join(', ')];
+    for (const part of parts.filter(Boolean)) meta.append(el('span', '', part), ' ');
     li.append(a, meta);
     return li;
   }
