@@ -22,6 +22,10 @@ PKGS       := libcurl libuv jansson libutf8proc
 DEB_BUILD  := build-essential pkg-config libcurl4-openssl-dev libuv1-dev \
               libjansson-dev libutf8proc-dev
 DEB_TEST   := python3 tidy clang curl zlib1g-dev
+# The browser test's Chromium, by Debian's names. Ubuntu has no such
+# packages (its Chromium is a snap; GitHub's runners come with Chrome and
+# chromedriver), so `make deps` goes on without them there.
+DEB_BROWSER := chromium chromium-driver
 DEB_ALL    := $(DEB_BUILD) $(DEB_TEST)
 
 # Goals that must work before the libraries are installed.
@@ -146,11 +150,17 @@ fuzz:
 # deps: everything to build and test; deps-build: only what `make` needs
 # (what the publishing workflow installs).
 deps: DEB_PKGS = $(DEB_ALL)
+deps: DEB_OPTIONAL = $(DEB_BROWSER)
 deps-build: DEB_PKGS = $(DEB_BUILD)
+deps-build: DEB_OPTIONAL =
 deps deps-build:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  set -x; $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS)
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS) && \
+	  if [ -n "$(DEB_OPTIONAL)" ]; then \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_OPTIONAL) || \
+	    echo "make deps: $(DEB_OPTIONAL) not available here; the browser test uses another Chrome and its chromedriver if it finds them, else skips"; \
+	  fi
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
