@@ -106,10 +106,11 @@ def second_snapshot(first):
     region = next(st["region"] for st in doc["statuses"]
                   if st["type"] == "youtube" and st["status"] == "ok")
     bottom = max(p["rank"] for p in lists[("youtube", region)])
-    for item in items:
-        for p in item["positions"]:
-            if p.get("region") == region and p["rank"] >= bottom - 1:
-                p["rank"] += 100  # out of the way: a new item takes it
+    for item in items:  # the last two drop out of that chart
+        item["positions"] = [p for p in item["positions"]
+                             if p.get("region") != region or
+                             p["rank"] < bottom - 1]
+    items = [i for i in items if i["positions"]]
     items.append(video("NewEntrant1", "Brand new music video premiere",
                        bottom - 1, region, 2400000))
     items.append(video("Hostile_001", SCRIPT_TITLE, bottom, region, 1200,
