@@ -553,6 +553,61 @@ def not_found_page(site):
             raise AssertionError("404.html: root-absolute %s" % value)
 
 
+def triple_mustache_only_for_svg():
+    """API text always goes through {{ }}: the theme's one unescaped tag
+    is the sparkline, an SVG trendsite draws itself."""
+    found = []
+    top = os.path.join(sitelib.root(), "templates")
+    for d, _, fs in os.walk(top):
+        for f in fs:
+            if not f.endswith(".mustache"):
+                continue
+            with open(os.path.join(d, f), encoding="utf-8") as fh:
+                for n, line in enumerate(fh, 1):
+                    for tag in re.findall(r"\{\{\{[^}]*\}\}\}|\{\{&[^}]*\}\}",
+                                          line):
+                        if tag != "{{{sparkline}}}":
+                            found.append("%s:%d: %s" % (
+                                os.path.relpath(os.path.join(d, f), top), n,
+                                tag))
+    fail_list(found, "unescaped tags")
+
+
+def override_one_file(work):
+    """A templates folder with one partial and one asset: those replace
+    the theme's, everything else comes from the built-in theme."""
+    mine = os.path.join(work, "my-theme")
+    os.makedirs(os.path.join(mine, "partials"))
+    os.makedirs(os.path.join(mine, "assets"))
+    with open(os.path.join(mine, "partials", "footer.html.mustache"),
+              "w") as f:
+        f.write("<footer><p>My footer, data as of {{run.generated_display}}"
+                "</p></footer>\n")
+    with open(os.path.join(mine, "assets", "style.css"), "w") as f:
+        f.write("body { color: #123; }\n")
+    out = os.path.join(work, "site-mine")
+    config = os.path.join(work, "mine.json")
+    sitelib.write_json(config, {
+        "site": {"title": "Mine", "base_url": BASE}, "output": out,
+        "templates": mine, "state": os.path.join(work, "state-mine"),
+        "sources": []})
+    proc = subprocess.run(
+        [sitelib.trendsite(), "-q", "render", "--config", config, "--from",
+         os.path.join(work, "snap1.json")], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=120,
+        env=dict(os.environ, TRENDSITE_NOW=sitelib.T1))
+    assert proc.returncode == 0, proc.stdout
+    site = Site(out)
+    for rel in site.html:
+        assert "My footer, data as of" in site.read(rel), rel
+    assert site.read("assets/style.css") == "body { color: #123; }\n"
+    with open(os.path.join(sitelib.root(), "templates", "assets",
+                           "app.js"), encoding="utf-8") as f:
+        assert site.read("assets/app.js") == f.read(), "app.js not built in"
+    assert site.page("regions/US.html").find("ol", class_="chart"), \
+        "region.html did not come from the built-in theme"
+
+
 def main():
     tap = sitelib.Tap()
     work = tempfile.mkdtemp(prefix="ts-site.")
@@ -592,6 +647,10 @@ def main():
         tap.check("an unsafe key writes nothing and links nowhere",
                   nothing_outside, work, site)
         tap.check("404.html works at any depth", not_found_page, site)
+        tap.check("templates use {{{ }}} only for the sparkline",
+                  triple_mustache_only_for_svg)
+        tap.check("a folder with one partial and one asset overrides just "
+                  "those", override_one_file, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     tap.finish()
