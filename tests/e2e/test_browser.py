@@ -236,6 +236,24 @@ class Run:
         assert (sum(rgb) < 150) == dark, "%s background %s" % (
             "dark" if dark else "light", background)
 
+    def other_pages_fit(self):
+        """Every other kind of page on a phone: no sideways scrolling, no
+        console errors. (404.html is left out: its <base> is the public
+        address, which this machine cannot reach.)"""
+        pages = ["news.html", "status.html", "videos/NewEntrant1.html"]
+        for folder in ("stories", "archive"):
+            names = sorted(os.listdir(os.path.join(self.site, folder)))
+            pages.append(folder + "/" + names[0])
+        problems = []
+        for path in pages:
+            self.load(path, PHONE)
+            self.shot(path.replace("/", "-")[:-len(".html")] + "-375")
+            width = self.b.js("return document.documentElement.scrollWidth")
+            if width > PHONE[0]:
+                problems.append("%s: %d px wide" % (path, width))
+            problems += ["%s: %s" % (path, e) for e in self.b.errors()]
+        assert not problems, "\n".join(problems)
+
     def region_filter(self):
         self.load("index.html", DESKTOP)
         cards = self.b.js("return [...document.querySelectorAll("
@@ -429,6 +447,8 @@ def main():
                               "sideways scroll" % (path, size[0],
                                                    ", dark" if dark else ""),
                               run.page_at, path, size, dark, shot, items)
+        tap.check("news, status, item and archive pages fit 375 px",
+                  run.other_pages_fit)
         tap.check("the region filter hides the other cards",
                   run.region_filter)
         tap.check("the category filter keeps one category",
