@@ -581,10 +581,8 @@ static enum ts_result save_day(const struct ts_history_options *o,
   snprintf(name, sizeof name, "%s.json", date);
   history_path(o, path, sizeof path, "days", name);
   struct ts_snapshot_meta meta = {o->now, 1, 1};
-  json_t *doc = ts_snapshot_build(top, n, u->statuses, u->nstatuses, &meta);
-  enum ts_result r = doc ? ts_snapshot_write(path, doc, err)
-                         : ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-  json_decref(doc);
+  enum ts_result r = ts_snapshot_save(path, top, n, u->statuses, u->nstatuses,
+                                      &meta, err);
   free(top);
   return r;
 }
@@ -619,7 +617,8 @@ static void prune(const struct ts_history_options *o,
 
 enum ts_result ts_history_commit(const struct ts_history_options *o,
                                  struct ts_history_update *u,
-                                 const json_t *snapshot, struct ts_error *err)
+                                 const char *snapshot, size_t len,
+                                 struct ts_error *err)
 {
   const char *subs[] = {"runs", "days"};
   for (size_t i = 0; i < 2; i++) {
@@ -632,7 +631,7 @@ enum ts_result ts_history_commit(const struct ts_history_options *o,
   char path[4096], name[64];
   run_file_name(o->now, name, sizeof name);
   history_path(o, path, sizeof path, "runs", name);
-  enum ts_result r = ts_snapshot_write(path, snapshot, err);
+  enum ts_result r = ts_fs_write_atomic(path, snapshot, len, err);
   if (r == TS_OK)
     r = save_day(o, u, err);
   if (r == TS_OK) {

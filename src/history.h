@@ -97,12 +97,13 @@ enum ts_result ts_history_load_day(const struct ts_history_options *opts,
                                    struct ts_error *err);
 
 /*
- * Writes the update and `snapshot` (the published document, borrowed) to
- * the state folder, and prunes what is older than history_days.
+ * Writes the update and `snapshot` (the published snapshot's text, `len`
+ * bytes, borrowed) to the state folder, and prunes what is older than
+ * history_days.
  */
 enum ts_result ts_history_commit(const struct ts_history_options *opts,
                                  struct ts_history_update *update,
-                                 const json_t *snapshot,
+                                 const char *snapshot, size_t len,
                                  struct ts_error *err);
 
 void ts_history_update_free(struct ts_history_update *update);

@@ -335,15 +335,17 @@ static int cmd_run(struct cli *cli)
   }
   struct ts_pipeline_options po = {
     .config = cfg, .log = &cli->log, .out_dir = out, .progress = true};
-  json_t *snapshot = NULL;
+  struct ts_buf snapshot;
+  ts_buf_init(&snapshot, 0);
   enum ts_outcome outcome = TS_NOT_PUBLISHED;
   enum ts_result r = ts_pipeline_fetch(&po, now, &snapshot, &err);
   if (r == TS_OK) {
-    const json_t *docs[] = {snapshot};
-    const char *names[] = {"this run's snapshot"};
-    r = ts_pipeline_render(&po, docs, names, 1, &outcome, &err);
+    /* The same path as `render --from`: whole and sharded runs agree. */
+    struct ts_pipeline_input in = {"this run's snapshot",
+                                   ts_buf_cstr(&snapshot), snapshot.len};
+    r = ts_pipeline_render(&po, &in, 1, &outcome, &err);
   }
-  json_decref(snapshot);
+  ts_buf_cleanup(&snapshot);
   ts_config_free(cfg);
   return finish_render(cli, r, outcome, &err);
 }
@@ -375,13 +377,14 @@ static int cmd_fetch(struct cli *cli)
   po.config = cfg;
   struct ts_error err;
   int64_t now;
-  json_t *snapshot = NULL;
+  struct ts_buf snapshot;
+  ts_buf_init(&snapshot, 0);
   enum ts_result r = ts_clock_now(&now, &err);
   if (r == TS_OK)
     r = ts_pipeline_fetch(&po, now, &snapshot, &err);
   if (r == TS_OK)
-    r = ts_snapshot_write(out, snapshot, &err);
-  json_decref(snapshot);
+    r = ts_fs_write_atomic(out, ts_buf_cstr(&snapshot), snapshot.len, &err);
+  ts_buf_cleanup(&snapshot);
   ts_config_free(cfg);
   if (r != TS_OK) {
     ts_log_error(&cli->log, "%s", err.msg);
@@ -422,36 +425,34 @@ static int cmd_render(struct cli *cli)
   struct ts_config *cfg = load_config(cli, config_path);
   if (!cfg)
     return EXIT_USAGE;
-  json_t *docs[MAX_SNAPSHOTS];
+  struct ts_pipeline_input inputs[MAX_SNAPSHOTS];
   size_t loaded = 0;
   int status = EXIT_PUBLISHED;
   for (; loaded < n; loaded++) {
-    json_error_t jerr;
-    docs[loaded] = json_load_file(names[loaded], 0, &jerr);
-    if (!docs[loaded]) {
-      if (jerr.line > 0)
-        ts_log_error(&cli->log, "%s:%d:%d: %s", names[loaded], jerr.line,
-                     jerr.column, jerr.text);
-      else
-        ts_log_error(&cli->log, "%s", jerr.text);
+    char *text = NULL;
+    size_t len = 0;
+    struct ts_error err;
+    if (ts_fs_read(names[loaded], (size_t)1 << 30, &text, &len, &err) !=
+        TS_OK) {
+      ts_log_error(&cli->log, "%s", err.msg);
       status = EXIT_NOTHING;
       break;
     }
+    inputs[loaded] = (struct ts_pipeline_input){names[loaded], text, len};
   }
   if (status == EXIT_PUBLISHED) {
     struct ts_pipeline_options po = {.config = cfg, .log = &cli->log,
                                      .out_dir = out, .dump_context = dump};
     enum ts_outcome outcome = TS_NOT_PUBLISHED;
     struct ts_error err;
-    enum ts_result r = ts_pipeline_render(&po, (const json_t *const *)docs,
-                                          names, n, &outcome, &err);
+    enum ts_result r = ts_pipeline_render(&po, inputs, n, &outcome, &err);
     status = dump ? (r == TS_OK ? EXIT_PUBLISHED : EXIT_USAGE)
                   : finish_render(cli, r, outcome, &err);
     if (dump && r != TS_OK)
       ts_log_error(&cli->log, "%s", err.msg);
   }
   for (size_t i = 0; i < loaded; i++)
-    json_decref(docs[i]);
+    free((char *)inputs[i].text);
   ts_config_free(cfg);
   return status;
 }

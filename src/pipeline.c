@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dedupe.h"
 #include "fetch.h"
@@ -19,7 +20,7 @@
 /* ---- fetch ------------------------------------------------------------- */
 
 enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
-                                 int64_t now, json_t **out,
+                                 int64_t now, struct ts_buf *out,
                                  struct ts_error *err)
 {
   const struct ts_config *cfg = o->config;
@@ -87,10 +88,9 @@ enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
     r = ts_dedupe(&batch, &merged, &nmerged, NULL, err);
   if (r == TS_OK) {
     struct ts_snapshot_meta meta = {now, env.shard_index, env.shard_count};
-    *out = ts_snapshot_build(merged, nmerged, batch.statuses, batch.nstatuses,
-                             &meta);
-    if (!*out)
-      r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    if (ts_snapshot_text(merged, nmerged, batch.statuses, batch.nstatuses,
+                         &meta, out) != TS_OK)
+      r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
   }
   free(merged);
   for (size_t i = 0; i < cfg->nsources; i++)
@@ -103,6 +103,19 @@ enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
 
 /* ---- render ------------------------------------------------------------ */
 
+/* Logs how long the stage that just ended took (-v), and restarts the
+ * clock: where a run spends its time is the first question about it. */
+static void stage_done(const struct ts_log *log, const char *stage,
+                       struct timespec *since)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  ts_log_debug(log, "render: %s: %.1f ms", stage,
+               (double)(now.tv_sec - since->tv_sec) * 1e3 +
+                   (double)(now.tv_nsec - since->tv_nsec) / 1e6);
+  *since = now;
+}
+
 static const char *list_name(const struct ts_status *s, char *buf, size_t n)
 {
   snprintf(buf, n, "%s%s%s%s", s->source, s->region[0] ? "[" : "", s->region,
@@ -111,25 +124,47 @@ static const char *list_name(const struct ts_status *s, char *buf, size_t n)
 }
 
 /* Loads every snapshot into `batch`; a list may come from one only. */
-static enum ts_result load_all(const json_t *const *docs,
-                               const char *const *names, size_t n,
+static enum ts_result load_all(const struct ts_pipeline_input *in, size_t n,
                                struct ts_batch *batch, int64_t *now,
                                struct ts_error *err)
 {
   *now = TS_TIME_UNKNOWN;
   for (size_t i = 0; i < n; i++) {
-    size_t before = batch->nstatuses;
-    size_t listed = json_array_size(json_object_get(docs[i], "statuses"));
+    /* Load into a batch of its own first, to see whether any of its lists
+     * is already known. */
+    struct ts_batch one;
+    ts_batch_init(&one);
     struct ts_snapshot_meta meta;
-    enum ts_result r = ts_snapshot_load(names[i], docs[i], batch, &meta, err);
+    enum ts_result r = ts_snapshot_parse(in[i].name, in[i].text, in[i].len,
+                                         &one, &meta, err);
+    for (size_t k = 0; r == TS_OK && k < one.nstatuses; k++) {
+      const struct ts_status *st = &one.statuses[k];
+      size_t before = batch->nstatuses;
+      struct ts_status *to = ts_batch_status(batch, st->source, st->type,
+                                             st->region);
+      if (!to)
+        r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+      else if (batch->nstatuses == before)
+        r = ts_error_set(err, TS_ERR_PARSE,
+                         "%s: list %s%s%s%s is also in another snapshot: "
+                         "render --from takes the shards of one run, each "
+                         "once", in[i].name, st->source,
+                         st->region[0] ? "[" : "", st->region,
+                         st->region[0] ? "]" : "");
+      else {
+        const char *source = to->source, *type = to->type;
+        *to = *st;
+        to->source = source;
+        to->type = type;
+        to->reason = st->reason ? ts_batch_str(batch, st->reason) : NULL;
+      }
+    }
+    for (size_t k = 0; r == TS_OK && k < one.nitems; k++)
+      if (!ts_batch_copy_item(batch, &one.items[k]))
+        r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    ts_batch_cleanup(&one);
     if (r != TS_OK)
       return r;
-    if (batch->nstatuses - before != listed)
-      return ts_error_set(err, TS_ERR_PARSE,
-                          "%s: has lists that another snapshot already has: "
-                          "render --from takes the shards of one run, each "
-                          "once",
-                          names[i]);
     if (meta.generated_at > *now || *now == TS_TIME_UNKNOWN)
       *now = meta.generated_at;
   }
@@ -137,9 +172,8 @@ static enum ts_result load_all(const json_t *const *docs,
 }
 
 enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
-                                  const json_t *const *snapshots,
-                                  const char *const *names, size_t n,
-                                  enum ts_outcome *outcome,
+                                  const struct ts_pipeline_input *inputs,
+                                  size_t n, enum ts_outcome *outcome,
                                   struct ts_error *err)
 {
   const struct ts_config *cfg = o->config;
@@ -147,7 +181,10 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   struct ts_batch batch;
   ts_batch_init(&batch);
   int64_t now;
-  enum ts_result r = load_all(snapshots, names, n, &batch, &now, err);
+  struct timespec clock;
+  clock_gettime(CLOCK_MONOTONIC, &clock);
+  enum ts_result r = load_all(inputs, n, &batch, &now, err);
+  stage_done(o->log, "load snapshots", &clock);
   struct ts_history_options ho = {
     .state_dir = cfg->state,
     .history_days = cfg->history_days,
@@ -157,6 +194,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   };
   if (r == TS_OK)
     r = ts_history_fill_stale(&ho, &batch, err);
+  stage_done(o->log, "last-good data", &clock);
 
   /* Every list failed with nothing to fall back on: publishing would
    * replace a good site with an empty one. */
@@ -183,18 +221,21 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   size_t nmerged = 0;
   if (r == TS_OK)
     r = ts_dedupe(&batch, &merged, &nmerged, NULL, err);
-  json_t *published = NULL;
+  stage_done(o->log, "merge", &clock);
+  struct ts_buf published;
+  ts_buf_init(&published, 0);
   if (r == TS_OK) {
     struct ts_snapshot_meta meta = {now, 1, 1};
-    published = ts_snapshot_build(merged, nmerged, batch.statuses,
-                                  batch.nstatuses, &meta);
-    if (!published)
-      r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    if (ts_snapshot_text(merged, nmerged, batch.statuses, batch.nstatuses,
+                         &meta, &published) != TS_OK)
+      r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
   }
+  stage_done(o->log, "snapshot", &clock);
   struct ts_history_update *update = NULL;
   if (r == TS_OK)
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
                           batch.nstatuses, &update, err);
+  stage_done(o->log, "history", &clock);
   struct ts_site_stats stats;
   memset(&stats, 0, sizeof stats);
   if (r == TS_OK) {
@@ -206,7 +247,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .nstatuses = batch.nstatuses,
       .history = update,
       .history_opts = &ho,
-      .snapshot = published,
+      .snapshot = ts_buf_cstr(&published),
+      .snapshot_len = published.len,
       .now = now,
     };
     struct ts_site_options so = {
@@ -217,9 +259,12 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     };
     r = ts_site_build(&in, &so, &stats, err);
   }
+  stage_done(o->log, "site", &clock);
   if (r == TS_OK && !o->dump_context) {
     /* Only a published site moves the history forward. */
-    r = ts_history_commit(&ho, update, published, err);
+    r = ts_history_commit(&ho, update, ts_buf_cstr(&published),
+                          published.len, err);
+    stage_done(o->log, "history saved", &clock);
     if (r != TS_OK)
       ts_error_prefix(err, "the site was published, but the history was not "
                       "saved");
@@ -255,7 +300,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       ts_log_warn(o->log, "run summary: %s", serr.msg);
   }
   ts_history_update_free(update);
-  json_decref(published);
+  ts_buf_cleanup(&published);
   free(merged);
   ts_batch_cleanup(&batch);
   return r;

@@ -13,11 +13,11 @@
 #ifndef TS_PIPELINE_H
 #define TS_PIPELINE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -39,26 +39,31 @@ struct ts_pipeline_options {
 };
 
 /*
- * Fetches this shard's lists and returns the snapshot document (new
- * reference in *out). Fails only on errors that stop a run before any
+ * Fetches this shard's lists and appends the snapshot's text to `out`. Fails only on errors that stop a run before any
  * request (out of memory, a broken state folder); a source that fails is
  * a failed list inside the snapshot, not an error here.
  */
 enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *opts,
-                                 int64_t now, json_t **out,
+                                 int64_t now, struct ts_buf *out,
                                  struct ts_error *err);
 
+/* A snapshot's text and the name it goes by in messages; borrowed. */
+struct ts_pipeline_input {
+  const char *name;
+  const char *text;
+  size_t len;
+};
+
 /*
- * Merges the snapshot documents (borrowed; `names` for messages), renders
+ * Merges the snapshots, renders
  * and publishes the site, and commits the history. *outcome says what was
  * published. Returns an error (and TS_NOT_PUBLISHED) when the snapshots do
  * not fit together or the site cannot be built; the previous site is then
  * untouched.
  */
 enum ts_result ts_pipeline_render(const struct ts_pipeline_options *opts,
-                                  const json_t *const *snapshots,
-                                  const char *const *names, size_t n,
-                                  enum ts_outcome *outcome,
+                                  const struct ts_pipeline_input *inputs,
+                                  size_t n, enum ts_outcome *outcome,
                                   struct ts_error *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/json_text.h"
 #include "util/regions.h"
 #include "version.h"
 
@@ -23,6 +24,9 @@
 #define INDEX_STORIES 12
 #define FEED_ENTRIES 50
 #define MAX_ASSET_BYTES ((size_t)16 << 20)
+/* Region chips in every page's header; the index lists them all. A site
+ * with hundreds of regions would otherwise carry them on every page. */
+#define NAV_REGIONS 12
 
 enum page_template {
   T_INDEX,
@@ -50,6 +54,26 @@ static const char *const page_kinds[T_COUNT] = {
   "feed", "sitemap", "robots",
 };
 
+/* One list's items in rank order, built once: pages look lists up instead
+ * of scanning every item (800 region pages x 30,000 items would be
+ * 24 million comparisons). */
+struct list_entry {
+  size_t item;
+  uint32_t rank;
+};
+
+struct list {
+  struct list_entry *entries;
+  size_t n, cap;
+  size_t videos; /* entries that are videos */
+};
+
+struct list_index {
+  struct list *lists;
+  size_t n;
+  json_t *ids; /* "source/region" -> index */
+};
+
 struct site {
   const struct ts_site_input *in;
   const struct ts_site_options *opts;
@@ -58,8 +82,9 @@ struct site {
   struct ts_publish *pub;
   struct ts_buf page;        /* the page being rendered */
   json_t *site_obj, *run_obj, *nav_obj;
-  json_t **cards;            /* base card per item, built on first use */
+  json_t *regions;           /* every YouTube region, for the index */
   json_t *keys;              /* key -> item index, for links and lookups */
+  struct list_index index;   /* this run's lists */
   bool dump_found;
   struct ts_site_stats *stats;
 };
@@ -220,16 +245,26 @@ static void build_common(struct site *s)
                       json_boolean(json_array_size(failed) > 0));
   json_object_set_new(s->run_obj, "failed_lists", failed);
 
-  json_t *regions = json_array();
-  for (size_t i = 0; i < s->in->nstatuses; i++)
-    if (is_youtube_list(s, &s->in->statuses[i]))
-      json_array_append_new(regions,
-                            region_entry(s, &s->in->statuses[i], NULL));
+  s->regions = json_array();
+  json_t *nav_regions = json_array();
+  for (size_t i = 0; i < s->in->nstatuses; i++) {
+    if (!is_youtube_list(s, &s->in->statuses[i]))
+      continue;
+    json_t *r = region_entry(s, &s->in->statuses[i], NULL);
+    json_object_set_new(r, "count",
+                        json_integer((json_int_t)s->index.lists[i].videos));
+    if (json_array_size(nav_regions) < NAV_REGIONS)
+      json_array_append(nav_regions, r);
+    json_array_append_new(s->regions, r);
+  }
   bool has_news = false;
   for (size_t i = 0; i < s->in->nitems && !has_news; i++)
     has_news = s->in->items[i].kind == TS_ITEM_STORY;
-  s->nav_obj = json_pack("{s:o, s:b}", "regions", regions, "has_news",
-                         has_news);
+  size_t nregions = json_array_size(s->regions);
+  s->nav_obj = json_pack("{s:o, s:b, s:b, s:i}", "regions", nav_regions,
+                         "has_news", has_news, "more_regions",
+                         nregions > NAV_REGIONS, "region_count",
+                         (int)nregions);
 }
 
 /* The context root of a page: site, page, run, nav, generator. */
@@ -282,6 +317,17 @@ static void set_count_display(json_t *card, const char *key,
                                                    sizeof buf));
 }
 
+/* The item's page ("videos/KEY.html"), relative to the site root; false
+ * when its key is not a safe file name (such items get no page). */
+static bool item_page_url(const struct ts_item *it, char *out, size_t size)
+{
+  if (!it->key || !ts_site_key_ok(it->key))
+    return false;
+  snprintf(out, size, "%s/%s.html",
+           it->kind == TS_ITEM_VIDEO ? "videos" : "stories", it->key);
+  return true;
+}
+
 static json_t *build_card(const struct site *s, const struct ts_item *it)
 {
   json_t *c = json_object();
@@ -292,11 +338,8 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   json_object_set_new(c, "is_story", json_boolean(!video));
   /* Only an item whose key is a safe file name gets a page (item_pages
    * skips the others), so only such an item links to one. */
-  if (ts_site_key_ok(it->key)) {
-    snprintf(buf, sizeof buf, "%s/%s.html", video ? "videos" : "stories",
-             it->key);
+  if (item_page_url(it, buf, sizeof buf))
     set_str(c, "page_url", buf);
-  }
   if (safe_link(it->url)) {
     set_str(c, "link", it->url);
     if (video && source_type(s, it->source) &&
@@ -395,20 +438,13 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   return c;
 }
 
-/* The card of item `i`, built once and shared by every page that lists it
- * (callers add list-specific fields to a shallow copy). */
-static json_t *card(struct site *s, size_t i)
-{
-  if (!s->cards[i])
-    s->cards[i] = build_card(s, &s->in->items[i]);
-  return s->cards[i];
-}
-
-/* A copy of the card for one list: its rank there and the change. */
+/* The card of item `i` in one list: its rank there and the change. Cards
+ * are built per use rather than cached: 30,000 cached cards would cost
+ * more memory than building them twice costs time. New reference. */
 static json_t *list_card(struct site *s, size_t i, uint32_t rank,
                          const char *source, const char *region)
 {
-  json_t *c = json_copy(card(s, i));
+  json_t *c = build_card(s, &s->in->items[i]);
   json_object_set_new(c, "rank", json_integer(rank));
   const json_t *h = history_of(s, s->in->items[i].key);
   char list[64];
@@ -556,20 +592,7 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
   }
   json_decref(categories);
   sort_categories(cats);
-  json_t *regions = json_deep_copy(json_object_get(s->nav_obj, "regions"));
-  size_t ri;
-  json_t *r;
-  json_array_foreach(regions, ri, r)
-  {
-    const char *code = json_string_value(json_object_get(r, "code"));
-    int n = 0;
-    for (size_t i = 0; i < s->in->nitems; i++)
-      for (uint32_t k = 0; k < s->in->items[i].npositions; k++)
-        if (s->in->items[i].kind == TS_ITEM_VIDEO &&
-            !strcmp(s->in->items[i].positions[k].region, code))
-          n++;
-    json_object_set_new(r, "count", json_integer(n));
-  }
+  json_t *regions = json_incref(s->regions);
   json_t *archive = json_array();
   const json_t *days = s->in->history ? ts_history_days(s->in->history) : NULL;
   size_t di;
@@ -601,38 +624,83 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
   return render(s, T_INDEX, "index.html", ctx, err);
 }
 
-struct ranked {
-  size_t item;
-  uint32_t rank;
-};
-
-static int compare_ranked(const void *a, const void *b)
+static void list_key(const char *source, const char *region, char *out,
+                     size_t size)
 {
-  const struct ranked *x = a, *y = b;
+  snprintf(out, size, "%s%s%s", source, region[0] ? "/" : "", region);
+}
+
+static int compare_entries(const void *a, const void *b)
+{
+  const struct list_entry *x = a, *y = b;
   if (x->rank != y->rank)
     return x->rank < y->rank ? -1 : 1;
   return (x->item > y->item) - (x->item < y->item);
 }
 
-/* Items listed in (source, region), in rank order. Caller frees. */
-static struct ranked *list_items(const struct site *s, const char *source,
-                                 const char *region, size_t *n)
+/* A list index: every item's positions filed under their lists (one per
+ * status, same order), each sorted by rank; one pass over the positions.
+ * `stale` positions are filed only when `with_stale`. */
+static void list_index_free(struct list_index *x)
 {
-  struct ranked *out = calloc(s->in->nitems ? s->in->nitems : 1, sizeof *out);
-  *n = 0;
-  for (size_t i = 0; out && i < s->in->nitems; i++) {
-    const struct ts_item *it = &s->in->items[i];
+  for (size_t i = 0; x->lists && i < x->n; i++)
+    free(x->lists[i].entries);
+  free(x->lists);
+  json_decref(x->ids);
+  memset(x, 0, sizeof *x);
+}
+
+static enum ts_result list_index_build(const struct ts_item *items,
+                                       size_t nitems,
+                                       const struct ts_status *statuses,
+                                       size_t nstatuses, bool with_stale,
+                                       struct list_index *x,
+                                       struct ts_error *err)
+{
+  memset(x, 0, sizeof *x);
+  x->n = nstatuses;
+  x->lists = calloc(nstatuses ? nstatuses : 1, sizeof *x->lists);
+  x->ids = json_object();
+  if (!x->lists || !x->ids) {
+    list_index_free(x);
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < nstatuses; i++) {
+    char key[64];
+    list_key(statuses[i].source, statuses[i].region, key, sizeof key);
+    json_object_set_new(x->ids, key, json_integer((json_int_t)i));
+  }
+  for (size_t i = 0; i < nitems; i++) {
+    const struct ts_item *it = &items[i];
     for (uint32_t k = 0; k < it->npositions; k++) {
-      if (!strcmp(it->positions[k].source, source) &&
-          !strcmp(it->positions[k].region, region)) {
-        out[(*n)++] = (struct ranked){i, it->positions[k].rank};
-        break;
+      if (it->positions[k].stale && !with_stale)
+        continue;
+      char key[64];
+      list_key(it->positions[k].source, it->positions[k].region, key,
+               sizeof key);
+      json_t *id = json_object_get(x->ids, key);
+      if (!id)
+        continue; /* a position without a list: nothing lists it */
+      struct list *l = &x->lists[json_integer_value(id)];
+      if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct list_entry *e = realloc(l->entries, cap * sizeof *e);
+        if (!e) {
+          list_index_free(x);
+          return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+        }
+        l->entries = e;
+        l->cap = cap;
       }
+      l->entries[l->n++] = (struct list_entry){i, it->positions[k].rank};
+      l->videos += it->kind == TS_ITEM_VIDEO;
     }
   }
-  if (out)
-    qsort(out, *n, sizeof *out, compare_ranked);
-  return out;
+  for (size_t i = 0; i < nstatuses; i++)
+    if (x->lists[i].n) /* an empty list has no array to sort */
+      qsort(x->lists[i].entries, x->lists[i].n, sizeof *x->lists[i].entries,
+            compare_entries);
+  return TS_OK;
 }
 
 /* Gives a region page its own copy of the navigation, with `current` set
@@ -652,7 +720,49 @@ static void mark_current_region(json_t *ctx, const char *code)
   json_object_set_new(ctx, "nav", nav);
 }
 
-static enum ts_result region_pages(struct site *s, json_t *api_regions,
+/* api/regions/XX.json: the list with each item's rank in it. Written as
+ * text, like the snapshot, rather than built as a JSON tree. */
+static enum ts_result region_api(struct site *s, const struct ts_status *st,
+                                 const struct list *list, struct ts_error *err)
+{
+  struct ts_buf text;
+  ts_buf_init(&text, 0);
+  struct ts_json_writer w = {.b = &text};
+  char when[21], path[64];
+  ts_time_format(s->in->now, when);
+  ts_json_open(&w, '{');
+  ts_json_str_member(&w, "format", "trendsite-region");
+  ts_json_int_member(&w, "version", 1);
+  ts_json_str_member(&w, "generated_at", when);
+  ts_json_str_member(&w, "region", st->region);
+  ts_json_str_member(&w, "name", region_name(st->region));
+  ts_json_str_member(&w, "status", ts_status_state_name(st->state));
+  ts_json_key(&w, "items");
+  ts_json_open(&w, '[');
+  enum ts_result r = TS_OK;
+  for (size_t k = 0; k < list->n && r == TS_OK; k++) {
+    ts_json_next(&w);
+    r = ts_buf_append_char(&text, '\n');
+    if (r == TS_OK)
+      r = ts_snapshot_item_text(&s->in->items[list->entries[k].item], &text);
+    /* The item's closing brace makes way for its rank in this list. */
+    if (r == TS_OK) {
+      text.len--;
+      r = ts_buf_printf(&text, ",\"rank\":%u}", list->entries[k].rank);
+    }
+  }
+  if (r == TS_OK)
+    r = ts_buf_append_str(&text, "\n]}\n");
+  snprintf(path, sizeof path, "api/regions/%s.json", st->region);
+  if (r != TS_OK || w.failed)
+    r = ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
+  else
+    r = emit(s, path, ts_buf_cstr(&text), text.len, err);
+  ts_buf_cleanup(&text);
+  return r;
+}
+
+static enum ts_result region_pages(struct site *s, json_t *paths,
                                    struct ts_error *err)
 {
   for (size_t i = 0; i < s->in->nstatuses; i++) {
@@ -677,31 +787,21 @@ static enum ts_result region_pages(struct site *s, json_t *api_regions,
       set_str(region, "stale_since_display",
               ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
     set_str(region, "reason", st->reason);
-    size_t n;
-    struct ranked *list = list_items(s, st->source, st->region, &n);
-    json_t *items = json_array(), *api_items = json_array();
-    for (size_t k = 0; list && k < n; k++) {
-      json_array_append_new(items, list_card(s, list[k].item, list[k].rank,
-                                             st->source, st->region));
-      json_t *aj = ts_snapshot_item_json(&s->in->items[list[k].item]);
-      json_object_set_new(aj, "rank", json_integer(list[k].rank));
-      json_array_append_new(api_items, aj);
-    }
-    free(list);
+    const struct list *list = &s->index.lists[i];
+    json_t *items = json_array();
+    for (size_t k = 0; k < list->n; k++)
+      json_array_append_new(items, list_card(s, list->entries[k].item,
+                                             list->entries[k].rank, st->source,
+                                             st->region));
     json_object_set_new(ctx, "region", region);
-    json_object_set_new(ctx, "has_items", json_boolean(n > 0));
+    json_object_set_new(ctx, "has_items", json_boolean(list->n > 0));
     json_object_set_new(ctx, "items", items);
     enum ts_result r = render(s, T_REGION, path, ctx, err);
-    if (r != TS_OK) {
-      json_decref(api_items);
+    if (r == TS_OK)
+      r = region_api(s, st, list, err);
+    if (r != TS_OK)
       return r;
-    }
-    json_t *api = json_pack("{s:s, s:s, s:s, s:o}", "region", st->region,
-                            "name", region_name(st->region), "status",
-                            ts_status_state_name(st->state), "items",
-                            api_items);
-    set_time(api, "generated_at", s->in->now);
-    json_object_set_new(api_regions, st->region, api);
+    json_array_append_new(paths, json_string(path));
   }
   return TS_OK;
 }
@@ -726,7 +826,7 @@ static enum ts_result item_pages(struct site *s, struct ts_error *err)
     else
       snprintf(desc, sizeof desc, "%s%s%s", video ? "Trending video" : "Story",
                it->author ? " by " : "", it->author ? it->author : "");
-    json_t *c = json_copy(card(s, i));
+    json_t *c = build_card(s, &s->in->items[i]);
     bool stale = json_is_true(json_object_get(c, "stale"));
     for (uint32_t k = 0; k < it->npositions && !stale; k++)
       stale = it->positions[k].stale;
@@ -915,38 +1015,34 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
     snprintf(path, sizeof path, "archive/%s.html", date);
     snprintf(title, sizeof title, "Trending on %s",
              ts_display_date(t, label, sizeof label));
+    struct list_index day_index;
+    r = list_index_build(items, nitems, statuses, nstatuses, false,
+                         &day_index, err);
+    if (r != TS_OK) {
+      ts_batch_cleanup(&day);
+      return r;
+    }
     json_t *ctx = page_context(s, T_ARCHIVE, path, title, NULL, false);
     json_t *lists = json_array();
     for (size_t k = 0; k < nstatuses; k++) {
       const struct ts_status *st = &statuses[k];
+      const struct list *l = &day_index.lists[k];
       json_t *cards = json_array();
       /* The day's top ten of this list, in rank order. */
-      for (uint32_t rank = 1; rank <= 10; rank++) {
-        for (size_t i = 0; i < nitems; i++) {
-          const struct ts_item *it = &items[i];
-          bool hit = false;
-          for (uint32_t p = 0; p < it->npositions && !hit; p++)
-            hit = !it->positions[p].stale && it->positions[p].rank == rank &&
-                  !strcmp(it->positions[p].source, st->source) &&
-                  !strcmp(it->positions[p].region, st->region);
-          if (!hit)
-            continue;
-          json_t *c = json_object();
-          set_str(c, "title", it->title);
-          set_str(c, "author", it->author);
-          json_object_set_new(c, "rank", json_integer(rank));
-          if (safe_link(it->url))
-            set_str(c, "link", it->url);
-          /* Link to the item's page only while it still has one. */
-          json_t *idx = it->key ? json_object_get(s->keys, it->key) : NULL;
-          if (idx)
-            json_object_set(c, "page_url",
-                            json_object_get(card(s, (size_t)
-                                                 json_integer_value(idx)),
-                                            "page_url"));
-          json_array_append_new(cards, c);
-          break;
-        }
+      for (size_t e = 0; e < l->n && l->entries[e].rank <= 10; e++) {
+        const struct ts_item *it = &items[l->entries[e].item];
+        json_t *c = json_object();
+        set_str(c, "title", it->title);
+        set_str(c, "author", it->author);
+        json_object_set_new(c, "rank", json_integer(l->entries[e].rank));
+        if (safe_link(it->url))
+          set_str(c, "link", it->url);
+        /* Link to the item's page only while it still has one. */
+        char url[96];
+        if (it->key && json_object_get(s->keys, it->key) &&
+            item_page_url(it, url, sizeof url))
+          set_str(c, "page_url", url);
+        json_array_append_new(cards, c);
       }
       if (json_array_size(cards) == 0) {
         json_decref(cards);
@@ -965,6 +1061,7 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
     json_object_set_new(ctx, "has_lists", json_boolean(json_array_size(lists)));
     json_object_set_new(ctx, "lists", lists);
     r = render(s, T_ARCHIVE, path, ctx, err);
+    list_index_free(&day_index);
     ts_batch_cleanup(&day);
     if (r != TS_OK)
       return r;
@@ -1026,10 +1123,9 @@ static enum ts_result feed(struct site *s, struct ts_error *err)
   const char *base = s->in->config->site.base_url;
   for (size_t k = 0; k < n && k < FEED_ENTRIES; k++) {
     const struct ts_item *it = &s->in->items[order[k]];
-    const json_t *c = card(s, order[k]);
-    char url[2048];
-    snprintf(url, sizeof url, "%s%s", base,
-             json_string_value(json_object_get(c, "page_url")));
+    char page[96], url[2048];
+    item_page_url(it, page, sizeof page);
+    snprintf(url, sizeof url, "%s%s", base, page);
     json_int_t first = json_integer_value(
         json_object_get(history_of(s, it->key), "first_seen"));
     json_t *e = json_pack("{s:s, s:s, s:s}", "id", url, "title", it->title,
@@ -1074,27 +1170,25 @@ static enum ts_result sitemap(struct site *s, const json_t *paths,
   return render(s, T_SITEMAP, "sitemap.xml", ctx, err);
 }
 
-static enum ts_result api_files(struct site *s, json_t *regions,
-                                struct ts_error *err)
+static enum ts_result api_files(struct site *s, struct ts_error *err)
 {
-  enum ts_result r = emit_json(s, "api/snapshot.json", s->in->snapshot,
-                               JSON_INDENT(1), err);
-  const char *code;
-  json_t *doc;
-  json_object_foreach(regions, code, doc)
-  {
-    char path[64];
-    snprintf(path, sizeof path, "api/regions/%s.json", code);
+  enum ts_result r = emit(s, "api/snapshot.json", s->in->snapshot,
+                          s->in->snapshot_len, err);
+  struct ts_buf text;
+  ts_buf_init(&text, 0);
+  char when[21];
+  ts_time_format(s->in->now, when);
+  ts_buf_printf(&text, "{\"format\":\"trendsite-status\",\"version\":1,"
+                "\"generated_at\":\"%s\",\"statuses\":", when);
+  if (ts_snapshot_statuses_text(s->in->statuses, s->in->nstatuses, &text) !=
+          TS_OK ||
+      ts_buf_append_str(&text, "}\n") != TS_OK) {
     if (r == TS_OK)
-      r = emit_json(s, path, doc, JSON_INDENT(1), err);
+      r = ts_error_set(err, TS_ERR_NOMEM, "api/status.json: out of memory");
+  } else if (r == TS_OK) {
+    r = emit(s, "api/status.json", ts_buf_cstr(&text), text.len, err);
   }
-  json_t *status = json_pack("{s:s, s:i, s:O}", "format", "trendsite-status",
-                             "version", 1, "statuses",
-                             json_object_get(s->in->snapshot, "statuses"));
-  set_time(status, "generated_at", s->in->now);
-  if (r == TS_OK)
-    r = emit_json(s, "api/status.json", status, JSON_INDENT(1), err);
-  json_decref(status);
+  ts_buf_cleanup(&text);
 
   /* The search index: short keys, one compact line; the browser loads it
    * on demand for instant search and filters. */
@@ -1103,15 +1197,24 @@ static enum ts_result api_files(struct site *s, json_t *regions,
     const struct ts_item *it = &s->in->items[i];
     if (!ts_site_key_ok(it->key))
       continue;
-    const json_t *c = card(s, i);
-    json_t *e = json_pack("{s:s, s:s, s:O}", "t", it->title, "u",
-                          json_string_value(json_object_get(c, "page_url")),
-                          "k", json_object_get(c, "is_video"));
+    char page[96];
+    item_page_url(it, page, sizeof page);
+    json_t *e = json_pack("{s:s, s:s, s:b}", "t", it->title, "u", page, "k",
+                          it->kind == TS_ITEM_VIDEO);
     set_str(e, "a", it->author);
     set_str(e, "c", it->category);
-    const char *codes = json_string_value(json_object_get(c, "region_codes"));
-    if (codes && *codes)
-      set_str(e, "r", codes);
+    if (it->kind == TS_ITEM_VIDEO) {
+      char codes[256] = "";
+      size_t used = 0;
+      for (uint32_t k = 0; k < it->npositions; k++) {
+        const char *rc = it->positions[k].region;
+        if (rc[0] && used + strlen(rc) + 2 < sizeof codes)
+          used += (size_t)snprintf(codes + used, sizeof codes - used, "%s%s",
+                                   used ? " " : "", rc);
+      }
+      if (used)
+        set_str(e, "r", codes);
+    }
     json_array_append_new(items, e);
   }
   json_t *search = json_pack("{s:i, s:o}", "version", 1, "items", items);
@@ -1239,11 +1342,11 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   if (r != TS_OK)
     return r;
   build_common(s);
-  json_t *api_regions = json_object();
   json_t *paths = json_array();
+  json_array_append_new(paths, json_string("index.html"));
   r = index_page(s, err);
   if (r == TS_OK)
-    r = region_pages(s, api_regions, err);
+    r = region_pages(s, paths, err);
   if (r == TS_OK)
     r = item_pages(s, err);
   if (r == TS_OK)
@@ -1256,21 +1359,14 @@ static enum ts_result build(struct site *s, struct ts_error *err)
                             false),
                err);
   /* The sitemap lists every page a search engine should see. */
-  json_array_append_new(paths, json_string("index.html"));
-  const char *code;
-  json_t *doc;
-  json_object_foreach(api_regions, code, doc)
-  {
-    char path[64];
-    snprintf(path, sizeof path, "regions/%s.html", code);
-    json_array_append_new(paths, json_string(path));
-  }
   if (json_is_true(json_object_get(s->nav_obj, "has_news")))
     json_array_append_new(paths, json_string("news.html"));
   json_array_append_new(paths, json_string("status.html"));
-  for (size_t i = 0; i < s->in->nitems; i++)
-    if (ts_site_key_ok(s->in->items[i].key))
-      json_array_append(paths, json_object_get(card(s, i), "page_url"));
+  for (size_t i = 0; i < s->in->nitems; i++) {
+    char page[96];
+    if (item_page_url(&s->in->items[i], page, sizeof page))
+      json_array_append_new(paths, json_string(page));
+  }
   if (r == TS_OK)
     r = archive_pages(s, paths, err);
   if (r == TS_OK)
@@ -1287,12 +1383,11 @@ static enum ts_result build(struct site *s, struct ts_error *err)
     r = render(s, T_ROBOTS, robots, ctx, err);
   }
   if (r == TS_OK)
-    r = api_files(s, api_regions, err);
+    r = api_files(s, err);
   if (r == TS_OK)
     r = emit(s, ".nojekyll", "", 0, err);
   if (r == TS_OK)
     r = assets(s, err);
-  json_decref(api_regions);
   json_decref(paths);
   return r;
 }
@@ -1308,21 +1403,18 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
   memset(stats, 0, sizeof *stats);
   struct site s = {.in = in, .opts = opts, .stats = stats};
   ts_buf_init(&s.page, 0);
-  s.cards = calloc(in->nitems ? in->nitems : 1, sizeof *s.cards);
   s.keys = json_object();
-  if (!s.cards || !s.keys) {
-    free(s.cards);
-    json_decref(s.keys);
+  if (!s.keys)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-  }
   for (size_t i = 0; i < in->nitems; i++)
     if (in->items[i].key && ts_site_key_ok(in->items[i].key))
       json_object_set_new(s.keys, in->items[i].key, json_integer((json_int_t)i));
 
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  enum ts_result r = TS_OK;
-  if (!opts->dump_context)
+  enum ts_result r = list_index_build(in->items, in->nitems, in->statuses,
+                                      in->nstatuses, true, &s.index, err);
+  if (r == TS_OK && !opts->dump_context)
     r = ts_publish_begin(opts->out_dir, opts->log, &s.pub, err);
   if (r == TS_OK)
     r = build(&s, err);
@@ -1339,9 +1431,8 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
     r = ts_error_set(err, TS_ERR_NOTFOUND, "no page \"%s\" in this site "
                      "(try index.html, regions/US.html, status.html)",
                      opts->dump_context);
-  for (size_t i = 0; i < in->nitems; i++)
-    json_decref(s.cards[i]);
-  free(s.cards);
+  list_index_free(&s.index);
+  json_decref(s.regions);
   json_decref(s.keys);
   json_decref(s.site_obj);
   json_decref(s.run_obj);

@@ -34,7 +34,8 @@ struct ts_site_input {
   size_t nstatuses;
   const struct ts_history_update *history;       /* may be NULL */
   const struct ts_history_options *history_opts; /* archive days */
-  const json_t *snapshot; /* the document published as api/snapshot.json */
+  const char *snapshot;   /* the text published as api/snapshot.json */
+  size_t snapshot_len;
   int64_t now;            /* the data's time (generated_at) */
 };
 

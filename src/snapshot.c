@@ -6,6 +6,7 @@
 
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/json_text.h"
 #include "util/redact.h"
 #include "version.h"
 
@@ -13,37 +14,40 @@
 
 /* ---- writing ----------------------------------------------------------- */
 
-static void set_str(json_t *obj, const char *key, const char *value)
+/* URLs and reasons are redacted once more on the way out: a key must never
+ * reach a published file even if an adapter forgot. */
+static void redacted_member(struct ts_json_writer *w, const char *key,
+                            const char *value)
 {
-  if (value)
-    json_object_set_new(obj, key, json_string(value));
-}
-
-/* URLs are redacted once more on the way out: a key must never reach a
- * published file even if an adapter forgot. */
-static void set_url(json_t *obj, const char *key, const char *url)
-{
-  if (!url)
+  if (!value)
     return;
-  char *clean = ts_redact_dup(url);
-  if (clean)
-    json_object_set_new(obj, key, json_string(clean));
-  free(clean);
+  char small[1024];
+  char *clean = strlen(value) * 2 + 16 <= sizeof small
+                    ? ts_redact(value, small, sizeof small)
+                    : ts_redact_dup(value);
+  if (!clean) {
+    w->failed = true;
+    return;
+  }
+  ts_json_str_member(w, key, clean);
+  if (clean != small)
+    free(clean);
 }
 
-static void set_count(json_t *obj, const char *key, int64_t value)
+static void count_member(struct ts_json_writer *w, const char *key,
+                         int64_t value)
 {
   if (value != TS_UNKNOWN)
-    json_object_set_new(obj, key, json_integer(value));
+    ts_json_int_member(w, key, value);
 }
 
-static void set_time(json_t *obj, const char *key, int64_t t)
+static void time_member(struct ts_json_writer *w, const char *key, int64_t t)
 {
   if (t == TS_TIME_UNKNOWN)
     return;
   char buf[21];
   ts_time_format(t, buf);
-  json_object_set_new(obj, key, json_string(buf));
+  ts_json_str_member(w, key, buf);
 }
 
 static const char *kind_name(enum ts_item_kind kind)
@@ -51,156 +55,199 @@ static const char *kind_name(enum ts_item_kind kind)
   return kind == TS_ITEM_VIDEO ? "video" : "story";
 }
 
-json_t *ts_snapshot_item_json(const struct ts_item *it)
+enum ts_result ts_snapshot_item_text(const struct ts_item *it,
+                                     struct ts_buf *out)
 {
-  json_t *o = json_object();
-  if (!o)
-    return NULL;
-  set_str(o, "key", it->key ? it->key : it->id);
-  set_str(o, "kind", kind_name(it->kind));
-  set_str(o, "source", it->source);
-  set_str(o, "id", it->id);
-  set_str(o, "title", it->title);
-  set_url(o, "url", it->url);
-  set_url(o, "discussion_url", it->discussion_url);
+  struct ts_json_writer w = {.b = out};
+  ts_json_open(&w, '{');
+  ts_json_str_member(&w, "key", it->key ? it->key : it->id);
+  ts_json_str_member(&w, "kind", kind_name(it->kind));
+  ts_json_str_member(&w, "source", it->source);
+  ts_json_str_member(&w, "id", it->id);
+  ts_json_str_member(&w, "title", it->title);
+  redacted_member(&w, "url", it->url);
+  redacted_member(&w, "discussion_url", it->discussion_url);
   if (it->thumbnail) {
-    json_t *t = json_object();
-    set_url(t, "url", it->thumbnail);
+    ts_json_key(&w, "thumbnail");
+    ts_json_open(&w, '{');
+    redacted_member(&w, "url", it->thumbnail);
     if (it->thumb_width > 0 && it->thumb_height > 0) {
-      json_object_set_new(t, "width", json_integer(it->thumb_width));
-      json_object_set_new(t, "height", json_integer(it->thumb_height));
+      ts_json_int_member(&w, "width", it->thumb_width);
+      ts_json_int_member(&w, "height", it->thumb_height);
     }
-    json_object_set_new(o, "thumbnail", t);
+    ts_json_close(&w, '}');
   }
-  set_str(o, "author", it->author);
-  set_str(o, "summary", it->summary);
-  set_str(o, "category", it->category);
-  set_str(o, "language", it->language);
-  set_str(o, "live", it->live);
-  set_time(o, "published_at", it->published);
-  set_count(o, "views", it->views);
-  set_count(o, "likes", it->likes);
-  set_count(o, "comments", it->comments);
-  set_count(o, "score", it->score);
-  set_count(o, "duration_s", it->duration_s);
+  ts_json_str_member(&w, "author", it->author);
+  ts_json_str_member(&w, "summary", it->summary);
+  ts_json_str_member(&w, "category", it->category);
+  ts_json_str_member(&w, "language", it->language);
+  ts_json_str_member(&w, "live", it->live);
+  time_member(&w, "published_at", it->published);
+  count_member(&w, "views", it->views);
+  count_member(&w, "likes", it->likes);
+  count_member(&w, "comments", it->comments);
+  count_member(&w, "score", it->score);
+  count_member(&w, "duration_s", it->duration_s);
 
-  json_t *positions = json_array();
-  json_t *regions = json_array();
-  json_t *sources = json_array();
-  bool all_stale = it->npositions > 0;
+  bool all_stale = it->npositions > 0, any_region = false;
+  ts_json_key(&w, "positions");
+  ts_json_open(&w, '[');
   for (uint32_t i = 0; i < it->npositions; i++) {
     const struct ts_item_position *p = &it->positions[i];
-    json_t *pj = json_object();
-    set_str(pj, "source", p->source);
+    ts_json_next(&w);
+    ts_json_open(&w, '{');
+    ts_json_str_member(&w, "source", p->source);
     if (p->region[0])
-      set_str(pj, "region", p->region);
-    json_object_set_new(pj, "rank", json_integer(p->rank));
+      ts_json_str_member(&w, "region", p->region);
+    ts_json_int_member(&w, "rank", p->rank);
     if (p->stale)
-      json_object_set_new(pj, "stale", json_true());
-    json_array_append_new(positions, pj);
+      ts_json_bool_member(&w, "stale", true);
+    ts_json_close(&w, '}');
     all_stale = all_stale && p->stale;
-    if (p->region[0]) {
-      json_t *r = json_object();
-      set_str(r, "code", p->region);
-      json_object_set_new(r, "rank", json_integer(p->rank));
-      json_array_append_new(regions, r);
+    any_region = any_region || p->region[0];
+  }
+  ts_json_close(&w, ']');
+  if (any_region) {
+    ts_json_key(&w, "regions");
+    ts_json_open(&w, '[');
+    for (uint32_t i = 0; i < it->npositions; i++) {
+      const struct ts_item_position *p = &it->positions[i];
+      if (!p->region[0])
+        continue;
+      ts_json_next(&w);
+      ts_json_open(&w, '{');
+      ts_json_str_member(&w, "code", p->region);
+      ts_json_int_member(&w, "rank", p->rank);
+      ts_json_close(&w, '}');
     }
-    /* Positions are sorted by source, so a new name differs from the
-     * previous one. */
-    if (i == 0 || strcmp(it->positions[i - 1].source, p->source) != 0)
-      json_array_append_new(sources, json_string(p->source));
+    ts_json_close(&w, ']');
   }
-  json_object_set_new(o, "positions", positions);
-  if (json_array_size(regions))
-    json_object_set_new(o, "regions", regions);
-  else
-    json_decref(regions);
-  json_object_set_new(o, "sources", sources);
+  /* Positions are sorted by source: a new name differs from the last. */
+  ts_json_key(&w, "sources");
+  ts_json_open(&w, '[');
+  for (uint32_t i = 0; i < it->npositions; i++) {
+    if (i && !strcmp(it->positions[i - 1].source, it->positions[i].source))
+      continue;
+    ts_json_next(&w);
+    if (ts_json_string(out, it->positions[i].source) != TS_OK)
+      w.failed = true;
+  }
+  ts_json_close(&w, ']');
   if (all_stale)
-    json_object_set_new(o, "stale", json_true());
-  json_object_set_new(o, "rank_score", json_integer(it->rank_score));
-  json_object_set_new(o, "merged", json_integer(it->merged));
+    ts_json_bool_member(&w, "stale", true);
+  ts_json_int_member(&w, "rank_score", it->rank_score);
+  ts_json_int_member(&w, "merged", it->merged);
   if (it->nmatch_keys) {
-    json_t *keys = json_array();
-    for (uint32_t i = 0; i < it->nmatch_keys; i++)
-      if (it->match_keys[i])
-        json_array_append_new(keys, json_string(it->match_keys[i]));
-    json_object_set_new(o, "match_keys", keys);
+    ts_json_key(&w, "match_keys");
+    ts_json_open(&w, '[');
+    for (uint32_t i = 0; i < it->nmatch_keys; i++) {
+      if (!it->match_keys[i])
+        continue;
+      ts_json_next(&w);
+      if (ts_json_string(out, it->match_keys[i]) != TS_OK)
+        w.failed = true;
+    }
+    ts_json_close(&w, ']');
   }
-  return o;
+  ts_json_close(&w, '}');
+  return w.failed ? TS_ERR_NOMEM : TS_OK;
 }
 
-static json_t *status_json(const struct ts_status *s)
+static void status_text(struct ts_json_writer *w, const struct ts_status *s)
 {
-  json_t *o = json_object();
-  set_str(o, "source", s->source);
-  set_str(o, "type", s->type);
+  ts_json_open(w, '{');
+  ts_json_str_member(w, "source", s->source);
+  ts_json_str_member(w, "type", s->type);
   if (s->region[0])
-    set_str(o, "region", s->region);
-  set_str(o, "status", ts_status_state_name(s->state));
-  if (s->reason) {
-    char *clean = ts_redact_dup(s->reason);
-    set_str(o, "reason", clean);
-    free(clean);
-  }
-  json_object_set_new(o, "items", json_integer(s->items));
-  json_object_set_new(o, "skipped", json_integer(s->skipped));
-  json_object_set_new(o, "requests", json_integer(s->requests));
-  json_object_set_new(o, "retries", json_integer(s->retries));
-  json_object_set_new(o, "repaired", json_integer(s->repaired));
+    ts_json_str_member(w, "region", s->region);
+  ts_json_str_member(w, "status", ts_status_state_name(s->state));
+  redacted_member(w, "reason", s->reason);
+  ts_json_int_member(w, "items", s->items);
+  ts_json_int_member(w, "skipped", s->skipped);
+  ts_json_int_member(w, "requests", s->requests);
+  ts_json_int_member(w, "retries", s->retries);
+  ts_json_int_member(w, "repaired", s->repaired);
   if (s->quota_units)
-    json_object_set_new(o, "quota_units", json_integer(s->quota_units));
-  json_object_set_new(o, "duration_ms",
-                      json_integer((json_int_t)(s->duration_ms + 0.5)));
-  set_time(o, "fetched_at", s->fetched_at);
+    ts_json_int_member(w, "quota_units", s->quota_units);
+  ts_json_int_member(w, "duration_ms", (int64_t)(s->duration_ms + 0.5));
+  time_member(w, "fetched_at", s->fetched_at);
   if (s->state == TS_STATUS_STALE)
-    set_time(o, "stale_since", s->stale_since);
-  return o;
+    time_member(w, "stale_since", s->stale_since);
+  ts_json_close(w, '}');
 }
 
-json_t *ts_snapshot_build(const struct ts_item *items, size_t nitems,
-                          const struct ts_status *statuses, size_t nstatuses,
-                          const struct ts_snapshot_meta *meta)
+enum ts_result ts_snapshot_statuses_text(const struct ts_status *statuses,
+                                         size_t n, struct ts_buf *out)
 {
-  json_t *doc = json_object();
-  json_t *jitems = json_array();
-  json_t *jstatuses = json_array();
-  if (!doc || !jitems || !jstatuses) {
-    json_decref(doc);
-    json_decref(jitems);
-    json_decref(jstatuses);
-    return NULL;
+  struct ts_json_writer w = {.b = out};
+  ts_json_open(&w, '[');
+  for (size_t i = 0; i < n; i++) {
+    ts_json_next(&w);
+    if (ts_buf_append_char(out, '\n') != TS_OK)
+      w.failed = true;
+    status_text(&w, &statuses[i]);
   }
-  set_str(doc, "format", TS_SNAPSHOT_FORMAT);
-  json_object_set_new(doc, "version", json_integer(TS_SNAPSHOT_VERSION));
-  set_str(doc, "generator", "trendsite " TS_VERSION);
-  set_time(doc, "generated_at", meta->generated_at);
+  if (ts_buf_append_char(out, '\n') != TS_OK)
+    w.failed = true;
+  ts_json_close(&w, ']');
+  return w.failed ? TS_ERR_NOMEM : TS_OK;
+}
+
+enum ts_result ts_snapshot_text(const struct ts_item *items, size_t nitems,
+                                const struct ts_status *statuses,
+                                size_t nstatuses,
+                                const struct ts_snapshot_meta *meta,
+                                struct ts_buf *out)
+{
+  /* One status and one item per line: compact, yet a deploy diff shows
+   * which items changed. */
+  struct ts_json_writer w = {.b = out};
+  ts_json_open(&w, '{');
+  ts_json_str_member(&w, "format", TS_SNAPSHOT_FORMAT);
+  ts_json_int_member(&w, "version", TS_SNAPSHOT_VERSION);
+  ts_json_str_member(&w, "generator", "trendsite " TS_VERSION);
+  time_member(&w, "generated_at", meta->generated_at);
   if (meta->shard_count > 1) {
-    json_t *shard = json_pack("{s:i, s:i}", "index", (int)meta->shard_index,
-                              "count", (int)meta->shard_count);
-    json_object_set_new(doc, "shard", shard);
+    ts_json_key(&w, "shard");
+    ts_json_open(&w, '{');
+    ts_json_int_member(&w, "index", meta->shard_index);
+    ts_json_int_member(&w, "count", meta->shard_count);
+    ts_json_close(&w, '}');
   }
-  for (size_t i = 0; i < nstatuses; i++)
-    json_array_append_new(jstatuses, status_json(&statuses[i]));
-  for (size_t i = 0; i < nitems; i++)
-    json_array_append_new(jitems, ts_snapshot_item_json(&items[i]));
-  json_object_set_new(doc, "statuses", jstatuses);
-  json_object_set_new(doc, "items", jitems);
-  return doc;
+  ts_json_key(&w, "statuses");
+  enum ts_result r = ts_snapshot_statuses_text(statuses, nstatuses, out);
+  w.first = false;
+  ts_json_key(&w, "items");
+  ts_json_open(&w, '[');
+  for (size_t i = 0; i < nitems && r == TS_OK; i++) {
+    ts_json_next(&w);
+    r = ts_buf_append_char(out, '\n');
+    if (r == TS_OK)
+      r = ts_snapshot_item_text(&items[i], out);
+  }
+  if (r == TS_OK)
+    r = ts_buf_append_str(out, "\n]}\n");
+  if (r == TS_OK && w.failed)
+    r = TS_ERR_NOMEM;
+  return r;
 }
 
-enum ts_result ts_snapshot_write(const char *path, const json_t *doc,
-                                 struct ts_error *err)
+enum ts_result ts_snapshot_save(const char *path, const struct ts_item *items,
+                                size_t nitems,
+                                const struct ts_status *statuses,
+                                size_t nstatuses,
+                                const struct ts_snapshot_meta *meta,
+                                struct ts_error *err)
 {
-  /* One value per line keeps deploy diffs readable; UTF-8 is written as
-   * is. Key order is insertion order, which the builder fixes. */
-  char *text = json_dumps(doc, JSON_INDENT(1));
-  if (!text)
-    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
-  size_t n = strlen(text);
-  text[n] = '\n'; /* json_dumps leaves room for the NUL we replace */
-  enum ts_result r = ts_fs_write_atomic(path, text, n + 1, err);
-  free(text);
+  struct ts_buf text;
+  ts_buf_init(&text, 0);
+  enum ts_result r = ts_snapshot_text(items, nitems, statuses, nstatuses, meta,
+                                      &text);
+  if (r != TS_OK)
+    r = ts_error_set(err, r, "%s: out of memory", path);
+  else
+    r = ts_fs_write_atomic(path, ts_buf_cstr(&text), text.len, err);
+  ts_buf_cleanup(&text);
   return r;
 }
 
@@ -468,13 +515,22 @@ enum ts_result ts_snapshot_read(const char *path, struct ts_batch *batch,
   enum ts_result r = ts_fs_read(path, SNAPSHOT_MAX_BYTES, &text, &len, err);
   if (r != TS_OK)
     return r;
+  r = ts_snapshot_parse(path, text, len, batch, meta, err);
+  free(text);
+  return r;
+}
+
+enum ts_result ts_snapshot_parse(const char *name, const char *text,
+                                 size_t len, struct ts_batch *batch,
+                                 struct ts_snapshot_meta *meta,
+                                 struct ts_error *err)
+{
   json_error_t jerr;
   json_t *doc = json_loadb(text, len, 0, &jerr);
-  free(text);
   if (!doc)
-    return ts_error_set(err, TS_ERR_PARSE, "%s:%d:%d: %s", path, jerr.line,
+    return ts_error_set(err, TS_ERR_PARSE, "%s:%d:%d: %s", name, jerr.line,
                         jerr.column, jerr.text);
-  r = ts_snapshot_load(path, doc, batch, meta, err);
+  enum ts_result r = ts_snapshot_load(name, doc, batch, meta, err);
   json_decref(doc);
   return r;
 }

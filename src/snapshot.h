@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "item.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 #define TS_SNAPSHOT_FORMAT "trendsite-snapshot"
@@ -27,20 +28,32 @@ struct ts_snapshot_meta {
   unsigned shard_count;
 };
 
-/*
- * The snapshot document for merged `items` (in order) and `statuses`.
- * New reference; NULL when out of memory.
- */
-json_t *ts_snapshot_build(const struct ts_item *items, size_t nitems,
-                          const struct ts_status *statuses, size_t nstatuses,
-                          const struct ts_snapshot_meta *meta);
+/* Appends the whole document as text for merged `items` (in order) and
+ * `statuses`: compact JSON, one status and one item per line. Written
+ * directly, not through a JSON tree: for a large site the tree would cost
+ * more than the rest of a render. TS_ERR_NOMEM when `out` cannot grow. */
+enum ts_result ts_snapshot_text(const struct ts_item *items, size_t nitems,
+                                const struct ts_status *statuses,
+                                size_t nstatuses,
+                                const struct ts_snapshot_meta *meta,
+                                struct ts_buf *out);
 
-/* One item as it appears in snapshots and the JSON API. New reference. */
-json_t *ts_snapshot_item_json(const struct ts_item *item);
+/* One item's JSON as it appears in snapshots and the JSON API, appended
+ * to `out`. */
+enum ts_result ts_snapshot_item_text(const struct ts_item *item,
+                                     struct ts_buf *out);
 
-/* Writes `doc` to `path` atomically, in the canonical formatting. */
-enum ts_result ts_snapshot_write(const char *path, const json_t *doc,
-                                 struct ts_error *err);
+/* The statuses as a JSON list, one per line, appended to `out`. */
+enum ts_result ts_snapshot_statuses_text(const struct ts_status *statuses,
+                                         size_t n, struct ts_buf *out);
+
+/* ts_snapshot_text written to `path` atomically. */
+enum ts_result ts_snapshot_save(const char *path, const struct ts_item *items,
+                                size_t nitems,
+                                const struct ts_status *statuses,
+                                size_t nstatuses,
+                                const struct ts_snapshot_meta *meta,
+                                struct ts_error *err);
 
 /*
  * Adds a snapshot's items (with all their positions) and statuses to
@@ -51,6 +64,13 @@ enum ts_result ts_snapshot_load(const char *name, const json_t *doc,
                                 struct ts_batch *batch,
                                 struct ts_snapshot_meta *meta,
                                 struct ts_error *err);
+
+/* Parses snapshot text (`name` for messages) and loads it like
+ * ts_snapshot_load. */
+enum ts_result ts_snapshot_parse(const char *name, const char *text,
+                                 size_t len, struct ts_batch *batch,
+                                 struct ts_snapshot_meta *meta,
+                                 struct ts_error *err);
 
 /* Reads and loads the file at `path` (capped at 1 GiB). */
 enum ts_result ts_snapshot_read(const char *path, struct ts_batch *batch,

@@ -54,11 +54,13 @@ static struct ts_history_update *run(struct ts_batch *b, int64_t now)
     return NULL;
   }
   struct ts_snapshot_meta meta = {now, 1, 1};
-  json_t *doc = ts_snapshot_build(b->items, b->nitems, b->statuses,
-                                  b->nstatuses, &meta);
-  if (ts_history_commit(&o, u, doc, &err) != TS_OK)
+  struct ts_buf text;
+  ts_buf_init(&text, 0);
+  if (ts_snapshot_text(b->items, b->nitems, b->statuses, b->nstatuses, &meta,
+                       &text) != TS_OK ||
+      ts_history_commit(&o, u, ts_buf_cstr(&text), text.len, &err) != TS_OK)
     ts_test_fail(__FILE__, __LINE__, "commit: %s", err.msg);
-  json_decref(doc);
+  ts_buf_cleanup(&text);
   return u;
 }
 
