@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <threads.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "display.h"
@@ -74,17 +76,28 @@ struct list_index {
   json_t *ids; /* "source/region" -> index */
 };
 
+/* What one thread renders with: an environment of its own (one belongs
+ * to one thread at a time) and its page buffer. */
+struct renderer {
+  struct ts_mustache_env *env;
+  const struct ts_mustache *tpl[T_COUNT];
+  struct ts_buf page; /* the page being rendered */
+  struct ts_buf svg;  /* a sparkline being drawn */
+  size_t pages, skipped;
+};
+
 struct site {
   const struct ts_site_input *in;
   const struct ts_site_options *opts;
-  struct ts_mustache_env *env;
-  const struct ts_mustache *tpl[T_COUNT];
+  struct renderer main;      /* the calling thread's */
   struct ts_publish *pub;
-  struct ts_buf page;        /* the page being rendered */
+  bool threaded;             /* workers share `pub`: take publish_lock */
+  mtx_t publish_lock;
   json_t *site_obj, *run_obj, *nav_obj;
   json_t *regions;           /* every YouTube region, for the index */
   json_t *keys;              /* key -> item index, for links and lookups */
   struct list_index index;   /* this run's lists */
+  const json_t **hist;       /* per item: what the history says, or NULL */
   bool dump_found;
   struct ts_site_stats *stats;
 };
@@ -103,10 +116,13 @@ bool ts_site_key_ok(const char *key)
   return true;
 }
 
+/* Strings reaching a context are valid UTF-8 already (normalized, or
+ * checked by the snapshot reader), and keys are our own literals: the
+ * _nocheck forms skip jansson's second validation. */
 static void set_str(json_t *o, const char *key, const char *value)
 {
   if (value)
-    json_object_set_new(o, key, json_string(value));
+    json_object_set_new_nocheck(o, key, json_string_nocheck(value));
 }
 
 static void set_time(json_t *o, const char *key, int64_t t)
@@ -300,9 +316,10 @@ static json_t *page_context(struct site *s, enum page_template t,
 
 /* ---- cards ------------------------------------------------------------- */
 
-static const json_t *history_of(const struct site *s, const char *key)
+/* What the history says about item `i` (NULL without a history). */
+static const json_t *history_of(const struct site *s, size_t i)
 {
-  return s->in->history ? ts_history_item(s->in->history, key) : NULL;
+  return s->hist ? s->hist[i] : NULL;
 }
 
 static void set_count_display(json_t *card, const char *key,
@@ -418,7 +435,7 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   json_object_set_new(c, "sources", sources);
   json_object_set_new(c, "stale", json_boolean(all_stale));
 
-  const json_t *h = history_of(s, it->key);
+  const json_t *h = history_of(s, (size_t)(it - s->in->items));
   if (h) {
     json_int_t first = json_integer_value(json_object_get(h, "first_seen"));
     set_time(c, "first_seen_at", first);
@@ -446,7 +463,7 @@ static json_t *list_card(struct site *s, size_t i, uint32_t rank,
 {
   json_t *c = build_card(s, &s->in->items[i]);
   json_object_set_new(c, "rank", json_integer(rank));
-  const json_t *h = history_of(s, s->in->items[i].key);
+  const json_t *h = history_of(s, i);
   char list[64];
   snprintf(list, sizeof list, "%s%s%s", source, region[0] ? "/" : "", region);
   const json_t *change = json_object_get(json_object_get(h, "changes"), list);
@@ -480,13 +497,19 @@ static enum ts_result emit(struct site *s, const char *path,
 {
   if (s->opts->dump_context)
     return TS_OK;
-  return ts_publish_file(s->pub, path, data, len, err);
+  if (!s->threaded)
+    return ts_publish_file(s->pub, path, data, len, err);
+  mtx_lock(&s->publish_lock);
+  enum ts_result r = ts_publish_file(s->pub, path, data, len, err);
+  mtx_unlock(&s->publish_lock);
+  return r;
 }
 
-/* Renders template `t` with `ctx` (consumed) to `path`. */
-static enum ts_result render(struct site *s, enum page_template t,
-                             const char *path, json_t *ctx,
-                             struct ts_error *err)
+/* Renders template `t` with `ctx` (consumed) to `path`, with the
+ * renderer of the calling thread. */
+static enum ts_result render_with(struct site *s, struct renderer *rd,
+                                  enum page_template t, const char *path,
+                                  json_t *ctx, struct ts_error *err)
 {
   enum ts_result r = TS_OK;
   if (!ctx) {
@@ -502,16 +525,24 @@ static enum ts_result render(struct site *s, enum page_template t,
       free(text);
     }
   } else {
-    ts_buf_reset(&s->page);
-    r = ts_mustache_render_to_buf(s->tpl[t], ctx, &s->page, err);
+    ts_buf_reset(&rd->page);
+    r = ts_mustache_render_to_buf(rd->tpl[t], ctx, &rd->page, err);
     if (r != TS_OK)
       ts_error_prefix(err, "rendering %s", path);
     else
-      r = emit(s, path, s->page.data ? s->page.data : "", s->page.len, err);
-    s->stats->pages++;
+      r = emit(s, path, rd->page.data ? rd->page.data : "", rd->page.len,
+               err);
+    rd->pages++;
   }
   json_decref(ctx);
   return r;
+}
+
+static enum ts_result render(struct site *s, enum page_template t,
+                             const char *path, json_t *ctx,
+                             struct ts_error *err)
+{
+  return render_with(s, &s->main, t, path, ctx, err);
 }
 
 static enum ts_result emit_json(struct site *s, const char *path,
@@ -806,15 +837,16 @@ static enum ts_result region_pages(struct site *s, json_t *paths,
   return TS_OK;
 }
 
-static enum ts_result item_pages(struct site *s, struct ts_error *err)
+/* The pages of items first, first + step, ...: threads take turns. */
+static enum ts_result item_pages(struct site *s, struct renderer *rd,
+                                 size_t first, size_t step,
+                                 struct ts_error *err)
 {
-  struct ts_buf svg;
-  ts_buf_init(&svg, 64 * 1024);
   enum ts_result r = TS_OK;
-  for (size_t i = 0; i < s->in->nitems && r == TS_OK; i++) {
+  for (size_t i = first; i < s->in->nitems && r == TS_OK; i += step) {
     const struct ts_item *it = &s->in->items[i];
     if (!ts_site_key_ok(it->key)) {
-      s->stats->skipped++;
+      rd->skipped++;
       continue;
     }
     bool video = it->kind == TS_ITEM_VIDEO;
@@ -835,7 +867,7 @@ static enum ts_result item_pages(struct site *s, struct ts_error *err)
     const json_t *thumb = json_object_get(c, "thumbnail");
     if (thumb)
       json_object_set(json_object_get(ctx, "page"), "image", (json_t *)thumb);
-    const json_t *h = history_of(s, it->key);
+    const json_t *h = history_of(s, (size_t)(it - s->in->items));
     json_t *positions = json_array();
     for (uint32_t k = 0; k < it->npositions; k++) {
       const struct ts_item_position *p = &it->positions[k];
@@ -856,10 +888,10 @@ static enum ts_result item_pages(struct site *s, struct ts_error *err)
       json_array_append_new(positions, pj);
     }
     json_object_set_new(c, "positions", positions);
-    ts_buf_reset(&svg);
+    ts_buf_reset(&rd->svg);
     const json_t *series = json_object_get(h, "series");
-    if (ts_display_sparkline(series, &svg)) {
-      set_str(c, "sparkline", ts_buf_cstr(&svg));
+    if (ts_display_sparkline(series, &rd->svg)) {
+      set_str(c, "sparkline", ts_buf_cstr(&rd->svg));
       char label[160];
       snprintf(label, sizeof label, "Best rank over the last %zu updates",
                json_array_size(series));
@@ -871,9 +903,102 @@ static enum ts_result item_pages(struct site *s, struct ts_error *err)
                                                                 "last_seen")),
                              s->in->now, buf, sizeof buf));
     json_object_set_new(ctx, "item", c);
-    r = render(s, video ? T_VIDEO : T_STORY, path, ctx, err);
+    r = render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
   }
-  ts_buf_cleanup(&svg);
+  return r;
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+/* Item pages are most of a site (30,000 of 32,000 for a large one) and
+ * independent: they are rendered by several threads, each with its own
+ * renderer, writing through the publisher one at a time. Everything they
+ * share (site, run, navigation, history) is only read, and jansson's
+ * reference counts are atomic. */
+struct worker {
+  struct site *s;
+  struct renderer rd;
+  size_t first, step;
+  enum ts_result result;
+  struct ts_error err;
+};
+
+static int run_worker(void *arg)
+{
+  struct worker *w = arg;
+  w->result = item_pages(w->s, &w->rd, w->first, w->step, &w->err);
+  return 0;
+}
+
+/* Threads to use: TRENDSITE_THREADS, else the processors online, at most
+ * four; one for small sites, where starting threads costs more. */
+static unsigned thread_count(const struct site *s)
+{
+  if (s->opts->dump_context || s->in->nitems < 2000 ||
+      !JANSSON_THREAD_SAFE_REFCOUNT)
+    return 1;
+  const char *env = getenv("TRENDSITE_THREADS");
+  long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1)
+    n = 1;
+  return n > 4 ? 4 : (unsigned)n;
+}
+
+static enum ts_result load_templates(struct site *s, struct renderer *rd,
+                                     struct ts_error *err);
+
+static void renderer_cleanup(struct renderer *rd)
+{
+  ts_mustache_env_free(rd->env);
+  ts_buf_cleanup(&rd->page);
+  ts_buf_cleanup(&rd->svg);
+  memset(rd, 0, sizeof *rd);
+}
+
+static enum ts_result all_item_pages(struct site *s, struct ts_error *err)
+{
+  unsigned n = thread_count(s);
+  if (n == 1)
+    return item_pages(s, &s->main, 0, 1, err);
+  struct worker *w = calloc(n, sizeof *w);
+  thrd_t *ids = calloc(n, sizeof *ids);
+  if (!w || !ids || mtx_init(&s->publish_lock, mtx_plain) != thrd_success) {
+    free(w);
+    free(ids);
+    return item_pages(s, &s->main, 0, 1, err);
+  }
+  s->threaded = true;
+  enum ts_result r = TS_OK;
+  unsigned started = 0;
+  for (unsigned k = 1; k < n && r == TS_OK; k++) {
+    w[k] = (struct worker){.s = s, .first = k, .step = n};
+    ts_buf_init(&w[k].rd.page, 0);
+    ts_buf_init(&w[k].rd.svg, 64 * 1024);
+    r = load_templates(s, &w[k].rd, err);
+    if (r == TS_OK && thrd_create(&ids[k], run_worker, &w[k]) == thrd_success)
+      started = k;
+    else if (r == TS_OK)
+      r = ts_error_set(err, TS_ERR_INTERNAL, "could not start a thread");
+  }
+  /* This thread takes its own share, then waits for the others. */
+  if (r == TS_OK)
+    r = item_pages(s, &s->main, 0, n, err);
+  for (unsigned k = 1; k <= started; k++) {
+    thrd_join(ids[k], NULL);
+    if (r == TS_OK && w[k].result != TS_OK) {
+      r = w[k].result;
+      *err = w[k].err;
+    }
+  }
+  for (unsigned k = 1; k < n; k++) {
+    s->main.pages += w[k].rd.pages;
+    s->main.skipped += w[k].rd.skipped;
+    renderer_cleanup(&w[k].rd);
+  }
+  s->threaded = false;
+  mtx_destroy(&s->publish_lock);
+  free(w);
+  free(ids);
   return r;
 }
 
@@ -1070,64 +1195,41 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
   return TS_OK;
 }
 
-/* Newest entrants first: first seen, then ranking. */
-static int compare_entrants(const void *a, const void *b, void *ctx)
-{
-  const struct site *s = ctx;
-  size_t x = *(const size_t *)a, y = *(const size_t *)b;
-  json_int_t fx = json_integer_value(json_object_get(
-      history_of(s, s->in->items[x].key), "first_seen"));
-  json_int_t fy = json_integer_value(json_object_get(
-      history_of(s, s->in->items[y].key), "first_seen"));
-  if (fx != fy)
-    return fx > fy ? -1 : 1;
-  return (x > y) - (x < y);
-}
+struct entrant {
+  int64_t first_seen;
+  size_t item; /* ranking order */
+};
 
-static void sort_entrants(struct site *s, size_t *order, size_t n)
+/* Newest entrants first: first seen, then ranking. */
+static int compare_entrants(const void *a, const void *b)
 {
-  /* Insertion sort on a bounded prefix would do, but n is all items:
-   * a plain merge of qsort is not re-entrant with context in C17, so sort
-   * with a simple bottom-up merge sort. */
-  size_t *tmp = malloc(n * sizeof *tmp);
-  if (!tmp)
-    return;
-  for (size_t w = 1; w < n; w *= 2) {
-    for (size_t lo = 0; lo < n; lo += 2 * w) {
-      size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-      size_t i = lo, j = mid, k = lo;
-      while (i < mid && j < hi)
-        tmp[k++] = compare_entrants(&order[j], &order[i], s) < 0 ? order[j++]
-                                                                 : order[i++];
-      while (i < mid)
-        tmp[k++] = order[i++];
-      while (j < hi)
-        tmp[k++] = order[j++];
-    }
-    memcpy(order, tmp, n * sizeof *order);
-  }
-  free(tmp);
+  const struct entrant *x = a, *y = b;
+  if (x->first_seen != y->first_seen)
+    return x->first_seen > y->first_seen ? -1 : 1;
+  return (x->item > y->item) - (x->item < y->item);
 }
 
 static enum ts_result feed(struct site *s, struct ts_error *err)
 {
   size_t n = 0;
-  size_t *order = malloc((s->in->nitems ? s->in->nitems : 1) * sizeof *order);
+  struct entrant *order =
+      malloc((s->in->nitems ? s->in->nitems : 1) * sizeof *order);
   if (!order)
     return ts_error_set(err, TS_ERR_NOMEM, "feed.xml: out of memory");
   for (size_t i = 0; i < s->in->nitems; i++)
     if (ts_site_key_ok(s->in->items[i].key))
-      order[n++] = i;
-  sort_entrants(s, order, n);
+      order[n++] = (struct entrant){
+        json_integer_value(json_object_get(history_of(s, i), "first_seen")),
+        i};
+  qsort(order, n, sizeof *order, compare_entrants);
   json_t *entries = json_array();
   const char *base = s->in->config->site.base_url;
   for (size_t k = 0; k < n && k < FEED_ENTRIES; k++) {
-    const struct ts_item *it = &s->in->items[order[k]];
+    const struct ts_item *it = &s->in->items[order[k].item];
     char page[96], url[2048];
     item_page_url(it, page, sizeof page);
     snprintf(url, sizeof url, "%s%s", base, page);
-    json_int_t first = json_integer_value(
-        json_object_get(history_of(s, it->key), "first_seen"));
+    json_int_t first = order[k].first_seen;
     json_t *e = json_pack("{s:s, s:s, s:s}", "id", url, "title", it->title,
                           "url", url);
     set_time(e, "updated", first ? first : s->in->now);
@@ -1236,7 +1338,8 @@ static bool user_has(const char *dir, const char *rel)
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static enum ts_result load_templates(struct site *s, struct ts_error *err)
+static enum ts_result load_templates(struct site *s, struct renderer *rd,
+                                     struct ts_error *err)
 {
   const char *dir = s->opts->templates_dir;
   if (dir && !ts_fs_is_dir(dir)) {
@@ -1246,8 +1349,8 @@ static enum ts_result load_templates(struct site *s, struct ts_error *err)
   }
   const char *dirs[1] = {dir};
   struct ts_mustache_options mo = {.dirs = dirs, .ndirs = dir ? 1 : 0};
-  s->env = ts_mustache_env_new(&mo);
-  if (!s->env)
+  rd->env = ts_mustache_env_new(&mo);
+  if (!rd->env)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   /* Built-in templates the user folder does not override. */
   for (const struct ts_theme_file *f = ts_theme_files; f->path; f++) {
@@ -1258,16 +1361,16 @@ static enum ts_result load_templates(struct site *s, struct ts_error *err)
     char name[PATH_MAX];
     snprintf(name, sizeof name, "%.*s", (int)(n - 9), f->path);
     enum ts_result r = ts_mustache_env_add_partial(
-        s->env, name, (const char *)f->data, f->len, err);
+        rd->env, name, (const char *)f->data, f->len, err);
     if (r != TS_OK)
       return r;
   }
   for (int t = 0; t < T_COUNT; t++) {
     enum ts_result r =
-        ts_mustache_compile_file(s->env, template_names[t], &s->tpl[t], err);
+        ts_mustache_compile_file(rd->env, template_names[t], &rd->tpl[t], err);
     if (r != TS_OK)
       return r;
-    if (!s->tpl[t])
+    if (!rd->tpl[t])
       return ts_error_set(err, TS_ERR_NOTFOUND, "template %s.mustache not "
                           "found", template_names[t]);
   }
@@ -1338,7 +1441,8 @@ static enum ts_result build(struct site *s, struct ts_error *err)
 {
   /* Dumping a context needs no template: it is what a template author
    * looks at while the templates are still being written. */
-  enum ts_result r = s->opts->dump_context ? TS_OK : load_templates(s, err);
+  enum ts_result r =
+      s->opts->dump_context ? TS_OK : load_templates(s, &s->main, err);
   if (r != TS_OK)
     return r;
   build_common(s);
@@ -1348,7 +1452,7 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   if (r == TS_OK)
     r = region_pages(s, paths, err);
   if (r == TS_OK)
-    r = item_pages(s, err);
+    r = all_item_pages(s, err);
   if (r == TS_OK)
     r = news_page(s, err);
   if (r == TS_OK)
@@ -1402,13 +1506,27 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
     stats = &local;
   memset(stats, 0, sizeof *stats);
   struct site s = {.in = in, .opts = opts, .stats = stats};
-  ts_buf_init(&s.page, 0);
+  ts_buf_init(&s.main.page, 0);
+  ts_buf_init(&s.main.svg, 64 * 1024);
   s.keys = json_object();
   if (!s.keys)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < in->nitems; i++)
     if (in->items[i].key && ts_site_key_ok(in->items[i].key))
       json_object_set_new(s.keys, in->items[i].key, json_integer((json_int_t)i));
+
+  /* One history lookup per item, not one per use. */
+  if (in->history) {
+    s.hist = calloc(in->nitems ? in->nitems : 1, sizeof *s.hist);
+    if (!s.hist) {
+      json_decref(s.keys);
+      return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < in->nitems; i++)
+      s.hist[i] = in->items[i].key
+                      ? ts_history_item(in->history, in->items[i].key)
+                      : NULL;
+  }
 
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1432,12 +1550,14 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
                      "(try index.html, regions/US.html, status.html)",
                      opts->dump_context);
   list_index_free(&s.index);
+  free(s.hist);
   json_decref(s.regions);
   json_decref(s.keys);
   json_decref(s.site_obj);
   json_decref(s.run_obj);
   json_decref(s.nav_obj);
-  ts_mustache_env_free(s.env);
-  ts_buf_cleanup(&s.page);
+  stats->pages = s.main.pages;
+  stats->skipped = s.main.skipped;
+  renderer_cleanup(&s.main);
   return r;
 }
