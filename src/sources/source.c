@@ -92,7 +92,10 @@ json_t *ts_list_parse(struct ts_list *list,
       st->repaired += (uint32_t)repaired;
   }
   json_error_t jerr;
-  json_t *root = json_loadb(ts_buf_cstr(&body), body.len, 0, &jerr);
+  /* Any JSON value: Hacker News answers a missing item with a bare
+   * `null`, which the parsers handle (API-NOTES.md §2.2). */
+  json_t *root = json_loadb(ts_buf_cstr(&body), body.len, JSON_DECODE_ANY,
+                            &jerr);
   ts_buf_cleanup(&body);
   if (!root)
     snprintf(why, why_size, "invalid JSON at line %d, column %d: %s",
