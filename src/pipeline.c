@@ -171,6 +171,71 @@ static enum ts_result load_all(const struct ts_pipeline_input *in, size_t n,
   return TS_OK;
 }
 
+/* A list's place in the config: sources in order, each one's regions in
+ * order (the order `trendsite run` creates statuses in); SIZE_MAX when the
+ * config no longer has it. */
+static size_t config_rank(const struct ts_config *cfg,
+                          const struct ts_status *s)
+{
+  size_t rank = 0;
+  for (size_t i = 0; i < cfg->nsources; i++) {
+    const struct ts_config_source *src = &cfg->sources[i];
+    bool same = !strcmp(src->name, s->source);
+    if (src->nregions == 0 && same && !s->region[0])
+      return rank;
+    for (size_t k = 0; k < src->nregions; k++)
+      if (same && !strcmp(src->regions[k], s->region))
+        return rank + k;
+    rank += src->nregions ? src->nregions : 1;
+  }
+  return SIZE_MAX;
+}
+
+struct status_order {
+  size_t rank, index;
+  const struct ts_status *status;
+};
+
+static int compare_status_order(const void *a, const void *b)
+{
+  const struct status_order *x = a, *y = b;
+  if (x->rank != y->rank)
+    return x->rank < y->rank ? -1 : 1;
+  int c = strcmp(x->status->source, y->status->source);
+  if (!c)
+    c = strcmp(x->status->region, y->status->region);
+  return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Shards come in any order and each lists only its own lists: put the
+ * statuses in config order, so that every page and file that lists them
+ * is the same as from one unsharded run. */
+static enum ts_result sort_statuses(const struct ts_config *cfg,
+                                    struct ts_batch *batch,
+                                    struct ts_error *err)
+{
+  size_t n = batch->nstatuses;
+  if (n < 2)
+    return TS_OK;
+  struct status_order *order = calloc(n, sizeof *order);
+  struct ts_status *sorted = calloc(n, sizeof *sorted);
+  if (!order || !sorted) {
+    free(order);
+    free(sorted);
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++)
+    order[i] = (struct status_order){config_rank(cfg, &batch->statuses[i]),
+                                     i, &batch->statuses[i]};
+  qsort(order, n, sizeof *order, compare_status_order);
+  for (size_t i = 0; i < n; i++)
+    sorted[i] = batch->statuses[order[i].index];
+  memcpy(batch->statuses, sorted, n * sizeof *sorted);
+  free(order);
+  free(sorted);
+  return TS_OK;
+}
+
 enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
                                   const struct ts_pipeline_input *inputs,
                                   size_t n, enum ts_outcome *outcome,
@@ -184,6 +249,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   struct timespec clock;
   clock_gettime(CLOCK_MONOTONIC, &clock);
   enum ts_result r = load_all(inputs, n, &batch, &now, err);
+  if (r == TS_OK)
+    r = sort_statuses(cfg, &batch, err);
   stage_done(o->log, "load snapshots", &clock);
   struct ts_history_options ho = {
     .state_dir = cfg->state,
