@@ -29,7 +29,8 @@ DEB_BROWSER := chromium chromium-driver
 DEB_ALL    := $(DEB_BUILD) $(DEB_TEST)
 
 # Goals that must work before the libraries are installed.
-NO_LIB_GOALS := deps deps-build clean format help
+# (demo installs them itself when they are missing, then builds.)
+NO_LIB_GOALS := deps deps-build clean format help demo
 ifneq ($(filter-out $(NO_LIB_GOALS),$(or $(MAKECMDGOALS),all)),)
   MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || printf '%s ' $$p; done)
   ifneq ($(strip $(MISSING)),)
@@ -141,6 +142,11 @@ test-asan:
 
 bench: all $(BENCH_BIN) $(if $(MOCK_SRC),$(MOCK_BIN))
 	@TS_BUILD=$(B) TRENDSITE=$(CURDIR)/$(B)/trendsite MOCKAPI=$(CURDIR)/$(MOCK_BIN) bench/run.sh
+
+# The demo: sample data served by the mock API, a full run into site/
+# (see tools/demo.sh and config/demo.json).
+demo:
+	@tools/demo.sh
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 20
