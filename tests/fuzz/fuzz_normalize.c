@@ -10,7 +10,9 @@
  * - times: a parsed time formats and parses back to itself;
  * - dedupe of items built from the input: safe, unique, ordered keys.
  *
- * Build (see the report / tests/fuzz/run.sh when it exists):
+ * fuzz-sources: src/normalize.c src/normalize_url.c src/normalize_value.c src/dedupe.c src/item.c src/util/arena.c src/util/buf.c src/util/error.c
+ *
+ * Build (tests/fuzz/run.sh does this from the line above):
  *   clang -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
  *     -fsanitize=fuzzer,address,undefined -Isrc \
  *     $(pkg-config --cflags jansson libutf8proc) tests/fuzz/fuzz_normalize.c \
