@@ -18,6 +18,11 @@
 
 #include "util/fs.h"
 
+/* A file of the old tree that the new one keeps: the output folder's own
+ * .gitignore (a repository that commits `site/.gitignore` to ignore the
+ * generated pages must not see it deleted by every run). */
+#define KEPT ".gitignore"
+
 struct ts_publish {
   char *out;    /* the output folder */
   char *tmp;    /* the new tree, once created */
@@ -408,7 +413,7 @@ static void count_removed(struct ts_publish *p, const char *dir,
     }
     if (is_dir)
       count_removed(p, path, sub, depth + 1);
-    else if (!set_has(p, sub))
+    else if (!set_has(p, sub) && strcmp(sub, KEPT))
       p->stats.removed++;
   }
   closedir(d);
@@ -437,7 +442,13 @@ enum ts_result ts_publish_commit(struct ts_publish *p,
   if (p->old_exists && !p->tmp_created && p->stats.removed == 0) {
     p->stats.swapped = false; /* nothing changed: nothing to do */
   } else if ((r = ensure_tmp(p, err)) == TS_OK) {
-    if (!p->old_exists) {
+    char kept[PATH_MAX + 16];
+    snprintf(kept, sizeof kept, "%s/" KEPT, p->out);
+    if (p->old_exists && !set_has(p, KEPT) && access(kept, F_OK) == 0)
+      r = link_old(p, KEPT, err);
+    if (r != TS_OK) {
+      /* fall through to the abort below */
+    } else if (!p->old_exists) {
       if (rename(p->tmp, p->out) != 0)
         r = ts_error_set(err, TS_ERR_IO, "%s: %s", p->out, strerror(errno));
     } else if (renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->out,

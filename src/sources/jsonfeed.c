@@ -78,9 +78,15 @@ bool ts_jsonfeed_parse(struct ts_list *list, const json_t *root, char *why,
     it->thumbnail = image ? ts_batch_str(b, image) : NULL;
     ts_normalize_json_time(json_object_get(e, "date_published"),
                            &it->published);
+    /* The item's author, else the feed's (JSON Feed 1.1 says items
+     * inherit it); "author" is version 1.0's single form. */
     const json_t *author = json_array_get(json_object_get(e, "authors"), 0);
     if (!author)
-      author = json_object_get(e, "author"); /* version 1.0 */
+      author = json_object_get(e, "author");
+    if (!author)
+      author = json_array_get(json_object_get(root, "authors"), 0);
+    if (!author)
+      author = json_object_get(root, "author");
     it->author = ts_json_str(b, author, "name");
     const char *lang = json_string_value(json_object_get(e, "language"));
     if (!lang)

@@ -259,8 +259,10 @@ bool ts_youtube_parse_videos(struct ts_list *list, const json_t *root,
                              const char **next)
 {
   *next = NULL;
+  /* An empty chart still has "items": []; an answer without the list
+   * (an error body with status 200, say) is not a chart at all. */
   const json_t *items = json_object_get(root, "items");
-  if (!json_is_object(root) || (items && !json_is_array(items)))
+  if (!json_is_array(items))
     return false;
   struct ts_status *st = ts_list_status(list);
   size_t i;

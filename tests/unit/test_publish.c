@@ -206,6 +206,27 @@ static void leftovers_of_dead_runs_are_removed(void)
   teardown();
 }
 
+static void the_folders_gitignore_survives(void)
+{
+  setup();
+  publish3("home", "video", "japan");
+  char path[160];
+  snprintf(path, sizeof path, "%s/.gitignore", out);
+  REQUIRE(ts_fs_write_atomic(path, "*\n!.gitignore\n", 14, NULL) == TS_OK);
+  /* Unchanged pages: nothing happens, .gitignore included. */
+  struct ts_publish_stats st = publish3("home", "video", "japan");
+  CHECK(!st.swapped);
+  CHECK_INT(st.removed, 0);
+  /* A change swaps the tree in; .gitignore comes along. */
+  st = publish3("home v2", "video", "japan");
+  CHECK(st.swapped);
+  CHECK_INT(st.removed, 0);
+  char *c = content(".gitignore");
+  CHECK_STR(c, "*\n!.gitignore\n");
+  free(c);
+  teardown();
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -215,6 +236,7 @@ int main(int argc, char **argv)
     TEST(failure_leaves_the_old_site),
     TEST(unsafe_paths_are_refused),
     TEST(leftovers_of_dead_runs_are_removed),
+    TEST(the_folders_gitignore_survives),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);

@@ -527,6 +527,10 @@ static void youtube_not_a_page(void)
   CHECK(!ts_youtube_parse_videos(l, arr, &next));
   CHECK(next == NULL);
   CHECK(!ts_youtube_parse_videos(l, bad_items, &next));
+  /* An error body sent with status 200 is not an empty chart. */
+  json_t *no_items = json_pack("{s:{s:i}}", "error", "code", 500);
+  CHECK(!ts_youtube_parse_videos(l, no_items, &next));
+  json_decref(no_items);
   CHECK(ts_youtube_parse_videos(l, long_token, &next));
   CHECK(next == NULL); /* an empty token ends the chart */
   json_decref(arr);
@@ -1006,6 +1010,7 @@ static void jsonfeed_items(void)
   it = by_id(&r, "https://notes.example.org/2026/11/21/0915");
   REQUIRE(it);
   CHECK_STR(it->title, "Shipped the new parser today.");
+  CHECK_STR(it->author, "Rosa Lind"); /* inherited from the feed */
   CHECK_STR(it->summary, "Shipped the new parser today.\nIt handles NFD kana "
                          "now, and emoji ZWJ sequences stay in one piece.");
   it = by_id(&r, "https://notes.example.org/2026/11/20/2210");
