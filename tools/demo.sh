@@ -44,26 +44,6 @@ make --no-print-directory -j"$jobs" MODE=release trendsite \
   build/release/mockapi || die "the build failed"
 mock_bin=build/release/mockapi
 
-# ---- theme: stand-ins for pages templates/ does not have yet ------------
-# config/demo.json reads templates from build/demo/theme, which overrides
-# the built-in theme (compiled from templates/) file by file. It stays
-# empty when templates/ has every page.
-pages="index.html region.html video.html story.html news.html status.html
-archive.html 404.html feed.xml sitemap.xml robots.txt"
-theme=build/demo/theme
-rm -rf "$theme"
-mkdir -p "$theme"
-standins=""
-for page in $pages; do
-  [ -f "templates/$page.mustache" ] && continue
-  cp "tests/fixtures/demo/theme/$page.mustache" "$theme/"
-  standins="$standins $page"
-done
-if [ -n "$standins" ]; then
-  cp tests/fixtures/demo/theme/demo-*.mustache "$theme/"
-  say "templates/ lacks$standins: using the demo's stand-ins for those"
-fi
-
 # ---- 3. the mock API -----------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/trendsite-demo.XXXXXX")
 mock_pid=""
@@ -112,13 +92,6 @@ status=0
 # ---- 5. stop the server --------------------------------------------------
 stop_mock
 say "mock API stopped"
-
-# A checkout tracks site/.gitignore (the generated pages are not
-# committed); publishing replaces the whole folder, so put it back.
-if [ ! -e site/.gitignore ] && git ls-files --error-unmatch site/.gitignore \
-     >/dev/null 2>&1; then
-  git checkout -- site/.gitignore 2>/dev/null || true
-fi
 
 # ---- 6. where it is ------------------------------------------------------
 case $status in
