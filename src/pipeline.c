@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "dedupe.h"
+#include "fingerprint.h"
 #include "fetch.h"
 #include "history.h"
 #include "item.h"
@@ -14,8 +15,10 @@
 #include "site.h"
 #include "snapshot.h"
 #include "sources/source.h"
+#include "theme.h"
 #include "util/clock.h"
 #include "util/fs.h"
+#include "version.h"
 
 /* ---- fetch ------------------------------------------------------------- */
 
@@ -236,6 +239,91 @@ static enum ts_result sort_statuses(const struct ts_config *cfg,
   return TS_OK;
 }
 
+/* ---- up to date? --------------------------------------------------------- */
+
+/* Everything the rendered site depends on (see fingerprint.h). */
+static void render_fingerprint(const struct ts_pipeline_options *o,
+                               const struct ts_pipeline_input *in, size_t n,
+                               char hex[33])
+{
+  const struct ts_config *cfg = o->config;
+  struct ts_fingerprint fp;
+  ts_fingerprint_init(&fp);
+  ts_fingerprint_add_str(&fp, "trendsite " TS_VERSION);
+  for (const struct ts_theme_file *f = ts_theme_files; f->path; f++) {
+    ts_fingerprint_add_str(&fp, f->path);
+    ts_fingerprint_add(&fp, f->data, f->len);
+  }
+  ts_fingerprint_add_tree(&fp, cfg->templates);
+  const char *fields[] = {cfg->site.title, cfg->site.description,
+                          cfg->site.base_url, cfg->site.language,
+                          cfg->templates,
+                          o->out_dir ? o->out_dir : cfg->output};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    ts_fingerprint_add_str(&fp, fields[i]);
+  ts_fingerprint_add_int(&fp, cfg->history_days);
+  ts_fingerprint_add_int(&fp, cfg->stale_after_hours);
+  for (size_t i = 0; i < n; i++)
+    ts_fingerprint_add(&fp, in[i].text, in[i].len);
+  char history[4096];
+  snprintf(history, sizeof history, "%s/history", cfg->state);
+  ts_fingerprint_add_tree(&fp, history);
+  ts_fingerprint_hex(&fp, hex);
+}
+
+static void site_record_path(const struct ts_config *cfg, char *out,
+                             size_t size)
+{
+  snprintf(out, size, "%s/site.json", cfg->state);
+}
+
+/* Whether the last publish had this fingerprint and its output folder is
+ * still as it left it; *outcome is then what that run ended with. */
+static bool up_to_date(const struct ts_pipeline_options *o, const char *hex,
+                       enum ts_outcome *outcome)
+{
+  char path[4096];
+  site_record_path(o->config, path, sizeof path);
+  json_t *rec = json_load_file(path, 0, NULL);
+  const char *was = json_string_value(json_object_get(rec, "fingerprint"));
+  json_int_t files = json_integer_value(json_object_get(rec, "files"));
+  json_int_t bytes = json_integer_value(json_object_get(rec, "bytes"));
+  json_int_t code = json_integer_value(json_object_get(rec, "outcome"));
+  bool same = was && !strcmp(was, hex);
+  uint64_t now_files = 0, now_bytes = 0;
+  same = same && ts_fingerprint_tree_size(o->out_dir ? o->out_dir
+                                                     : o->config->output,
+                                          &now_files, &now_bytes) &&
+         (json_int_t)now_files == files && (json_int_t)now_bytes == bytes;
+  json_decref(rec);
+  if (same)
+    *outcome = code == TS_PUBLISHED_STALE ? TS_PUBLISHED_STALE : TS_PUBLISHED;
+  return same;
+}
+
+/* Saves what the next run compares with. A failure only costs the next
+ * run its shortcut. */
+static void record_site(const struct ts_pipeline_options *o,
+                        const struct ts_pipeline_input *in, size_t n,
+                        enum ts_outcome outcome)
+{
+  char hex[33], path[4096];
+  render_fingerprint(o, in, n, hex);
+  uint64_t files = 0, bytes = 0;
+  if (!ts_fingerprint_tree_size(o->out_dir ? o->out_dir : o->config->output,
+                                &files, &bytes))
+    return;
+  json_t *rec = json_pack("{s:s, s:I, s:I, s:i}", "fingerprint", hex, "files",
+                          (json_int_t)files, "bytes", (json_int_t)bytes,
+                          "outcome", (int)outcome);
+  char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+  site_record_path(o->config, path, sizeof path);
+  if (text)
+    ts_fs_write_atomic(path, text, strlen(text), NULL);
+  free(text);
+  json_decref(rec);
+}
+
 enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
                                   const struct ts_pipeline_input *inputs,
                                   size_t n, enum ts_outcome *outcome,
@@ -243,6 +331,21 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
 {
   const struct ts_config *cfg = o->config;
   *outcome = TS_NOT_PUBLISHED;
+  /* Unchanged data, history, templates and configuration render to the
+   * site already published: nothing to do. */
+  char fingerprint[33] = "";
+  if (!o->dump_context) {
+    render_fingerprint(o, inputs, n, fingerprint);
+    if (up_to_date(o, fingerprint, outcome)) {
+      ts_log_info(o->log, "%s/ is up to date: the same data, history, "
+                  "templates and configuration as the last run",
+                  o->out_dir ? o->out_dir : cfg->output);
+      struct ts_error serr;
+      ts_report_github_summary("Unchanged since the last run: the site is "
+                               "up to date.", NULL, 0, NULL, &serr);
+      return TS_OK;
+    }
+  }
   struct ts_batch batch;
   ts_batch_init(&batch);
   int64_t now;
@@ -344,6 +447,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     *outcome = stale + failed ? TS_PUBLISHED_STALE : TS_PUBLISHED;
     if (r != TS_OK)
       *outcome = TS_PUBLISHED_STALE;
+    else
+      record_site(o, inputs, n, *outcome);
   }
   if (r == TS_OK && o->dump_context)
     *outcome = TS_PUBLISHED;

@@ -125,6 +125,16 @@ static void set_str(json_t *o, const char *key, const char *value)
     json_object_set_new_nocheck(o, key, json_string_nocheck(value));
 }
 
+static void set_int(json_t *o, const char *key, int64_t v)
+{
+  json_object_set_new_nocheck(o, key, json_integer(v));
+}
+
+static void set_bool(json_t *o, const char *key, bool v)
+{
+  json_object_set_new_nocheck(o, key, json_boolean(v));
+}
+
 static void set_time(json_t *o, const char *key, int64_t t)
 {
   char buf[21];
@@ -297,21 +307,29 @@ static json_t *page_context(struct site *s, enum page_template t,
   char url[2048];
   snprintf(url, sizeof url, "%s%s", s->in->config->site.base_url,
            strcmp(path, "index.html") ? path : "");
-  json_t *page = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "kind",
-                           page_kinds[t], "title", title, "description",
-                           description ? description
-                                       : s->in->config->site.description,
-                           "path", path, "url", url, "root", root, "og_type",
-                           t == T_VIDEO   ? "video.other"
+  /* Built with direct calls, not json_pack: this runs once per page. */
+  json_t *page = json_object();
+  set_str(page, "kind", page_kinds[t]);
+  set_str(page, "title", title);
+  set_str(page, "description",
+          description ? description : s->in->config->site.description);
+  set_str(page, "path", path);
+  set_str(page, "url", url);
+  set_str(page, "root", root);
+  set_str(page, "og_type", t == T_VIDEO   ? "video.other"
                            : t == T_STORY ? "article"
-                                          : "website",
-                           "stale", stale);
+                                          : "website");
+  set_bool(page, "stale", stale);
   char flag[16];
   snprintf(flag, sizeof flag, "is_%s", page_kinds[t]);
-  json_object_set_new(page, flag, json_true());
-  return json_pack("{s:O, s:o, s:O, s:O, s:s}", "site", s->site_obj, "page",
-                   page, "run", s->run_obj, "nav", s->nav_obj, "generator",
-                   "trendsite " TS_VERSION);
+  set_bool(page, flag, true);
+  json_t *ctx = json_object();
+  json_object_set_nocheck(ctx, "site", s->site_obj);
+  json_object_set_new_nocheck(ctx, "page", page);
+  json_object_set_nocheck(ctx, "run", s->run_obj);
+  json_object_set_nocheck(ctx, "nav", s->nav_obj);
+  set_str(ctx, "generator", "trendsite " TS_VERSION);
+  return ctx;
 }
 
 /* ---- cards ------------------------------------------------------------- */
@@ -380,9 +398,11 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
     /* Width and height always set, so the browser reserves the space. */
     int w = it->thumb_width > 0 ? it->thumb_width : 480;
     int h = it->thumb_height > 0 ? it->thumb_height : 270;
-    json_object_set_new(c, "thumbnail",
-                        json_pack("{s:s, s:i, s:i}", "url", it->thumbnail,
-                                  "width", w, "height", h));
+    json_t *thumb = json_object();
+    set_str(thumb, "url", it->thumbnail);
+    set_int(thumb, "width", w);
+    set_int(thumb, "height", h);
+    json_object_set_new_nocheck(c, "thumbnail", thumb);
   }
   set_count_display(c, "views", "views_display", it->views, "view", "views");
   set_count_display(c, "likes", "likes_display", it->likes, "like", "likes");
@@ -416,18 +436,22 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
       char flag[9], url[64];
       ts_region_flag(p->region, flag);
       snprintf(url, sizeof url, "regions/%s.html", p->region);
-      json_array_append_new(regions,
-                            json_pack("{s:s, s:s, s:s, s:i, s:s}", "code",
-                                      p->region, "name",
-                                      region_name(p->region), "flag", flag,
-                                      "rank", (int)p->rank, "url", url));
+      json_t *chip = json_object();
+      set_str(chip, "code", p->region);
+      set_str(chip, "name", region_name(p->region));
+      set_str(chip, "flag", flag);
+      set_int(chip, "rank", p->rank);
+      set_str(chip, "url", url);
+      json_array_append_new(regions, chip);
       ts_buf_printf(&codes, "%s%s", codes.len ? " " : "", p->region);
     }
-    if (k == 0 || strcmp(it->positions[k - 1].source, p->source))
-      json_array_append_new(sources,
-                            json_pack("{s:s, s:s, s:i}", "name", p->source,
-                                      "label", source_label(s, p->source),
-                                      "rank", (int)p->rank));
+    if (k == 0 || strcmp(it->positions[k - 1].source, p->source)) {
+      json_t *src = json_object();
+      set_str(src, "name", p->source);
+      set_str(src, "label", source_label(s, p->source));
+      set_int(src, "rank", p->rank);
+      json_array_append_new(sources, src);
+    }
   }
   json_object_set_new(c, "regions", regions);
   set_str(c, "region_codes", ts_buf_cstr(&codes));
@@ -455,14 +479,22 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   return c;
 }
 
-/* The card of item `i` in one list: its rank there and the change. Cards
- * are built per use rather than cached: 30,000 cached cards would cost
- * more memory than building them twice costs time. New reference. */
+/* Item `i`'s card. Built per use, not cached: cached as JSON trees, the
+ * cards of a 30,000-item site took more memory than the 256 MB a render
+ * may use, and copying one costs about as much as building it. New
+ * reference. */
+static json_t *card_copy(const struct site *s, size_t i)
+{
+  return build_card(s, &s->in->items[i]);
+}
+
+/* The card of item `i` in one list: its rank there and the change. New
+ * reference. */
 static json_t *list_card(struct site *s, size_t i, uint32_t rank,
                          const char *source, const char *region)
 {
-  json_t *c = build_card(s, &s->in->items[i]);
-  json_object_set_new(c, "rank", json_integer(rank));
+  json_t *c = card_copy(s, i);
+  set_int(c, "rank", rank);
   const json_t *h = history_of(s, i);
   char list[64];
   snprintf(list, sizeof list, "%s%s%s", source, region[0] ? "/" : "", region);
@@ -480,12 +512,14 @@ static json_t *list_card(struct site *s, size_t i, uint32_t rank,
       snprintf(label, sizeof label, "down %ld", -by);
     else
       snprintf(label, sizeof label, "no change");
-    json_object_set_new(c, "change",
-                        json_pack("{s:b, s:b, s:b, s:b, s:i, s:s}", "new",
-                                  is_new, "up", !is_new && by > 0, "down",
-                                  !is_new && by < 0, "same",
-                                  !is_new && by == 0, "by",
-                                  (int)(by < 0 ? -by : by), "label", label));
+    json_t *ch = json_object();
+    set_bool(ch, "new", is_new);
+    set_bool(ch, "up", !is_new && by > 0);
+    set_bool(ch, "down", !is_new && by < 0);
+    set_bool(ch, "same", !is_new && by == 0);
+    set_int(ch, "by", by < 0 ? -by : by);
+    set_str(ch, "label", label);
+    json_object_set_new_nocheck(c, "change", ch);
   }
   return c;
 }
@@ -779,7 +813,11 @@ static enum ts_result region_api(struct site *s, const struct ts_status *st,
     /* The item's closing brace makes way for its rank in this list. */
     if (r == TS_OK) {
       text.len--;
-      r = ts_buf_printf(&text, ",\"rank\":%u}", list->entries[k].rank);
+      r = ts_buf_append_str(&text, ",\"rank\":");
+      if (r == TS_OK)
+        r = ts_buf_append_int(&text, list->entries[k].rank);
+      if (r == TS_OK)
+        r = ts_buf_append_char(&text, '}');
     }
   }
   if (r == TS_OK)
@@ -858,7 +896,7 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
     else
       snprintf(desc, sizeof desc, "%s%s%s", video ? "Trending video" : "Story",
                it->author ? " by " : "", it->author ? it->author : "");
-    json_t *c = build_card(s, &s->in->items[i]);
+    json_t *c = card_copy(s, i);
     bool stale = json_is_true(json_object_get(c, "stale"));
     for (uint32_t k = 0; k < it->npositions && !stale; k++)
       stale = it->positions[k].stale;
@@ -875,8 +913,10 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
       list_label(s, p->source, p->region, label, sizeof label);
       snprintf(list, sizeof list, "%s%s%s", p->source, p->region[0] ? "/" : "",
                p->region);
-      json_t *pj = json_pack("{s:s, s:i, s:b}", "label", label, "rank",
-                             (int)p->rank, "stale", p->stale);
+      json_t *pj = json_object();
+      set_str(pj, "label", label);
+      set_int(pj, "rank", p->rank);
+      set_bool(pj, "stale", p->stale);
       json_t *peak = json_object_get(json_object_get(h, "peaks"), list);
       if (peak)
         json_object_set(pj, "peak", peak);
@@ -1532,6 +1572,7 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
   clock_gettime(CLOCK_MONOTONIC, &t0);
   enum ts_result r = list_index_build(in->items, in->nitems, in->statuses,
                                       in->nstatuses, true, &s.index, err);
+
   if (r == TS_OK && !opts->dump_context)
     r = ts_publish_begin(opts->out_dir, opts->log, &s.pub, err);
   if (r == TS_OK)
@@ -1551,6 +1592,7 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
                      opts->dump_context);
   list_index_free(&s.index);
   free(s.hist);
+
   json_decref(s.regions);
   json_decref(s.keys);
   json_decref(s.site_obj);

@@ -68,6 +68,21 @@ enum ts_result ts_buf_append_char(struct ts_buf *b, char c)
   return ts_buf_append(b, &c, 1);
 }
 
+enum ts_result ts_buf_append_int(struct ts_buf *b, int64_t v)
+{
+  char digits[24];
+  char *p = digits + sizeof digits;
+  /* Work on the magnitude as unsigned: -INT64_MIN does not fit. */
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    *--p = '-';
+  return ts_buf_append(b, p, (size_t)(digits + sizeof digits - p));
+}
+
 enum ts_result ts_buf_vprintf(struct ts_buf *b, const char *fmt, va_list ap)
 {
   va_list again;

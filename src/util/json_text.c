@@ -1,6 +1,5 @@
 #include "util/json_text.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 enum ts_result ts_json_string(struct ts_buf *b, const char *s)
@@ -79,7 +78,7 @@ void ts_json_int_member(struct ts_json_writer *w, const char *key,
                         int64_t value)
 {
   ts_json_key(w, key);
-  check(w, ts_buf_printf(w->b, "%" PRId64, value));
+  check(w, ts_buf_append_int(w->b, value));
 }
 
 void ts_json_bool_member(struct ts_json_writer *w, const char *key, bool v)

@@ -171,8 +171,13 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     return;
   if (nread < 0) {
     /* EOF or reset: the client is gone (a client that only half-closes
-     * is treated the same; HTTP clients do not do that). */
-    conn_close(c, "client_closed");
+     * is treated the same; HTTP clients do not do that). A client that
+     * leaves after the whole response was handed to the kernel got it:
+     * its EOF can arrive before the last write's callback. */
+    bool all_sent = c->state == C_SENDING && c->head_sent &&
+                    c->sent == c->resp.send_len &&
+                    c->resp.end == MOCK_END_KEEP;
+    conn_close(c, all_sent ? "ok" : "client_closed");
     return;
   }
   if (c->state == C_LINGER)

@@ -21,6 +21,21 @@ static void append_and_printf(void)
   ts_buf_cleanup(&b);
 }
 
+static void integers_append_exactly(void)
+{
+  struct ts_buf b;
+  ts_buf_init(&b, 0);
+  const int64_t values[] = {0, 7, -7, 1234567890123, INT64_MAX, INT64_MIN};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    char want[32];
+    snprintf(want, sizeof want, "%lld", (long long)values[i]);
+    ts_buf_reset(&b);
+    CHECK_INT(ts_buf_append_int(&b, values[i]), TS_OK);
+    CHECK_STR(ts_buf_cstr(&b), want);
+  }
+  ts_buf_cleanup(&b);
+}
+
 static void long_printf_grows(void)
 {
   struct ts_buf b;
@@ -108,6 +123,7 @@ int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(append_and_printf),
+    TEST(integers_append_exactly),
     TEST(long_printf_grows),
     TEST(cap_is_enforced_and_buffer_kept),
     TEST(detach_hands_over_memory),

@@ -1,0 +1,158 @@
+#include "fingerprint.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define K1 UINT64_C(0x9e3779b97f4a7c15)
+#define K2 UINT64_C(0xc2b2ae3d27d4eb4f)
+
+static uint64_t mix(uint64_t h, uint64_t w, uint64_t k)
+{
+  h ^= w * k;
+  h = (h << 31) | (h >> 33);
+  h *= UINT64_C(0x94d049bb133111eb);
+  return h ^ (h >> 29);
+}
+
+void ts_fingerprint_init(struct ts_fingerprint *fp)
+{
+  fp->a = UINT64_C(0x243f6a8885a308d3);
+  fp->b = UINT64_C(0x13198a2e03707344);
+}
+
+void ts_fingerprint_add(struct ts_fingerprint *fp, const void *data,
+                        size_t len)
+{
+  const unsigned char *p = data;
+  size_t n = len;
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    fp->a = mix(fp->a, w, K1);
+    fp->b = mix(fp->b, w, K2);
+    p += 8;
+    n -= 8;
+  }
+  uint64_t tail = 0;
+  memcpy(&tail, p, n);
+  fp->a = mix(fp->a, tail ^ ((uint64_t)len << 56), K1);
+  fp->b = mix(fp->b, tail ^ (uint64_t)len, K2);
+}
+
+void ts_fingerprint_add_str(struct ts_fingerprint *fp, const char *s)
+{
+  ts_fingerprint_add(fp, s ? s : "", s ? strlen(s) : 0);
+}
+
+void ts_fingerprint_add_int(struct ts_fingerprint *fp, int64_t v)
+{
+  ts_fingerprint_add(fp, &v, sizeof v);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Calls `fn` for every regular file under `dir`/`rel`, in name order. */
+static void walk(const char *dir, const char *rel, unsigned depth,
+                 void (*fn)(void *, const char *, const struct stat *),
+                 void *ctx)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s%s%s", dir, rel[0] ? "/" : "", rel);
+  DIR *d = depth < 32 ? opendir(path) : NULL;
+  if (!d)
+    return;
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      char **p = realloc(names, ncap * sizeof *p);
+      if (!p)
+        break;
+      names = p;
+      cap = ncap;
+    }
+    size_t len = strlen(e->d_name) + 1;
+    if (!(names[n] = malloc(len)))
+      break;
+    memcpy(names[n++], e->d_name, len);
+  }
+  closedir(d);
+  if (n > 1)
+    qsort(names, n, sizeof *names, compare_names);
+  for (size_t i = 0; i < n; i++) {
+    char sub[PATH_MAX], full[PATH_MAX * 2];
+    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
+    snprintf(full, sizeof full, "%s/%s", dir, sub);
+    struct stat st;
+    if (lstat(full, &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        walk(dir, sub, depth + 1, fn, ctx);
+      else if (S_ISREG(st.st_mode))
+        fn(ctx, sub, &st);
+    }
+    free(names[i]);
+  }
+  free(names);
+}
+
+static void add_file_meta(void *ctx, const char *rel, const struct stat *st)
+{
+  struct ts_fingerprint *fp = ctx;
+  ts_fingerprint_add_str(fp, rel);
+  ts_fingerprint_add_int(fp, (int64_t)st->st_size);
+  ts_fingerprint_add_int(fp, (int64_t)st->st_mtim.tv_sec);
+  ts_fingerprint_add_int(fp, (int64_t)st->st_mtim.tv_nsec);
+}
+
+void ts_fingerprint_add_tree(struct ts_fingerprint *fp, const char *dir)
+{
+  struct stat st;
+  if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    ts_fingerprint_add_str(fp, "(no folder)");
+    return;
+  }
+  ts_fingerprint_add_str(fp, dir);
+  walk(dir, "", 0, add_file_meta, fp);
+}
+
+void ts_fingerprint_hex(const struct ts_fingerprint *fp, char out[33])
+{
+  snprintf(out, 33, "%016llx%016llx", (unsigned long long)fp->a,
+           (unsigned long long)fp->b);
+}
+
+struct tally {
+  uint64_t files, bytes;
+};
+
+static void count_file(void *ctx, const char *rel, const struct stat *st)
+{
+  (void)rel;
+  struct tally *t = ctx;
+  t->files++;
+  t->bytes += (uint64_t)st->st_size;
+}
+
+bool ts_fingerprint_tree_size(const char *dir, uint64_t *files,
+                              uint64_t *bytes)
+{
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return false;
+  struct tally t = {0, 0};
+  walk(dir, "", 0, count_file, &t);
+  *files = t.files;
+  *bytes = t.bytes;
+  return true;
+}
