@@ -17,6 +17,7 @@
 #include "mustache.h"
 #include "pipeline.h"
 #include "snapshot.h"
+#include "theme.h"
 #include "serve.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -251,8 +252,19 @@ static int cmd_check(struct cli *cli)
     return rc < 0 ? EXIT_USAGE : EXIT_PUBLISHED;
   size_t ntemplates = 0, nerrors = 0;
   struct ts_error err;
-  if (ts_mustache_check_dir(dir, print_finding, NULL, &ntemplates, &nerrors,
-                            &err) != TS_OK) {
+  /* Checked as the site renders them: a user's folder overrides single
+   * files and falls back on the built-in theme for the rest. */
+  const char *dirs[] = {dir};
+  struct ts_mustache_options mo = {.dirs = dirs, .ndirs = 1, .check = true};
+  struct ts_mustache_env *env = ts_mustache_env_new(&mo);
+  enum ts_result r =
+      env ? ts_theme_add_fallbacks(env, dir, &err)
+          : ts_error_set(&err, TS_ERR_NOMEM, "out of memory");
+  if (r == TS_OK)
+    r = ts_mustache_check_dir_env(env, dir, print_finding, NULL, &ntemplates,
+                                  &nerrors, &err);
+  ts_mustache_env_free(env);
+  if (r != TS_OK) {
     ts_log_error(&cli->log, "%s", err.msg);
     return EXIT_USAGE;
   }

@@ -3083,53 +3083,84 @@ static enum ts_result list_templates(const char *dir, unsigned depth,
   return r;
 }
 
-enum ts_result
-ts_mustache_check_dir(const char *dir,
-                      void (*report)(void *ctx, const char *message), void *ctx,
-                      size_t *ntemplates, size_t *nerrors, struct ts_error *err)
+/* Compiles each file in `files` with `env`, reporting distinct errors. */
+static void check_files(struct ts_mustache_env *env, struct path_list *files,
+                        void (*report)(void *ctx, const char *message),
+                        void *ctx, size_t *nerrors)
+{
+  /* A broken partial fails every template that includes it with the same
+   * message: report it once. */
+  struct map seen = {0};
+  size_t errors = 0;
+  qsort(files->paths, files->n, sizeof *files->paths, by_path);
+  for (size_t i = 0; i < files->n; i++) {
+    const struct ts_mustache *t;
+    struct ts_error e;
+    if (ts_mustache_compile_file(env, files->paths[i], &t, &e) == TS_OK)
+      continue;
+    size_t len = strlen(e.msg);
+    if (map_find(&seen, e.msg, len))
+      continue;
+    map_put(&seen, e.msg, len, NULL);
+    errors++;
+    if (report)
+      report(ctx, e.msg);
+  }
+  *nerrors = errors;
+  map_free(&seen);
+}
+
+/* `dir` without trailing slashes, in new memory (caller frees). */
+static char *trimmed_dir(const char *dir)
 {
   size_t n = strlen(dir);
   while (n > 1 && dir[n - 1] == '/')
     n--;
   char *root = malloc(n + 1);
+  if (root) {
+    memcpy(root, dir, n);
+    root[n] = '\0';
+  }
+  return root;
+}
+
+enum ts_result ts_mustache_check_dir_env(
+    struct ts_mustache_env *env, const char *dir,
+    void (*report)(void *ctx, const char *message), void *ctx,
+    size_t *ntemplates, size_t *nerrors, struct ts_error *err)
+{
+  char *root = trimmed_dir(dir);
   if (!root)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-  memcpy(root, dir, n);
-  root[n] = '\0';
   struct path_list files = {0};
   enum ts_result r = list_templates(root, 0, &files, err);
-  const char *dirs[] = {root};
-  struct ts_mustache_options opts = {.dirs = dirs, .ndirs = 1, .check = true};
-  struct ts_mustache_env *env = r == TS_OK ? ts_mustache_env_new(&opts) : NULL;
-  if (r == TS_OK && !env)
-    r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-  /* A broken partial fails every template that includes it with the same
-   * message: report it once. */
-  struct map seen = {0};
-  size_t errors = 0;
   if (r == TS_OK) {
-    qsort(files.paths, files.n, sizeof *files.paths, by_path);
-    for (size_t i = 0; i < files.n; i++) {
-      const struct ts_mustache *t;
-      struct ts_error e;
-      if (ts_mustache_compile_file(env, files.paths[i], &t, &e) == TS_OK)
-        continue;
-      size_t len = strlen(e.msg);
-      if (map_find(&seen, e.msg, len))
-        continue;
-      map_put(&seen, e.msg, len, NULL);
-      errors++;
-      if (report)
-        report(ctx, e.msg);
-    }
+    check_files(env, &files, report, ctx, nerrors);
     *ntemplates = files.n;
-    *nerrors = errors;
   }
-  map_free(&seen);
-  ts_mustache_env_free(env);
   for (size_t i = 0; i < files.n; i++)
     free(files.paths[i]);
   free(files.paths);
+  free(root);
+  return r;
+}
+
+enum ts_result
+ts_mustache_check_dir(const char *dir,
+                      void (*report)(void *ctx, const char *message), void *ctx,
+                      size_t *ntemplates, size_t *nerrors, struct ts_error *err)
+{
+  char *root = trimmed_dir(dir);
+  if (!root)
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  const char *dirs[] = {root};
+  struct ts_mustache_options opts = {.dirs = dirs, .ndirs = 1, .check = true};
+  struct ts_mustache_env *env = ts_mustache_env_new(&opts);
+  enum ts_result r =
+      env ? ts_mustache_check_dir_env(env, root, report, ctx, ntemplates,
+                                      nerrors, err)
+          : ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  ts_mustache_env_free(env);
   free(root);
   return r;
 }

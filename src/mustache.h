@@ -174,6 +174,15 @@ enum ts_result ts_mustache_check_dir(
     const char *dir, void (*report)(void *ctx, const char *message), void *ctx,
     size_t *ntemplates, size_t *nerrors, struct ts_error *err);
 
+/* The same with an environment the caller prepared (its search path and
+ * in-memory partials, such as a built-in theme to fall back on), which
+ * should be in check mode. The files checked are still those under
+ * `dir`. */
+enum ts_result ts_mustache_check_dir_env(
+    struct ts_mustache_env *env, const char *dir,
+    void (*report)(void *ctx, const char *message), void *ctx,
+    size_t *ntemplates, size_t *nerrors, struct ts_error *err);
+
 /* Appends the shortest text that reads back as `value` (JavaScript's
  * Number#toString rules: 1.1, 1e+21, 5e-7, 0 for -0). At most 32 bytes are
  * written to `out`, which is not NUL-terminated; returns the length. */

@@ -1368,15 +1368,6 @@ static enum ts_result api_files(struct site *s, struct ts_error *err)
 
 /* ---- templates and assets ---------------------------------------------- */
 
-static bool user_has(const char *dir, const char *rel)
-{
-  if (!dir)
-    return false;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s", dir, rel);
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 static enum ts_result load_templates(struct site *s, struct renderer *rd,
                                      struct ts_error *err)
@@ -1393,18 +1384,9 @@ static enum ts_result load_templates(struct site *s, struct renderer *rd,
   if (!rd->env)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   /* Built-in templates the user folder does not override. */
-  for (const struct ts_theme_file *f = ts_theme_files; f->path; f++) {
-    size_t n = strlen(f->path);
-    if (n <= 9 || strcmp(f->path + n - 9, ".mustache") || user_has(dir,
-                                                                   f->path))
-      continue;
-    char name[PATH_MAX];
-    snprintf(name, sizeof name, "%.*s", (int)(n - 9), f->path);
-    enum ts_result r = ts_mustache_env_add_partial(
-        rd->env, name, (const char *)f->data, f->len, err);
-    if (r != TS_OK)
-      return r;
-  }
+  enum ts_result fr = ts_theme_add_fallbacks(rd->env, dir, err);
+  if (fr != TS_OK)
+    return fr;
   for (int t = 0; t < T_COUNT; t++) {
     enum ts_result r =
         ts_mustache_compile_file(rd->env, template_names[t], &rd->tpl[t], err);
