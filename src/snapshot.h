@@ -11,7 +11,6 @@
 #ifndef TS_SNAPSHOT_H
 #define TS_SNAPSHOT_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,22 +56,20 @@ enum ts_result ts_snapshot_save(const char *path, const struct ts_item *items,
 
 /*
  * Adds a snapshot's items (with all their positions) and statuses to
- * `batch`, and fills `meta`. `name` is used in error messages ("a.json:
- * items[3].positions: expected a list"). `doc` is borrowed.
+ * `batch`, and fills `meta`, from `len` bytes of JSON text (borrowed).
+ * `name` is used in error messages: "a.json:3:14: expected a value" for
+ * malformed JSON, "a.json: items[3]: \"kind\" must be \"video\" or
+ * \"story\"" for data that breaks docs/snapshot.md. Unknown keys are skipped; url,
+ * discussion_url and thumbnail URLs that are not http(s) are dropped. On
+ * failure neither `batch` nor `meta` changes (but for arena bytes).
  */
-enum ts_result ts_snapshot_load(const char *name, const json_t *doc,
-                                struct ts_batch *batch,
-                                struct ts_snapshot_meta *meta,
-                                struct ts_error *err);
-
-/* Parses snapshot text (`name` for messages) and loads it like
- * ts_snapshot_load. */
 enum ts_result ts_snapshot_parse(const char *name, const char *text,
                                  size_t len, struct ts_batch *batch,
                                  struct ts_snapshot_meta *meta,
                                  struct ts_error *err);
 
-/* Reads and loads the file at `path` (capped at 1 GiB). */
+/* Reads the file at `path` (capped at 1 GiB) and parses it like
+ * ts_snapshot_parse. */
 enum ts_result ts_snapshot_read(const char *path, struct ts_batch *batch,
                                 struct ts_snapshot_meta *meta,
                                 struct ts_error *err);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "harness.h"
 #include "snapshot.h"
 #include "util/fs.h"
@@ -80,12 +82,14 @@ static void round_trip_is_byte_identical(void)
   /* One item per line: a changed item changes one line of a diff. */
   CHECK(strstr(t, "\"items\":[\n{\"key\":\"-4GmbBoYQjE\"") != NULL);
   CHECK(strstr(t, "\n{\"key\":\"0123456789abcdef\"") != NULL);
-  /* Valid JSON, which jansson reads back. */
+  /* Valid JSON, which jansson reads too. */
   json_error_t jerr;
   json_t *doc = json_loads(t, 0, &jerr);
   CHECK(doc != NULL);
+  json_decref(doc);
   struct ts_error err;
-  CHECK_INT(ts_snapshot_load("a.json", doc, &back, &meta2, &err), TS_OK);
+  CHECK_INT(ts_snapshot_parse("a.json", t, text.len, &back, &meta2, &err),
+            TS_OK);
   CHECK(meta2.generated_at == meta.generated_at);
   CHECK_INT(back.nitems, 2);
   CHECK(back.items[0].positions[1].stale);
@@ -94,7 +98,6 @@ static void round_trip_is_byte_identical(void)
   REQUIRE(ts_snapshot_text(back.items, back.nitems, back.statuses,
                            back.nstatuses, &meta2, &again) == TS_OK);
   CHECK_STR(ts_buf_cstr(&again), t);
-  json_decref(doc);
   ts_buf_cleanup(&text);
   ts_buf_cleanup(&again);
   ts_batch_cleanup(&b);
@@ -176,17 +179,191 @@ static void malformed_documents_are_named(void)
      "s.json: items[0]: \"kind\" must be \"video\" or \"story\""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    json_t *doc = json_loads(cases[i].json, 0, NULL);
-    REQUIRE(doc != NULL);
     struct ts_batch b;
     ts_batch_init(&b);
     struct ts_snapshot_meta meta;
     struct ts_error err = {0};
-    CHECK(ts_snapshot_load("s.json", doc, &b, &meta, &err) == TS_ERR_PARSE);
+    CHECK(ts_snapshot_parse("s.json", cases[i].json, strlen(cases[i].json),
+                            &b, &meta, &err) == TS_ERR_PARSE);
     CHECK_STR(err.msg, cases[i].message);
     ts_batch_cleanup(&b);
-    json_decref(doc);
   }
+}
+
+#define HEAD                                                                 \
+  "{\"format\": \"trendsite-snapshot\", \"version\": 1, \"generated_at\": "  \
+  "\"2026-11-21T10:00:00Z\", "
+#define ITEM(extra)                                                          \
+  "{\"kind\": \"video\", \"key\": \"a\", \"id\": \"a\", \"source\": \"y\", " \
+  "\"title\": \"t\", \"positions\": [{\"source\": \"y\", \"rank\": 1}]" extra \
+  "}"
+
+/* The messages of the streaming reader: the JSON's own errors say line and
+ * column; the data's say which item or status. */
+static void more_malformed_documents(void)
+{
+  struct {
+    const char *json, *message;
+  } cases[] = {
+    {"", "s.json:1:1: expected a value, found the end of input"},
+    {HEAD "\"statuses\": [],\n \"items\": [" ITEM("") ",]}",
+     "s.json:2:125: trailing comma before ']'"},
+    {HEAD "\"statuses\": [], \"items\": []} x",
+     "s.json:1:117: end of input expected after the document, found 'x'"},
+    {"[]", "s.json: not a trendsite snapshot (no \"format\": "
+           "\"trendsite-snapshot\")"},
+    {HEAD "\"items\": []}", "s.json: statuses: expected a list"},
+    {HEAD "\"statuses\": {}, \"items\": []}",
+     "s.json: statuses: expected a list"},
+    {HEAD "\"statuses\": []}", "s.json: items: expected a list"},
+    {HEAD "\"shard\": {\"index\": 3, \"count\": 2}, \"statuses\": [], "
+          "\"items\": []}",
+     "s.json: shard: expected {\"index\": I, \"count\": N} with 1 <= I <= "
+     "N"},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM(", \"title\": \"u\"") "]}",
+     "s.json: items[0]: duplicate key \"title\""},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM(", \"views\": 1.5") "]}",
+     "s.json: items[0]: a field has the wrong type (see docs/snapshot.md)"},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM(", \"url\": null") "]}",
+     "s.json: items[0]: a field has the wrong type (see docs/snapshot.md)"},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM(", \"merged\": -1") "]}",
+     "s.json: items[0]: \"merged\" is out of range"},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM(
+         ", \"thumbnail\": {\"url\": \"https://t/\", \"width\": 4294967296}")
+         "]}",
+     "s.json: items[0]: \"thumbnail\": \"width\" is out of range"},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM(", \"views\": "
+                                                "9223372036854775808") "]}",
+     "s.json:1:236: integer out of range (9223372036854775808)"},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM(", \"match_keys\": [1]") "]}",
+     "s.json: items[0]: \"match_keys\" must be a list of strings"},
+    {HEAD "\"statuses\": [], \"items\": [{\"kind\": \"story\", \"key\": "
+          "\"a\", \"id\": \"a\", \"source\": \"y\", \"title\": \"t\"}]}",
+     "s.json: items[0]: \"positions\" must be a non-empty list"},
+    {HEAD "\"statuses\": [], \"items\": [{\"kind\": \"story\", \"key\": "
+          "\"a\", \"id\": \"a\", \"source\": \"y\", \"title\": \"t\", "
+          "\"positions\": []}]}",
+     "s.json: items[0]: \"positions\" must be a non-empty list"},
+    {HEAD "\"statuses\": [], \"items\": [" ITEM("") ", {\"kind\": \"story\", "
+          "\"key\": \"b\", \"positions\": [{\"source\": \"y\", \"rank\": 1, "
+          "\"region\": \"ABCD\"}]}]}",
+     "s.json: items[1].positions[0]: expected {\"source\", \"region\"?, "
+     "\"rank\" >= 1}"},
+    {HEAD "\"statuses\": [], \"items\": [{\"kind\": \"story\", \"key\": "
+          "\"a\", \"positions\": [{\"source\": \"y\", \"rank\": 1}]}]}",
+     "s.json: items[0]: \"key\", \"id\", \"source\" and \"title\" are "
+     "required"},
+    {HEAD "\"statuses\": [{\"source\": \"y\", \"type\": \"youtube\"}], "
+          "\"items\": []}",
+     "s.json: statuses[0]: expected {\"source\", \"type\", \"region\"?, "
+     "\"status\", ...}"},
+    {HEAD "\"statuses\": [{\"source\": \"y\", \"type\": \"youtube\", "
+          "\"status\": \"fine\"}], \"items\": []}",
+     "s.json: statuses[0]: \"status\" must be ok, failed or stale"},
+    {HEAD "\"statuses\": [{\"source\": \"y\", \"type\": \"youtube\", "
+          "\"status\": \"ok\", \"items\": -1}], \"items\": []}",
+     "s.json: statuses[0]: \"items\" is out of range"},
+    {HEAD "\"statuses\": [{\"source\": \"y\", \"type\": \"youtube\", "
+          "\"status\": \"ok\", \"duration_ms\": 1e3}], \"items\": []}",
+     "s.json: statuses[0]: a field has the wrong type (see "
+     "docs/snapshot.md)"},
+    {HEAD "\"statuses\": [], \"items\": [], \"items\": []}",
+     "s.json: duplicate key \"items\""},
+    {HEAD "\"statuses\": [], \"items\": [\"\\ud800\xff\"]}",
+     "s.json:1:121: invalid UTF-8 in a string (byte 0xff)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct ts_batch b;
+    ts_batch_init(&b);
+    struct ts_snapshot_meta meta;
+    struct ts_error err = {0};
+    CHECK(ts_snapshot_parse("s.json", cases[i].json, strlen(cases[i].json),
+                            &b, &meta, &err) != TS_OK);
+    CHECK_STR(err.msg, cases[i].message);
+    ts_batch_cleanup(&b);
+  }
+}
+
+/* Which problem is reported does not depend on the order of the members:
+ * a document that is no snapshot says so even when its items come first,
+ * and the JSON's own errors come before any problem with the data. */
+static void problems_in_order_of_importance(void)
+{
+  struct {
+    const char *json, *message;
+  } cases[] = {
+    {"{\"items\": [{\"kind\": \"podcast\"}], \"format\": \"rss\"}",
+     "s.json: not a trendsite snapshot (no \"format\": "
+     "\"trendsite-snapshot\")"},
+    {"{\"items\": [{}], \"statuses\": 1, \"version\": 2, \"format\": "
+     "\"trendsite-snapshot\"}",
+     "s.json: snapshot version 2; this trendsite reads version 1"},
+    {"{\"items\": [{}], \"statuses\": [{}], \"format\": "
+     "\"trendsite-snapshot\", \"version\": 1, \"generated_at\": "
+     "\"2026-11-21T10:00:00Z\"}",
+     "s.json: statuses[0]: expected {\"source\", \"type\", \"region\"?, "
+     "\"status\", ...}"},
+    {"{\"items\": [{}, {\"kind\": 1}], \"format\": \"x\", \"z\": [1 2]}",
+     "s.json:1:53: expected ',' or ']' after an array element, found '2'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct ts_batch b;
+    ts_batch_init(&b);
+    struct ts_snapshot_meta meta;
+    struct ts_error err = {0};
+    CHECK(ts_snapshot_parse("s.json", cases[i].json, strlen(cases[i].json),
+                            &b, &meta, &err) == TS_ERR_PARSE);
+    CHECK_STR(err.msg, cases[i].message);
+    ts_batch_cleanup(&b);
+  }
+}
+
+/* Members in any order, unknown ones (of any shape) skipped, escapes
+ * decoded; a failed parse leaves the batch and the meta as they were. */
+static void members_in_any_order(void)
+{
+  const char *text =
+      "{\"items\": [{\"positions\": [{\"rank\": 2, \"later\": {\"a\": [[]]},"
+      " \"region\": \"JP\", \"source\": \"youtube\", \"stale\": true}], "
+      "\"title\": \"\\u30ac\\u30f3\\u30c0\\u30e0 \\ud83d\\ude00\", "
+      "\"source\": \"youtube\", \"id\": \"x\", \"key\": \"x\", \"kind\": "
+      "\"video\", \"new_in_v1_1\": null}],\n"
+      "\"statuses\": [{\"status\": \"failed\", \"region\": \"JP\", \"type\": "
+      "\"youtube\", \"source\": \"youtube\", \"reason\": \"HTTP 503\"}],\n"
+      "\"shard\": {\"count\": 2, \"index\": 2}, \"generated_at\": "
+      "\"2026-11-21T10:00:00Z\", \"version\": 1, \"format\": "
+      "\"trendsite-snapshot\"}";
+  struct ts_batch b;
+  ts_batch_init(&b);
+  struct ts_snapshot_meta meta = {0, 0, 0};
+  struct ts_error err = {0};
+  CHECK_INT(ts_snapshot_parse("s.json", text, strlen(text), &b, &meta, &err),
+            TS_OK);
+  CHECK_STR(err.msg, "");
+  REQUIRE(b.nitems == 1 && b.nstatuses == 1);
+  CHECK_STR(b.items[0].title, "ガンダム 😀");
+  CHECK_INT(b.items[0].kind, TS_ITEM_VIDEO);
+  REQUIRE(b.items[0].npositions == 1);
+  CHECK_STR(b.items[0].positions[0].region, "JP");
+  CHECK_INT(b.items[0].positions[0].rank, 2);
+  CHECK(b.items[0].positions[0].stale);
+  CHECK_INT(b.statuses[0].state, TS_STATUS_FAILED);
+  CHECK_STR(b.statuses[0].reason, "HTTP 503");
+  CHECK_INT(meta.shard_index, 2);
+  CHECK_INT(meta.shard_count, 2);
+  CHECK(meta.generated_at == 1795255200);
+
+  /* A second document that fails halfway: nothing of it stays. */
+  const char *bad = HEAD "\"statuses\": [{\"source\": \"hn\", \"type\": "
+                         "\"hackernews\", \"status\": \"ok\"}], \"items\": ["
+                         ITEM("") ", {\"kind\": \"story\"}]}";
+  struct ts_snapshot_meta before = meta;
+  CHECK(ts_snapshot_parse("s.json", bad, strlen(bad), &b, &meta, &err) ==
+        TS_ERR_PARSE);
+  CHECK_INT(b.nitems, 1);
+  CHECK_INT(b.nstatuses, 1);
+  CHECK(memcmp(&meta, &before, sizeof meta) == 0);
+  ts_batch_cleanup(&b);
 }
 
 /* render --from reads files anyone may write: only http(s) URLs survive. */
@@ -203,13 +380,12 @@ static void unsafe_urls_are_dropped(void)
       "\"title\": \"t\", \"url\": \"https://example.org/b\", "
       "\"discussion_url\": \"http://example.org/c\", "
       "\"positions\": [{\"source\": \"y\", \"rank\": 2}]}]}";
-  json_t *doc = json_loads(text, 0, NULL);
-  REQUIRE(doc != NULL);
   struct ts_batch b;
   ts_batch_init(&b);
   struct ts_snapshot_meta meta;
   struct ts_error err = {0};
-  CHECK_INT(ts_snapshot_load("s.json", doc, &b, &meta, &err), TS_OK);
+  CHECK_INT(ts_snapshot_parse("s.json", text, strlen(text), &b, &meta, &err),
+            TS_OK);
   REQUIRE(b.nitems == 2);
   CHECK(b.items[0].url == NULL);
   CHECK(b.items[0].discussion_url == NULL);
@@ -217,7 +393,6 @@ static void unsafe_urls_are_dropped(void)
   CHECK_STR(b.items[1].url, "https://example.org/b");
   CHECK_STR(b.items[1].discussion_url, "http://example.org/c");
   ts_batch_cleanup(&b);
-  json_decref(doc);
 }
 
 int main(int argc, char **argv)
@@ -227,6 +402,9 @@ int main(int argc, char **argv)
     TEST(strings_are_escaped),
     TEST(write_and_read_a_file),
     TEST(malformed_documents_are_named),
+    TEST(more_malformed_documents),
+    TEST(problems_in_order_of_importance),
+    TEST(members_in_any_order),
     TEST(unsafe_urls_are_dropped),
     TEST_END,
   };
