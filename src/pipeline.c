@@ -133,11 +133,22 @@ static enum ts_result load_all(const struct ts_pipeline_input *in, size_t n,
 {
   *now = TS_TIME_UNKNOWN;
   for (size_t i = 0; i < n; i++) {
+    struct ts_snapshot_meta meta;
+    if (batch->nitems == 0 && batch->nstatuses == 0) {
+      /* Nothing to collide with yet: straight into the batch, without a
+       * second copy of everything (most renders read one snapshot). */
+      enum ts_result r = ts_snapshot_parse(in[i].name, in[i].text,
+                                           in[i].len, batch, &meta, err);
+      if (r != TS_OK)
+        return r;
+      if (meta.generated_at > *now || *now == TS_TIME_UNKNOWN)
+        *now = meta.generated_at;
+      continue;
+    }
     /* Load into a batch of its own first, to see whether any of its lists
      * is already known. */
     struct ts_batch one;
     ts_batch_init(&one);
-    struct ts_snapshot_meta meta;
     enum ts_result r = ts_snapshot_parse(in[i].name, in[i].text, in[i].len,
                                          &one, &meta, err);
     for (size_t k = 0; r == TS_OK && k < one.nstatuses; k++) {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# render --from: shards of one run merge, a list in two snapshots is
+# refused, and a malformed snapshot is named with its line and column.
+. "$(dirname "$0")/lib.sh"
+export TRENDSITE_NOW=2026-11-21T10:00:00Z
+
+# shard NAME INDEX REGION KEY: a one-item snapshot, shard INDEX of 2.
+shard() {
+  cat >"$TS_TMP/$1" <<JSON
+{"format":"trendsite-snapshot","version":1,"generator":"test","generated_at":"2026-11-21T10:00:00Z","shard":{"index":$2,"count":2},"statuses":[
+{"source":"youtube","type":"youtube","region":"$3","status":"ok","items":1,"skipped":0,"requests":1,"retries":0,"repaired":0,"duration_ms":0}
+],"items":[
+{"key":"$4","kind":"video","source":"youtube","id":"$4","title":"Video $4","positions":[{"source":"youtube","region":"$3","rank":1}],"sources":["youtube"],"rank_score":100,"merged":1}
+]}
+JSON
+}
+shard a.json 1 JP aaaaaaaaaaa
+shard b.json 2 US bbbbbbbbbbb
+cat >"$TS_TMP/cfg.json" <<JSON
+{"site": {"base_url": "https://example.github.io/t/"}, "output": "$TS_TMP/site",
+ "state": "$TS_TMP/state", "sources": []}
+JSON
+
+shards_merge() {
+  run_ts 0 -q render --config "$TS_TMP/cfg.json" --from "$TS_TMP/a.json" \
+    "$TS_TMP/b.json" &&
+    has "$TS_TMP/site/api/snapshot.json" '"key":"aaaaaaaaaaa"' &&
+    has "$TS_TMP/site/api/snapshot.json" '"key":"bbbbbbbbbbb"' &&
+    has "$TS_TMP/site/api/snapshot.json" '"region":"US"'
+}
+same_list_twice_is_refused() {
+  run_ts 2 -q render --config "$TS_TMP/cfg.json" --from "$TS_TMP/a.json" \
+    "$TS_TMP/a.json" &&
+    has "$TS_TMP/err" "a.json: list youtube[JP] is also in another snapshot"
+}
+malformed_snapshot_is_located() {
+  printf '{"format": "trendsite-snapshot",\n "items": [1,]}' >"$TS_TMP/bad.json"
+  run_ts 2 -q render --config "$TS_TMP/cfg.json" --from "$TS_TMP/bad.json" &&
+    has "$TS_TMP/err" "bad.json:2:14: trailing comma before ']'"
+}
+
+check "render --from: two shards merge into one site" shards_merge
+check "render --from: a list in two snapshots is refused" same_list_twice_is_refused
+check "render --from: a malformed snapshot names line and column" malformed_snapshot_is_located
+finish
