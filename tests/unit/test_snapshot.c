@@ -395,6 +395,211 @@ static void unsafe_urls_are_dropped(void)
   ts_batch_cleanup(&b);
 }
 
+/* ---- property: text -> parse -> text is the identity ------------------ */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+  uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+static size_t put_code_point(char *o, uint32_t cp)
+{
+  if (cp < 0x80) {
+    o[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    o[0] = (char)(0xC0 | cp >> 6);
+    o[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    o[0] = (char)(0xE0 | cp >> 12);
+    o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  o[0] = (char)(0xF0 | cp >> 18);
+  o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+  o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+  o[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* A code point of the kind that breaks JSON writers and readers: quotes
+ * and backslashes, controls, DEL, Latin-1, CJK, emoji with ZWJ, U+2028,
+ * a BOM, U+FFFD and the last code point (never NUL or a surrogate). */
+static uint32_t random_code_point(void)
+{
+  static const uint32_t odd[] = {'"',    '\\',   '/',     0x7F,    0x200D,
+                                 0x2028, 0x2029, 0xFEFF,  0xFFFD,  0xFFFF,
+                                 0xE000, 0x80,   0x10FFFF, 0x1F468, 0x1F3FD};
+  switch (rnd() % 8) {
+  case 0: return 0x20 + (uint32_t)(rnd() % 95);
+  case 1: return 1 + (uint32_t)(rnd() % 31); /* controls */
+  case 2: return odd[rnd() % (sizeof odd / sizeof odd[0])];
+  case 3: return 0xA0 + (uint32_t)(rnd() % 0x160);
+  case 4: return 0x4E00 + (uint32_t)(rnd() % 0x5200); /* CJK */
+  case 5: return 0x3040 + (uint32_t)(rnd() % 0xC0);   /* kana */
+  case 6: return 0x1F300 + (uint32_t)(rnd() % 0x700); /* emoji */
+  default: return 'a' + (uint32_t)(rnd() % 26);
+  }
+}
+
+/* A random string of up to `max` code points, `prefix` first, in the
+ * batch's arena. */
+static const char *random_text(struct ts_batch *b, const char *prefix,
+                               size_t max)
+{
+  char buf[512];
+  size_t n = strlen(prefix);
+  memcpy(buf, prefix, n);
+  size_t count = max ? rnd() % (max + 1) : 0;
+  for (size_t i = 0; i < count; i++)
+    n += put_code_point(buf + n, random_code_point());
+  return ts_batch_strn(b, buf, n);
+}
+
+static const char *maybe_text(struct ts_batch *b, const char *prefix,
+                              size_t max)
+{
+  return rnd() % 3 ? random_text(b, prefix, max) : NULL;
+}
+
+/* A region of at most 3 bytes: "", "JP", "日", "é" or a random pair. */
+static void random_region(char region[4])
+{
+  static const char *const regions[] = {"", "JP", "US", "\xe6\x97\xa5",
+                                        "\xc3\xa9", "a\"", "\\\x01"};
+  snprintf(region, 4, "%s", regions[rnd() % 7]);
+}
+
+static int64_t random_int(void)
+{
+  static const int64_t edges[] = {0, 1, -1, -2, INT64_MAX, INT64_MIN,
+                                  INT64_MIN + 1, 4294967296};
+  return rnd() % 3 ? (int64_t)(rnd() >> (rnd() % 64))
+                   : edges[rnd() % (sizeof edges / sizeof edges[0])];
+}
+
+/* A time ts_time_format can write: 1970 to 9999, or unknown. */
+static int64_t random_time(bool may_be_unknown)
+{
+  if (may_be_unknown && rnd() % 4 == 0)
+    return TS_TIME_UNKNOWN;
+  return (int64_t)(rnd() % UINT64_C(253402300800));
+}
+
+static void random_batch(struct ts_batch *b)
+{
+  size_t nitems = rnd() % 6;
+  for (size_t i = 0; i < nitems; i++) {
+    struct ts_item *it = ts_batch_new_item(b);
+    it->kind = rnd() % 2 ? TS_ITEM_VIDEO : TS_ITEM_STORY;
+    it->key = random_text(b, "", 12);
+    it->source = random_text(b, "", 8);
+    it->id = random_text(b, "", 12);
+    it->title = random_text(b, "", 40);
+    it->url = maybe_text(b, rnd() % 2 ? "https://" : "http://", 20);
+    it->discussion_url = maybe_text(b, "https://", 20);
+    it->thumbnail = maybe_text(b, "http://", 20);
+    it->thumb_width = (int32_t)(rnd() % 3 ? rnd() % 4000 : 0);
+    it->thumb_height = (int32_t)(rnd() % 3 ? rnd() % 4000 : INT32_MAX);
+    it->author = maybe_text(b, "", 16);
+    it->summary = maybe_text(b, "", 100);
+    it->category = maybe_text(b, "", 8);
+    it->language = maybe_text(b, "", 4);
+    it->live = maybe_text(b, "", 8);
+    it->published = random_time(true);
+    it->views = random_int();
+    it->likes = random_int();
+    it->comments = random_int();
+    it->score = random_int();
+    it->duration_s = random_int();
+    it->rank_score = random_int();
+    it->merged = (uint32_t)rnd();
+    it->npositions = 1 + (uint32_t)(rnd() % 4);
+    it->positions =
+        ts_arena_alloc(&b->arena, it->npositions * sizeof *it->positions);
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      struct ts_item_position *p = &it->positions[k];
+      memset(p, 0, sizeof *p);
+      p->source = rnd() % 2 ? it->source : random_text(b, "", 6);
+      random_region(p->region);
+      p->rank = 1 + (uint32_t)(rnd() % UINT32_MAX);
+      p->stale = rnd() % 2;
+    }
+    it->nmatch_keys = (uint32_t)(rnd() % 4);
+    it->match_keys =
+        ts_arena_alloc(&b->arena, (it->nmatch_keys + 1) * sizeof(char *));
+    for (uint32_t k = 0; k < it->nmatch_keys; k++)
+      it->match_keys[k] = random_text(b, rnd() % 2 ? "/" : "", 10);
+  }
+  size_t nstatuses = rnd() % 5;
+  for (size_t i = 0; i < nstatuses; i++) {
+    char region[4];
+    random_region(region);
+    struct ts_status *s = ts_batch_status(b, random_text(b, "", 6),
+                                          random_text(b, "", 6), region);
+    s->state = (enum ts_status_state)(rnd() % 3);
+    s->reason = maybe_text(b, rnd() % 2 ? "HTTP 403 at https://h/?key=" : "",
+                           30);
+    s->items = (uint32_t)rnd();
+    s->skipped = (uint32_t)rnd();
+    s->requests = (uint32_t)rnd();
+    s->retries = (uint32_t)rnd();
+    s->repaired = (uint32_t)rnd();
+    s->quota_units = rnd() % 2 ? (uint32_t)rnd() : 0;
+    s->duration_ms = (double)(rnd() % (UINT64_C(1) << 40)) / 10;
+    s->fetched_at = random_time(true);
+    s->stale_since = random_time(false);
+  }
+}
+
+static void random_batches_round_trip(void)
+{
+  rng_state = 20261121;
+  for (int round = 0; round < 400; round++) {
+    struct ts_batch b, back;
+    ts_batch_init(&b);
+    ts_batch_init(&back);
+    random_batch(&b);
+    unsigned count = 1 + (unsigned)(rnd() % 3);
+    struct ts_snapshot_meta meta = {random_time(false),
+                                    1 + (unsigned)rnd() % count, count};
+    struct ts_snapshot_meta meta2;
+    struct ts_buf text, again;
+    ts_buf_init(&text, 0);
+    ts_buf_init(&again, 0);
+    struct ts_error err = {0};
+    REQUIRE(ts_snapshot_text(b.items, b.nitems, b.statuses, b.nstatuses,
+                             &meta, &text) == TS_OK);
+    if (ts_snapshot_parse("r.json", ts_buf_cstr(&text), text.len, &back,
+                          &meta2, &err) != TS_OK) {
+      ts_test_fail(__FILE__, __LINE__, "round %d: %s\n%s", round, err.msg,
+                   ts_buf_cstr(&text));
+    } else {
+      REQUIRE(ts_snapshot_text(back.items, back.nitems, back.statuses,
+                               back.nstatuses, &meta2, &again) == TS_OK);
+      if (strcmp(ts_buf_cstr(&again), ts_buf_cstr(&text)) != 0)
+        ts_test_fail(__FILE__, __LINE__, "round %d differs:\n%s\n---\n%s",
+                     round, ts_buf_cstr(&text), ts_buf_cstr(&again));
+      CHECK_INT(back.nitems, b.nitems);
+      for (size_t i = 0; i < b.nitems && i < back.nitems; i++)
+        CHECK_STR(back.items[i].title, b.items[i].title);
+    }
+    ts_buf_cleanup(&text);
+    ts_buf_cleanup(&again);
+    ts_batch_cleanup(&b);
+    ts_batch_cleanup(&back);
+  }
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -406,6 +611,7 @@ int main(int argc, char **argv)
     TEST(problems_in_order_of_importance),
     TEST(members_in_any_order),
     TEST(unsafe_urls_are_dropped),
+    TEST(random_batches_round_trip),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
