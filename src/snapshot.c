@@ -390,8 +390,8 @@ static bool first_time(uint32_t *seen, int f)
   return first;
 }
 
-/* Value readers: false for a value of another type (read all the same)
- * and when the reader fails. */
+/* Value readers: false for a value of another type (left for the reader
+ * to skip when the caller moves on) and when the reader fails. */
 
 static bool read_str(struct loader *ld, const char **out)
 {

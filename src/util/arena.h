@@ -29,8 +29,9 @@ void ts_arena_cleanup(struct ts_arena *arena);
  * belongs to the arena (never free it). */
 void *ts_arena_alloc(struct ts_arena *arena, size_t size);
 
-/* Copies of strings into the arena (NUL-terminated); NULL only when out of
- * memory. ts_arena_strdup(NULL) returns NULL. */
+/* Copies of strings into the arena (NUL-terminated, packed end to end:
+ * not aligned); NULL only when out of memory. ts_arena_strdup(NULL)
+ * returns NULL. */
 char *ts_arena_strdup(struct ts_arena *arena, const char *s);
 char *ts_arena_strndup(struct ts_arena *arena, const char *s, size_t n);
 

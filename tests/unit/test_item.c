@@ -1,5 +1,8 @@
 /* The batch: items start unknown, statuses are found again by
  * (source, region), and the arena keeps strings valid. */
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "harness.h"
@@ -44,11 +47,38 @@ static void statuses_are_per_source_and_region(void)
   ts_batch_cleanup(&b);
 }
 
+/* Strings are packed end to end; everything else stays aligned for any
+ * type, and a big request does not waste the current chunk. */
+static void arena_packs_strings(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 1024);
+  char *x = ts_arena_strdup(&a, "ab");
+  char *y = ts_arena_strndup(&a, "cdef", 1);
+  CHECK_STR(x, "ab");
+  CHECK_STR(y, "c");
+  CHECK(y == x + 3);
+  void *p = ts_arena_alloc(&a, 3);
+  REQUIRE(p != NULL);
+  CHECK((uintptr_t)p % alignof(max_align_t) == 0);
+  char *z = ts_arena_strdup(&a, "z");
+  CHECK(z == (char *)p + 3);
+  void *big = ts_arena_alloc(&a, 4096);
+  REQUIRE(big != NULL);
+  memset(big, 1, 4096);
+  CHECK((uintptr_t)big % alignof(max_align_t) == 0);
+  char *after = ts_arena_strdup(&a, "w");
+  CHECK(after == z + 2); /* still in the first chunk */
+  CHECK_STR(x, "ab");
+  ts_arena_cleanup(&a);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(new_items_start_unknown),
     TEST(statuses_are_per_source_and_region),
+    TEST(arena_packs_strings),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
