@@ -64,53 +64,74 @@ static bool valid_utf8(const char *s, size_t n)
   return true;
 }
 
-/* Reads every value with the typed readers, without recursion. */
+/* Reads one value with the typed reader for its type (containers are
+ * entered: `*opened` says which). */
+static void read_value(struct ts_json_reader *r, struct ts_arena *arena,
+                       enum ts_json_type *opened)
+{
+  const char *s;
+  size_t n;
+  struct ts_json_number num;
+  bool b;
+  *opened = TS_JSON_INVALID;
+  switch (ts_json_peek(r)) {
+  case TS_JSON_OBJECT:
+    if (ts_json_object_begin(r) == TS_OK)
+      *opened = TS_JSON_OBJECT;
+    break;
+  case TS_JSON_ARRAY:
+    if (ts_json_array_begin(r) == TS_OK)
+      *opened = TS_JSON_ARRAY;
+    break;
+  case TS_JSON_STRING:
+    if (ts_json_read_string(r, arena, &s, &n) == TS_OK)
+      ASSERT(strlen(s) == n && valid_utf8(s, n));
+    break;
+  case TS_JSON_NUMBER:
+    if (ts_json_read_number(r, &num) == TS_OK)
+      ASSERT(num.text.len > 0 && (num.integer || num.value == 0));
+    break;
+  case TS_JSON_TRUE:
+  case TS_JSON_FALSE: ts_json_read_bool(r, &b); break;
+  case TS_JSON_NULL: ts_json_skip(r); break;
+  case TS_JSON_INVALID: break;
+  }
+}
+
+/* Reads every value with the typed readers, without recursion: the stack
+ * of open containers is a bit per level (1 for an object). */
 static enum ts_result walk(const char *text, size_t len, struct ts_error *err)
 {
   struct ts_json_reader r;
   struct ts_arena arena;
   ts_arena_init(&arena, 0);
   ts_json_reader_init(&r, "f.json", text, len, err);
-  bool started = false;
-  struct ts_json_view key;
-  while (ts_json_result(&r) == TS_OK) {
-    if (ts_json_depth(&r) == 0 && started)
-      break;
-    if (!started || r.pending) {
-      started = true;
-      const char *s;
-      size_t n;
-      struct ts_json_number num;
-      bool b;
-      switch (ts_json_peek(&r)) {
-      case TS_JSON_OBJECT: ts_json_object_begin(&r); break;
-      case TS_JSON_ARRAY: ts_json_array_begin(&r); break;
-      case TS_JSON_STRING:
-        if (ts_json_read_string(&r, &arena, &s, &n) == TS_OK)
-          ASSERT(strlen(s) == n && valid_utf8(s, n));
-        break;
-      case TS_JSON_NUMBER:
-        if (ts_json_read_number(&r, &num) == TS_OK)
-          ASSERT(num.text.len > 0 && (num.integer || num.value == 0));
-        break;
-      case TS_JSON_TRUE:
-      case TS_JSON_FALSE: ts_json_read_bool(&r, &b); break;
-      case TS_JSON_NULL: ts_json_skip(&r); break;
-      case TS_JSON_INVALID: break;
-      }
-      if (ts_json_depth(&r) == 0 && ts_json_result(&r) == TS_OK)
-        break;
-      continue;
-    }
+  enum ts_json_type opened;
+  read_value(&r, &arena, &opened);
+  uint64_t objects = opened == TS_JSON_OBJECT;
+  for (unsigned depth = opened != TS_JSON_INVALID; depth > 0;) {
+    ASSERT(ts_json_depth(&r) == depth);
     bool more;
-    if (r.objects >> (ts_json_depth(&r) - 1) & 1) {
+    if (objects >> (depth - 1) & 1) {
+      struct ts_json_view key;
       more = ts_json_member(&r, &key);
       if (more)
         ASSERT(valid_utf8(key.s, key.len));
     } else {
       more = ts_json_element(&r);
     }
-    (void)more;
+    if (!more) {
+      if (ts_json_result(&r) != TS_OK)
+        break;
+      depth--;
+      continue;
+    }
+    read_value(&r, &arena, &opened);
+    if (opened == TS_JSON_INVALID)
+      continue;
+    uint64_t bit = UINT64_C(1) << depth;
+    objects = opened == TS_JSON_OBJECT ? objects | bit : objects & ~bit;
+    depth++;
   }
   ts_json_end(&r);
   enum ts_result result = ts_json_result(&r);
