@@ -2,17 +2,30 @@
 
 #include <string.h>
 
+/* Whether a byte needs an escape inside a JSON string. */
+static bool needs_escape(unsigned char c)
+{
+  return c < 0x20 || c == '"' || c == '\\';
+}
+
 enum ts_result ts_json_string(struct ts_buf *b, const char *s)
 {
   static const char hex[] = "0123456789abcdef";
-  enum ts_result r = ts_buf_append_char(b, '"');
+  size_t len = strlen(s);
+  /* Most strings need no escape at all: one reservation, one copy. */
+  enum ts_result r = ts_buf_reserve(b, len + 2);
+  if (r != TS_OK)
+    return r;
+  b->data[b->len++] = '"';
   const char *run = s;
-  for (; r == TS_OK; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c >= 0x20 && c != '"' && c != '\\')
+  for (const char *p = s;; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c && !needs_escape(c))
       continue;
-    r = ts_buf_append(b, run, (size_t)(s - run));
-    if (c == '\0' || r != TS_OK)
+    size_t n = (size_t)(p - run);
+    if (n && (r = ts_buf_append(b, run, n)) != TS_OK)
+      return r;
+    if (!c)
       break;
     char esc[7] = {'\\', 0};
     switch (c) {
@@ -27,10 +40,11 @@ enum ts_result ts_json_string(struct ts_buf *b, const char *s)
       esc[5] = hex[c & 15];
       break;
     }
-    r = ts_buf_append_str(b, esc);
-    run = s + 1;
+    if ((r = ts_buf_append_str(b, esc)) != TS_OK)
+      return r;
+    run = p + 1;
   }
-  return r == TS_OK ? ts_buf_append_char(b, '"') : r;
+  return ts_buf_append_char(b, '"');
 }
 
 static void check(struct ts_json_writer *w, enum ts_result r)
