@@ -6,38 +6,59 @@
 
 #include "util/clock.h"
 
+/* Appends the decimal digits of `v` at `p` (at most 20 bytes); returns
+ * the end. By hand: pages show thousands of counts, and snprintf cost
+ * more than the rest of building a page's data. */
+static char *put_uint(char *p, uint64_t v)
+{
+  char tmp[20];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n)
+    *p++ = tmp[--n];
+  return p;
+}
+
 char *ts_display_count(int64_t n, char *out, size_t size)
 {
   static const struct {
     int64_t unit;
-    const char *suffix;
+    char suffix;
   } scales[] = {
-    {INT64_C(1000000000000), "T"},
-    {INT64_C(1000000000), "B"},
-    {INT64_C(1000000), "M"},
-    {INT64_C(1000), "K"},
+    {INT64_C(1000000000000), 'T'},
+    {INT64_C(1000000000), 'B'},
+    {INT64_C(1000000), 'M'},
+    {INT64_C(1000), 'K'},
   };
+  char tmp[32], *p = tmp;
   if (n < 0)
     n = 0;
-  for (size_t i = 0; i < sizeof scales / sizeof scales[0]; i++) {
+  size_t i = 0;
+  while (i < sizeof scales / sizeof scales[0] && n < scales[i].unit)
+    i++;
+  if (i == sizeof scales / sizeof scales[0]) {
+    p = put_uint(p, (uint64_t)n);
+  } else {
     int64_t u = scales[i].unit;
-    if (n < u)
-      continue;
     /* One decimal below 10 units ("1.2M"), none above ("12M"); truncate
      * rather than round so 999,999 never shows as "1000K". */
     if (n < 10 * u) {
       int64_t tenths = n / (u / 10);
-      if (tenths % 10)
-        snprintf(out, size, "%" PRId64 ".%" PRId64 "%s", tenths / 10,
-                 tenths % 10, scales[i].suffix);
-      else
-        snprintf(out, size, "%" PRId64 "%s", tenths / 10, scales[i].suffix);
+      p = put_uint(p, (uint64_t)(tenths / 10));
+      if (tenths % 10) {
+        *p++ = '.';
+        *p++ = (char)('0' + tenths % 10);
+      }
     } else {
-      snprintf(out, size, "%" PRId64 "%s", n / u, scales[i].suffix);
+      p = put_uint(p, (uint64_t)(n / u));
     }
-    return out;
+    *p++ = scales[i].suffix;
   }
-  snprintf(out, size, "%" PRId64, n);
+  *p = '\0';
+  snprintf(out, size, "%s", tmp);
   return out;
 }
 
@@ -46,7 +67,15 @@ char *ts_display_count_unit(int64_t n, const char *one, const char *many,
 {
   char num[32];
   ts_display_count(n, num, sizeof num);
-  snprintf(out, size, "%s %s", num, n == 1 ? one : many);
+  const char *unit = n == 1 ? one : many;
+  size_t a = strlen(num), b = strlen(unit);
+  if (a + 1 + b < size) {
+    memcpy(out, num, a);
+    out[a] = ' ';
+    memcpy(out + a + 1, unit, b + 1);
+  } else if (size) {
+    snprintf(out, size, "%s %s", num, unit);
+  }
   return out;
 }
 

@@ -141,7 +141,7 @@ static void set_time(json_t *o, const char *key, int64_t t)
   if (t == TS_TIME_UNKNOWN)
     return;
   ts_time_format(t, buf);
-  json_object_set_new(o, key, json_string(buf));
+  json_object_set_new_nocheck(o, key, json_string(buf));
 }
 
 static const char *type_label(const char *type)
@@ -264,12 +264,12 @@ static void build_common(struct site *s)
       json_array_append_new(failed, e);
     }
   }
-  json_object_set_new(s->run_obj, "has_stale",
+  json_object_set_new_nocheck(s->run_obj, "has_stale",
                       json_boolean(json_array_size(stale) > 0));
-  json_object_set_new(s->run_obj, "stale_lists", stale);
-  json_object_set_new(s->run_obj, "has_failed",
+  json_object_set_new_nocheck(s->run_obj, "stale_lists", stale);
+  json_object_set_new_nocheck(s->run_obj, "has_failed",
                       json_boolean(json_array_size(failed) > 0));
-  json_object_set_new(s->run_obj, "failed_lists", failed);
+  json_object_set_new_nocheck(s->run_obj, "failed_lists", failed);
 
   s->regions = json_array();
   json_t *nav_regions = json_array();
@@ -277,7 +277,7 @@ static void build_common(struct site *s)
     if (!is_youtube_list(s, &s->in->statuses[i]))
       continue;
     json_t *r = region_entry(s, &s->in->statuses[i], NULL);
-    json_object_set_new(r, "count",
+    json_object_set_new_nocheck(r, "count",
                         json_integer((json_int_t)s->index.lists[i].videos));
     if (json_array_size(nav_regions) < NAV_REGIONS)
       json_array_append(nav_regions, r);
@@ -347,7 +347,7 @@ static void set_count_display(json_t *card, const char *key,
   if (n == TS_UNKNOWN)
     return;
   char buf[48];
-  json_object_set_new(card, key, json_integer(n));
+  json_object_set_new_nocheck(card, key, json_integer(n));
   set_str(card, display_key, ts_display_count_unit(n, one, many, buf,
                                                    sizeof buf));
 }
@@ -369,8 +369,8 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   bool video = it->kind == TS_ITEM_VIDEO;
   char buf[256];
   set_str(c, "key", it->key);
-  json_object_set_new(c, "is_video", json_boolean(video));
-  json_object_set_new(c, "is_story", json_boolean(!video));
+  json_object_set_new_nocheck(c, "is_video", json_boolean(video));
+  json_object_set_new_nocheck(c, "is_story", json_boolean(!video));
   /* Only an item whose key is a safe file name gets a page (item_pages
    * skips the others), so only such an item links to one. */
   if (item_page_url(it, buf, sizeof buf))
@@ -412,8 +412,8 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
                     "points");
   bool live = it->live && !strcmp(it->live, "live");
   bool upcoming = it->live && !strcmp(it->live, "upcoming");
-  json_object_set_new(c, "is_live", json_boolean(live));
-  json_object_set_new(c, "is_upcoming", json_boolean(upcoming));
+  json_object_set_new_nocheck(c, "is_live", json_boolean(live));
+  json_object_set_new_nocheck(c, "is_upcoming", json_boolean(upcoming));
   if (it->duration_s > 0 && !live && !upcoming)
     set_str(c, "duration_display",
             ts_display_duration(it->duration_s, buf, sizeof buf));
@@ -453,11 +453,11 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
       json_array_append_new(sources, src);
     }
   }
-  json_object_set_new(c, "regions", regions);
+  json_object_set_new_nocheck(c, "regions", regions);
   set_str(c, "region_codes", ts_buf_cstr(&codes));
   ts_buf_cleanup(&codes);
-  json_object_set_new(c, "sources", sources);
-  json_object_set_new(c, "stale", json_boolean(all_stale));
+  json_object_set_new_nocheck(c, "sources", sources);
+  json_object_set_new_nocheck(c, "stale", json_boolean(all_stale));
 
   const json_t *h = history_of(s, (size_t)(it - s->in->items));
   if (h) {
@@ -465,7 +465,7 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
     set_time(c, "first_seen_at", first);
     set_str(c, "first_seen_display",
             ts_display_ago(first, s->in->now, buf, sizeof buf));
-    json_object_set_new(c, "is_new",
+    json_object_set_new_nocheck(c, "is_new",
                         json_boolean(json_is_true(json_object_get(h, "new"))));
     json_object_set(c, "runs", json_object_get(h, "runs"));
     if (all_stale) {
@@ -643,7 +643,7 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
                                             "", ""));
     if (it->kind == TS_ITEM_VIDEO && it->category) {
       json_t *n = json_object_get(categories, it->category);
-      json_object_set_new(categories, it->category,
+      json_object_set_new_nocheck(categories, it->category,
                           json_integer(json_integer_value(n) + 1));
     }
   }
@@ -675,16 +675,16 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
                                     ts_display_date(t, label, sizeof label),
                                     "url", url));
   }
-  json_object_set_new(ctx, "has_videos", json_boolean(json_array_size(videos)));
-  json_object_set_new(ctx, "has_stories",
+  json_object_set_new_nocheck(ctx, "has_videos", json_boolean(json_array_size(videos)));
+  json_object_set_new_nocheck(ctx, "has_stories",
                       json_boolean(json_array_size(stories)));
-  json_object_set_new(ctx, "has_archive",
+  json_object_set_new_nocheck(ctx, "has_archive",
                       json_boolean(json_array_size(archive)));
-  json_object_set_new(ctx, "top_videos", videos);
-  json_object_set_new(ctx, "top_stories", stories);
-  json_object_set_new(ctx, "regions", regions);
-  json_object_set_new(ctx, "categories", cats);
-  json_object_set_new(ctx, "archive", archive);
+  json_object_set_new_nocheck(ctx, "top_videos", videos);
+  json_object_set_new_nocheck(ctx, "top_stories", stories);
+  json_object_set_new_nocheck(ctx, "regions", regions);
+  json_object_set_new_nocheck(ctx, "categories", cats);
+  json_object_set_new_nocheck(ctx, "archive", archive);
   set_str(ctx, "search_index", "api/search.json");
   return render(s, T_INDEX, "index.html", ctx, err);
 }
@@ -733,7 +733,7 @@ static enum ts_result list_index_build(const struct ts_item *items,
   for (size_t i = 0; i < nstatuses; i++) {
     char key[64];
     list_key(statuses[i].source, statuses[i].region, key, sizeof key);
-    json_object_set_new(x->ids, key, json_integer((json_int_t)i));
+    json_object_set_new_nocheck(x->ids, key, json_integer((json_int_t)i));
   }
   for (size_t i = 0; i < nitems; i++) {
     const struct ts_item *it = &items[i];
@@ -780,9 +780,9 @@ static void mark_current_region(json_t *ctx, const char *code)
   json_array_foreach(json_object_get(nav, "regions"), i, r)
   {
     const char *c = json_string_value(json_object_get(r, "code"));
-    json_object_set_new(r, "current", json_boolean(c && !strcmp(c, code)));
+    json_object_set_new_nocheck(r, "current", json_boolean(c && !strcmp(c, code)));
   }
-  json_object_set_new(ctx, "nav", nav);
+  json_object_set_new_nocheck(ctx, "nav", nav);
 }
 
 /* api/regions/XX.json: the list with each item's rank in it. Written as
@@ -862,9 +862,9 @@ static enum ts_result region_pages(struct site *s, json_t *paths,
       json_array_append_new(items, list_card(s, list->entries[k].item,
                                              list->entries[k].rank, st->source,
                                              st->region));
-    json_object_set_new(ctx, "region", region);
-    json_object_set_new(ctx, "has_items", json_boolean(list->n > 0));
-    json_object_set_new(ctx, "items", items);
+    json_object_set_new_nocheck(ctx, "region", region);
+    json_object_set_new_nocheck(ctx, "has_items", json_boolean(list->n > 0));
+    json_object_set_new_nocheck(ctx, "items", items);
     enum ts_result r = render(s, T_REGION, path, ctx, err);
     if (r == TS_OK)
       r = region_api(s, st, list, err);
@@ -927,7 +927,7 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
       }
       json_array_append_new(positions, pj);
     }
-    json_object_set_new(c, "positions", positions);
+    json_object_set_new_nocheck(c, "positions", positions);
     ts_buf_reset(&rd->svg);
     const json_t *series = json_object_get(h, "series");
     if (ts_display_sparkline(series, &rd->svg)) {
@@ -942,7 +942,7 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
               ts_display_ago(json_integer_value(json_object_get(h,
                                                                 "last_seen")),
                              s->in->now, buf, sizeof buf));
-    json_object_set_new(ctx, "item", c);
+    json_object_set_new_nocheck(ctx, "item", c);
     r = render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
   }
   return r;
@@ -1062,7 +1062,7 @@ static enum ts_result news_page(struct site *s, struct ts_error *err)
       if (k && !strcmp(it->positions[k - 1].source, it->positions[k].source))
         continue;
       const char *name = it->positions[k].source;
-      json_object_set_new(per, name,
+      json_object_set_new_nocheck(per, name,
                           json_integer(json_integer_value(
                                            json_object_get(per, name)) +
                                        1));
@@ -1078,11 +1078,11 @@ static enum ts_result news_page(struct site *s, struct ts_error *err)
                                              "count", n));
   }
   json_decref(per);
-  json_object_set_new(json_object_get(ctx, "page"), "stale",
+  json_object_set_new_nocheck(json_object_get(ctx, "page"), "stale",
                       json_boolean(stale));
-  json_object_set_new(ctx, "has_items", json_boolean(json_array_size(items)));
-  json_object_set_new(ctx, "items", items);
-  json_object_set_new(ctx, "sources", sources);
+  json_object_set_new_nocheck(ctx, "has_items", json_boolean(json_array_size(items)));
+  json_object_set_new_nocheck(ctx, "items", items);
+  json_object_set_new_nocheck(ctx, "sources", sources);
   return render(s, T_NEWS, "news.html", ctx, err);
 }
 
@@ -1128,15 +1128,15 @@ static enum ts_result status_page(struct site *s, struct ts_error *err)
     retries += st->retries;
     units += st->quota_units;
   }
-  json_object_set_new(ctx, "lists", lists);
-  json_object_set_new(
+  json_object_set_new_nocheck(ctx, "lists", lists);
+  json_object_set_new_nocheck(
       ctx, "totals",
       json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "lists",
                 (int)s->in->nstatuses, "ok", (int)ok, "stale", (int)stale,
                 "failed", (int)failed, "items", (int)items, "requests",
                 (int)requests, "retries", (int)retries));
   if (units)
-    json_object_set_new(ctx, "quota", json_pack("{s:i}", "units", (int)units));
+    json_object_set_new_nocheck(ctx, "quota", json_pack("{s:i}", "units", (int)units));
   (void)api;
   json_decref(api);
   return render(s, T_STATUS, "status.html", ctx, err);
@@ -1199,7 +1199,7 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
         json_t *c = json_object();
         set_str(c, "title", it->title);
         set_str(c, "author", it->author);
-        json_object_set_new(c, "rank", json_integer(l->entries[e].rank));
+        json_object_set_new_nocheck(c, "rank", json_integer(l->entries[e].rank));
         if (safe_link(it->url))
           set_str(c, "link", it->url);
         /* Link to the item's page only while it still has one. */
@@ -1221,10 +1221,10 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
                                              llabel, "flag", flag, "items",
                                              cards));
     }
-    json_object_set_new(ctx, "day",
+    json_object_set_new_nocheck(ctx, "day",
                         json_pack("{s:s, s:s}", "date", date, "label", label));
-    json_object_set_new(ctx, "has_lists", json_boolean(json_array_size(lists)));
-    json_object_set_new(ctx, "lists", lists);
+    json_object_set_new_nocheck(ctx, "has_lists", json_boolean(json_array_size(lists)));
+    json_object_set_new_nocheck(ctx, "lists", lists);
     r = render(s, T_ARCHIVE, path, ctx, err);
     list_index_free(&day_index);
     ts_batch_cleanup(&day);
@@ -1282,7 +1282,7 @@ static enum ts_result feed(struct site *s, struct ts_error *err)
   snprintf(feed_url, sizeof feed_url, "%sfeed.xml", base);
   json_t *ctx = page_context(s, T_FEED, "feed.xml", s->in->config->site.title,
                              NULL, false);
-  json_object_set_new(ctx, "entries", entries);
+  json_object_set_new_nocheck(ctx, "entries", entries);
   set_time(ctx, "updated", s->in->now);
   set_str(ctx, "feed_url", feed_url);
   return render(s, T_FEED, "feed.xml", ctx, err);
@@ -1308,7 +1308,7 @@ static enum ts_result sitemap(struct site *s, const json_t *paths,
   }
   json_t *ctx = page_context(s, T_SITEMAP, "sitemap.xml", "Sitemap", NULL,
                              false);
-  json_object_set_new(ctx, "urls", urls);
+  json_object_set_new_nocheck(ctx, "urls", urls);
   return render(s, T_SITEMAP, "sitemap.xml", ctx, err);
 }
 
@@ -1432,7 +1432,7 @@ static enum ts_result copy_user_assets(struct site *s, const char *dir,
       if (r == TS_OK) {
         r = emit(s, sub, data, len, err);
         free(data);
-        json_object_set_new(done, sub, json_true());
+        json_object_set_new_nocheck(done, sub, json_true());
       }
     }
   }
@@ -1535,7 +1535,7 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < in->nitems; i++)
     if (in->items[i].key && ts_site_key_ok(in->items[i].key))
-      json_object_set_new(s.keys, in->items[i].key, json_integer((json_int_t)i));
+      json_object_set_new_nocheck(s.keys, in->items[i].key, json_integer((json_int_t)i));
 
   /* One history lookup per item, not one per use. */
   if (in->history) {
