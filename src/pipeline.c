@@ -22,6 +22,33 @@
 
 /* ---- fetch ------------------------------------------------------------- */
 
+/* Each list's `items` is the number of distinct items it listed: a video
+ * on two pages of one chart (YouTube recomputes charts while they are
+ * paged) counts once, as dedupe merged it. */
+static void count_items(struct ts_batch *batch, const struct ts_item *merged,
+                        size_t n)
+{
+  json_t *ids = json_object();
+  for (size_t i = 0; ids && i < batch->nstatuses; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "%s/%s", batch->statuses[i].source,
+             batch->statuses[i].region);
+    json_object_set_new(ids, key, json_integer((json_int_t)i));
+    batch->statuses[i].items = 0;
+  }
+  for (size_t i = 0; ids && i < n; i++) {
+    for (uint32_t k = 0; k < merged[i].npositions; k++) {
+      char key[64];
+      snprintf(key, sizeof key, "%s/%s", merged[i].positions[k].source,
+               merged[i].positions[k].region);
+      json_t *at = json_object_get(ids, key);
+      if (at)
+        batch->statuses[json_integer_value(at)].items++;
+    }
+  }
+  json_decref(ids);
+}
+
 enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
                                  int64_t now, struct ts_buf *out,
                                  struct ts_error *err)
@@ -89,6 +116,8 @@ enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
     r = ts_normalize_batch(&batch, NULL, NULL, err);
   if (r == TS_OK)
     r = ts_dedupe(&batch, &merged, &nmerged, NULL, err);
+  if (r == TS_OK)
+    count_items(&batch, merged, nmerged);
   if (r == TS_OK) {
     struct ts_snapshot_meta meta = {now, env.shard_index, env.shard_count};
     if (ts_snapshot_text(merged, nmerged, batch.statuses, batch.nstatuses,

@@ -264,6 +264,9 @@ def run1():
         c.eq("%s duration_ms (pinned clock)" % (key,), s["duration_ms"], 0)
     c.eq("US requests (2 pages + categories)", st["youtube", "US"]["requests"], 3)
     c.eq("US skipped (../../x)", st["youtube", "US"]["skipped"], 1)
+    # Ten videos on two pages, one of them on both: nine distinct items.
+    c.eq("US items (a video on both pages counts once)",
+         st["youtube", "US"]["items"], 9)
     c.eq("KR retried after rateLimitExceeded",
          st["youtube", "KR"]["retries"], 1)
     c.eq("KR repaired", st["youtube", "KR"]["repaired"], 8)
