@@ -1,11 +1,12 @@
 #include "fingerprint.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "util/fs.h"
 
 #define K1 UINT64_C(0x9e3779b97f4a7c15)
 #define K2 UINT64_C(0xc2b2ae3d27d4eb4f)
@@ -53,11 +54,6 @@ void ts_fingerprint_add_int(struct ts_fingerprint *fp, int64_t v)
   ts_fingerprint_add(fp, &v, sizeof v);
 }
 
-static int compare_names(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Calls `fn` for every regular file under `dir`/`rel`, in name order. */
 static void walk(const char *dir, const char *rel, unsigned depth,
                  void (*fn)(void *, const char *, const struct stat *),
@@ -65,31 +61,8 @@ static void walk(const char *dir, const char *rel, unsigned depth,
 {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s%s%s", dir, rel[0] ? "/" : "", rel);
-  DIR *d = depth < 32 ? opendir(path) : NULL;
-  if (!d)
-    return;
-  char **names = NULL;
-  size_t n = 0, cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    if (n == cap) {
-      size_t ncap = cap ? cap * 2 : 64;
-      char **p = realloc(names, ncap * sizeof *p);
-      if (!p)
-        break;
-      names = p;
-      cap = ncap;
-    }
-    size_t len = strlen(e->d_name) + 1;
-    if (!(names[n] = malloc(len)))
-      break;
-    memcpy(names[n++], e->d_name, len);
-  }
-  closedir(d);
-  if (n > 1)
-    qsort(names, n, sizeof *names, compare_names);
+  size_t n = 0;
+  char **names = depth < 32 ? ts_fs_list_dir(path, true, &n) : NULL;
   for (size_t i = 0; i < n; i++) {
     char sub[PATH_MAX], full[PATH_MAX * 2];
     snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
@@ -101,9 +74,8 @@ static void walk(const char *dir, const char *rel, unsigned depth,
       else if (S_ISREG(st.st_mode))
         fn(ctx, sub, &st);
     }
-    free(names[i]);
   }
-  free(names);
+  ts_fs_free_names(names, n);
 }
 
 static void add_file_meta(void *ctx, const char *rel, const struct stat *st)

@@ -1,6 +1,5 @@
 #include "history.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,42 +117,6 @@ static bool parse_day_file_name(const char *name, char date[11])
   return true;
 }
 
-/* The names in a folder that `keep` accepts; an absent folder is empty. */
-static char **list_dir(const char *dir, size_t *n)
-{
-  *n = 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return NULL;
-  char **names = NULL;
-  size_t cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      char **p = realloc(names, ncap * sizeof *p);
-      if (!p)
-        break;
-      names = p;
-      cap = ncap;
-    }
-    size_t len = strlen(e->d_name) + 1;
-    if (!(names[*n] = malloc(len)))
-      break;
-    memcpy(names[(*n)++], e->d_name, len);
-  }
-  closedir(d);
-  return names;
-}
-
-static void free_names(char **names, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
-}
 
 /* ---- stale fill-in ----------------------------------------------------- */
 
@@ -281,7 +244,7 @@ static int64_t previous_run(const struct ts_history_options *o)
   char dir[4096];
   history_path(o, dir, sizeof dir, "runs", "");
   size_t n;
-  char **names = list_dir(dir, &n);
+  char **names = ts_fs_list_dir(dir, false, &n);
   int64_t previous = TS_TIME_UNKNOWN;
   for (size_t i = 0; i < n; i++) {
     int64_t t;
@@ -289,7 +252,7 @@ static int64_t previous_run(const struct ts_history_options *o)
         (previous == TS_TIME_UNKNOWN || t > previous))
       previous = t;
   }
-  free_names(names, n);
+  ts_fs_free_names(names, n);
   return previous;
 }
 
@@ -492,7 +455,7 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
   char today[11];
   date_of(o->now, today);
   history_path(o, dir, sizeof dir, "days", "");
-  names = list_dir(dir, &nnames);
+  names = ts_fs_list_dir(dir, false, &nnames);
   json_t *dates = json_object();
   json_object_set_new(dates, today, json_true());
   char oldest[11];
@@ -502,7 +465,7 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
     if (parse_day_file_name(names[i], date) && strcmp(date, oldest) >= 0)
       json_object_set_new(dates, date, json_true());
   }
-  free_names(names, nnames);
+  ts_fs_free_names(names, nnames);
   /* Newest first: collect and sort the keys descending. */
   size_t nd = json_object_size(dates);
   const char **sorted = calloc(nd ? nd : 1, sizeof *sorted);
@@ -594,7 +557,7 @@ static void prune(const struct ts_history_options *o,
   char dir[4096];
   history_path(o, dir, sizeof dir, sub, "");
   size_t n;
-  char **names = list_dir(dir, &n);
+  char **names = ts_fs_list_dir(dir, false, &n);
   char oldest[11];
   date_of(o->now - (int64_t)o->history_days * DAY, oldest);
   for (size_t i = 0; i < n; i++) {
@@ -612,7 +575,7 @@ static void prune(const struct ts_history_options *o,
       unlink(path);
     }
   }
-  free_names(names, n);
+  ts_fs_free_names(names, n);
 }
 
 enum ts_result ts_history_commit(const struct ts_history_options *o,

@@ -19,6 +19,7 @@
 #include <utf8proc.h>
 
 #include "normalize_internal.h"
+#include "util/ascii.h"
 
 /* ---- UTF-8 ---------------------------------------------------------- */
 
@@ -1159,15 +1160,6 @@ static bool is_digit(unsigned char b)
   return b >= '0' && b <= '9';
 }
 
-static int hex_value(unsigned char b)
-{
-  if (is_digit(b))
-    return b - '0';
-  b |= 0x20;
-  if (b >= 'a' && b <= 'f')
-    return b - 'a' + 10;
-  return -1;
-}
 
 /* Decodes the character reference at s[0] == '&'. Returns the bytes
  * consumed (0: not a reference, the '&' is literal) and the code point. */
@@ -1182,7 +1174,7 @@ static size_t decode_entity(const unsigned char *s, size_t n, int32_t *cp,
     size_t start = i;
     uint32_t v = 0;
     for (; i < n; i++) {
-      int d = hex ? hex_value(s[i]) : (is_digit(s[i]) ? s[i] - '0' : -1);
+      int d = hex ? ts_hex_value(s[i]) : (is_digit(s[i]) ? s[i] - '0' : -1);
       if (d < 0)
         break;
       v = v * (hex ? 16u : 10u) + (uint32_t)d;
@@ -1409,7 +1401,7 @@ static int hex4(const unsigned char *p)
 {
   int v = 0;
   for (int i = 0; i < 4; i++) {
-    int d = hex_value(p[i]);
+    int d = ts_hex_value(p[i]);
     if (d < 0)
       return -1;
     v = v * 16 + d;

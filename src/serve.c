@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "util/ascii.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -76,16 +77,6 @@ const char *ts_serve_content_type(const char *path)
   return "application/octet-stream";
 }
 
-static int hex_value(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 bool ts_serve_map_path(const char *target, char *out, size_t size)
 {
@@ -96,7 +87,8 @@ bool ts_serve_map_path(const char *target, char *out, size_t size)
   while (*p && *p != '?' && *p != '#') {
     char c = *p;
     if (c == '%') {
-      int hi = hex_value(p[1]), lo = hi >= 0 ? hex_value(p[2]) : -1;
+      int hi = ts_hex_value((unsigned char)p[1]);
+      int lo = hi >= 0 ? ts_hex_value((unsigned char)p[2]) : -1;
       if (hi < 0 || lo < 0)
         return false;
       c = (char)(hi * 16 + lo);

@@ -1,5 +1,6 @@
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -148,4 +149,57 @@ bool ts_fs_is_dir(const char *path)
 {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n)
+{
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (!d)
+    return NULL;
+  char **names = NULL;
+  size_t cap = 0;
+  bool ok = true;
+  struct dirent *e;
+  while (ok && (e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+        (!hidden && e->d_name[0] == '.'))
+      continue;
+    if (*n == cap) {
+      size_t ncap = cap ? cap * 2 : 32;
+      char **p = realloc(names, ncap * sizeof *p);
+      if (!p) {
+        ok = false;
+        break;
+      }
+      names = p;
+      cap = ncap;
+    }
+    size_t len = strlen(e->d_name) + 1;
+    if (!(names[*n] = malloc(len)))
+      ok = false;
+    else
+      memcpy(names[(*n)++], e->d_name, len);
+  }
+  closedir(d);
+  if (!ok) {
+    ts_fs_free_names(names, *n);
+    *n = 0;
+    return NULL;
+  }
+  if (*n > 1)
+    qsort(names, *n, sizeof *names, compare_names);
+  return names;
+}
+
+void ts_fs_free_names(char **names, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
 }

@@ -26,4 +26,11 @@ enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err);
 
 bool ts_fs_is_dir(const char *path);
 
+/* The names in folder `dir`, sorted (strcmp), without "." and ".." and,
+ * unless `hidden`, without names starting with '.'. *n gets the count.
+ * Free with ts_fs_free_names. NULL (and *n = 0) for a missing or
+ * unreadable folder or when out of memory. */
+char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n);
+void ts_fs_free_names(char **names, size_t n);
+
 #endif

@@ -1,5 +1,7 @@
 #include "util/json_read.h"
 
+#include "util/ascii.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,22 +142,13 @@ static bool is_digit(char c)
   return c >= '0' && c <= '9';
 }
 
-static int hex_value(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /* The four hex digits at `s` (checked by the scan). */
 static unsigned hex4(const char *s)
 {
-  return (unsigned)(hex_value(s[0]) << 12 | hex_value(s[1]) << 8 |
-                    hex_value(s[2]) << 4 | hex_value(s[3]));
+  const unsigned char *u = (const unsigned char *)s;
+  return (unsigned)(ts_hex_value(u[0]) << 12 | ts_hex_value(u[1]) << 8 |
+                    ts_hex_value(u[2]) << 4 | ts_hex_value(u[3]));
 }
 
 /* The length of the valid UTF-8 sequence at `p` (whose first byte is
@@ -253,9 +246,9 @@ static bool scan_string(struct ts_json_reader *r, const char **body,
                 "string (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
         return false;
       }
-      if (end - p < 6 || hex_value((char)p[2]) < 0 ||
-          hex_value((char)p[3]) < 0 || hex_value((char)p[4]) < 0 ||
-          hex_value((char)p[5]) < 0) {
+      if (end - p < 6 || ts_hex_value(p[2]) < 0 ||
+          ts_hex_value(p[3]) < 0 || ts_hex_value(p[4]) < 0 ||
+          ts_hex_value(p[5]) < 0) {
         fail_at(r, (const char *)p, TS_ERR_PARSE,
                 "\\u must be followed by four hex digits");
         return false;
