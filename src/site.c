@@ -429,21 +429,31 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   struct ts_buf codes;
   ts_buf_init(&codes, 4096);
   bool all_stale = it->npositions > 0;
+  /* Region chips best rank first (the best 64 of them): where an item
+   * does best is what a reader wants to see first. Positions come sorted
+   * by source and region; this orders the region ones by rank. The
+   * filter's region_codes keep every region. */
+  const struct ts_item_position *chips[64];
+  size_t nchips = 0;
   for (uint32_t k = 0; k < it->npositions; k++) {
     const struct ts_item_position *p = &it->positions[k];
     all_stale = all_stale && p->stale;
     if (p->region[0] && video) {
-      char flag[9], url[64];
-      ts_region_flag(p->region, flag);
-      snprintf(url, sizeof url, "regions/%s.html", p->region);
-      json_t *chip = json_object();
-      set_str(chip, "code", p->region);
-      set_str(chip, "name", region_name(p->region));
-      set_str(chip, "flag", flag);
-      set_int(chip, "rank", p->rank);
-      set_str(chip, "url", url);
-      json_array_append_new(regions, chip);
-      ts_buf_printf(&codes, "%s%s", codes.len ? " " : "", p->region);
+      if (codes.len)
+        ts_buf_append_char(&codes, ' ');
+      ts_buf_append_str(&codes, p->region);
+    }
+    const size_t cap = sizeof chips / sizeof chips[0];
+    if (p->region[0] && video &&
+        (nchips < cap || p->rank < chips[cap - 1]->rank)) {
+      size_t at = nchips < cap ? nchips++ : cap - 1; /* the worst goes */
+      while (at > 0 && (chips[at - 1]->rank > p->rank ||
+                        (chips[at - 1]->rank == p->rank &&
+                         strcmp(chips[at - 1]->region, p->region) > 0))) {
+        chips[at] = chips[at - 1];
+        at--;
+      }
+      chips[at] = p;
     }
     if (k == 0 || strcmp(it->positions[k - 1].source, p->source)) {
       json_t *src = json_object();
@@ -452,6 +462,19 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
       set_int(src, "rank", p->rank);
       json_array_append_new(sources, src);
     }
+  }
+  for (size_t k = 0; k < nchips; k++) {
+    const struct ts_item_position *p = chips[k];
+    char flag[9], url[64];
+    ts_region_flag(p->region, flag);
+    snprintf(url, sizeof url, "regions/%s.html", p->region);
+    json_t *chip = json_object();
+    set_str(chip, "code", p->region);
+    set_str(chip, "name", region_name(p->region));
+    set_str(chip, "flag", flag);
+    set_int(chip, "rank", p->rank);
+    set_str(chip, "url", url);
+    json_array_append_new(regions, chip);
   }
   json_object_set_new_nocheck(c, "regions", regions);
   set_str(c, "region_codes", ts_buf_cstr(&codes));
