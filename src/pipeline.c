@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "dedupe.h"
@@ -345,14 +346,22 @@ static bool up_to_date(const struct ts_pipeline_options *o, const char *hex,
  * run its shortcut. */
 static void record_site(const struct ts_pipeline_options *o,
                         const struct ts_pipeline_input *in, size_t n,
+                        const struct ts_publish_stats *published,
                         enum ts_outcome outcome)
 {
   char hex[33], path[4096];
   render_fingerprint(o, in, n, hex);
-  uint64_t files = 0, bytes = 0;
-  if (!ts_fingerprint_tree_size(o->out_dir ? o->out_dir : o->config->output,
-                                &files, &bytes))
-    return;
+  /* The publisher counted the tree it swapped in; a kept .gitignore is
+   * the one file it did not write. */
+  uint64_t files = published->files, bytes = published->total_bytes;
+  char kept[4096];
+  snprintf(kept, sizeof kept, "%s/.gitignore",
+           o->out_dir ? o->out_dir : o->config->output);
+  struct stat st;
+  if (stat(kept, &st) == 0 && S_ISREG(st.st_mode)) {
+    files++;
+    bytes += (uint64_t)st.st_size;
+  }
   json_t *rec = json_pack("{s:s, s:I, s:I, s:i}", "fingerprint", hex, "files",
                           (json_int_t)files, "bytes", (json_int_t)bytes,
                           "outcome", (int)outcome);
@@ -488,7 +497,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     if (r != TS_OK)
       *outcome = TS_PUBLISHED_STALE;
     else
-      record_site(o, inputs, n, *outcome);
+      record_site(o, inputs, n, &stats.publish, *outcome);
   }
   if (r == TS_OK && o->dump_context)
     *outcome = TS_PUBLISHED;

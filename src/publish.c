@@ -366,6 +366,7 @@ enum ts_result ts_publish_file(struct ts_publish *p, const char *rel,
                  : ts_error_set(err, TS_ERR_INTERNAL, "\"%s\" written twice",
                                 rel);
   p->stats.files++;
+  p->stats.total_bytes += len;
   if (same_as_old(p, rel, data, len)) {
     p->stats.unchanged++;
     if (p->tmp_created)

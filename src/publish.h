@@ -33,6 +33,7 @@ struct ts_publish_stats {
   size_t unchanged; /* identical to the previous tree */
   size_t removed;   /* in the previous tree, not in the new one */
   size_t bytes;     /* bytes written */
+  size_t total_bytes; /* bytes of every file in the new tree */
   bool swapped;     /* false when nothing changed and nothing was touched */
 };
 
