@@ -1397,8 +1397,9 @@ static enum ts_result load_templates(struct site *s, struct renderer *rd,
 {
   const char *dir = s->opts->templates_dir;
   if (dir && !ts_fs_is_dir(dir)) {
-    ts_log_info(s->opts->log, "templates folder %s not found: using the "
-                "built-in theme", dir);
+    if (rd == &s->main) /* said once, not once per thread */
+      ts_log_info(s->opts->log, "templates folder %s not found: using the "
+                  "built-in theme", dir);
     dir = NULL;
   }
   const char *dirs[1] = {dir};
