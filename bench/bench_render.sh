@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Render benchmark: a snapshot of 8 regions x 50 videos (about 300 unique
+# items) and one of 100 times that (800 regions, about 30,000 items, about
+# 32,000 pages), rendered by `trendsite render --from`, in three cases:
+#   (a) output on tmpfs (/dev/shm): pages/s against Hugo building the same
+#       pages from the same data (bench/hugo, bench/gen_hugo_content.py),
+#       and trendsite's peak RSS;
+#   (b) output on the real disk: against the write floor, the time a plain
+#       loop takes to create the same files with the same bytes on the same
+#       disk (bench_write_floor);
+#   (c) a second run with unchanged data on the real disk: no file
+#       rewritten, and how much faster than (b); then the same with the
+#       up-to-date shortcut defeated, so every page is rendered and
+#       compared with the published one (still none rewritten).
+# Figures are medians of BENCH_RUNS runs (default 5; Hugo on the large
+# snapshot 3). Targets: (a) >= 10x Hugo's pages/s with peak RSS < 256 MB;
+# (b) within 1.25x of the floor; (c) at least 5x faster than (b).
+set -u
+: "${TS_ROOT:=$PWD}"
+: "${TS_BUILD:=build/release}"
+: "${BENCH_RUNS:=5}"
+: "${BENCH_SIZES:=small large}"
+cd "$TS_ROOT" || exit 1
+bin="$TS_ROOT/$TS_BUILD/trendsite"
+floor="$TS_ROOT/$TS_BUILD/bench/bench_write_floor"
+out="$TS_ROOT/bench/out/render"
+shm=/dev/shm/trendsite-bench-$$
+disk="$out/disk"
+mkdir -p "$out" "$disk" "$shm"
+trap 'rm -rf "$shm" "$disk"' EXIT
+export TRENDSITE_NOW=2026-11-21T10:00:00Z
+status=0
+
+have_time=0
+[ -x /usr/bin/time ] && have_time=1
+have_hugo=0
+command -v hugo >/dev/null 2>&1 && have_hugo=1
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+config() { # OUTPUT STATE
+  printf '{"site": {"title": "Trending now", "base_url": "https://example.github.io/trends/"},
+"output": "%s", "state": "%s", "templates": "templates", "sources": []}\n' "$1" "$2"
+}
+
+# run_ts SNAP OUT STATE: one render; prints "SECONDS PEAK_RSS_KB WRITTEN"
+run_ts() {
+  config "$2" "$3" >"$out/cfg.json"
+  local t0 t1 rss=0
+  t0=$(now_us)
+  if [ "$have_time" = 1 ]; then
+    /usr/bin/time -f "%M" -o "$out/rss" "$bin" render --config "$out/cfg.json" \
+      --from "$1" 2>"$out/log" || { cat "$out/log"; return 1; }
+    rss=$(tail -n1 "$out/rss")
+  else
+    "$bin" render --config "$out/cfg.json" --from "$1" 2>"$out/log" ||
+      { cat "$out/log"; return 1; }
+  fi
+  t1=$(now_us)
+  local written
+  written=$(sed -n 's/.*files to .* (\([0-9]*\) written.*/\1/p' "$out/log")
+  # An unchanged run is skipped before rendering: it writes nothing.
+  grep -q ' is up to date' "$out/log" && written=0
+  echo "$(( t1 - t0 )) $rss ${written:-?}"
+}
+
+for size in $BENCH_SIZES; do
+  if [ "$size" = small ]; then
+    args="--regions 8 --per-region 50 --stories 60"; hugo_runs=$BENCH_RUNS
+  else
+    args="--regions 800 --per-region 50 --stories 600"; hugo_runs=3
+  fi
+  snap="$out/snap-$size.json"
+  # shellcheck disable=SC2086 # word splitting of $args is intended
+  [ -s "$snap" ] || python3 bench/gen_snapshot.py $args --out "$snap"
+  items=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['items']))" "$snap")
+  echo "== $size snapshot: $items items ($args)"
+
+  # (a) tmpfs
+  times=() rsss=()
+  for _ in $(seq "$BENCH_RUNS"); do
+    rm -rf "$shm/site" "$shm/state"
+    read -r us rss _ < <(run_ts "$snap" "$shm/site" "$shm/state") || { status=1; break; }
+    times+=("$us"); rsss+=("$rss")
+  done
+  pages=$(find "$shm/site" -name '*.html' | wc -l)
+  files=$(find "$shm/site" -type f | wc -l)
+  ts_us=$(printf '%s\n' "${times[@]}" | median)
+  ts_rss=$(printf '%s\n' "${rsss[@]}" | sort -n | tail -n1)
+  ts_pps=$(awk -v p="$pages" -v u="$ts_us" 'BEGIN {printf "%.0f", p / (u / 1e6)}')
+  echo "  (a) tmpfs: trendsite $pages pages ($files files) in $(awk -v u="$ts_us" 'BEGIN {printf "%.3f", u / 1e6}') s = $ts_pps pages/s, peak RSS $((ts_rss / 1024)) MB"
+  if [ "$have_hugo" = 1 ]; then
+    hugo_site="$out/hugo-$size"
+    if [ ! -d "$hugo_site/content" ]; then
+      rm -rf "$hugo_site"
+      cp -r bench/hugo "$hugo_site"
+      python3 bench/gen_hugo_content.py "$snap" "$hugo_site"
+    fi
+    htimes=() hrss=()
+    for _ in $(seq "$hugo_runs"); do
+      rm -rf "$shm/hugo"
+      t0=$(now_us)
+      if [ "$have_time" = 1 ]; then
+        (cd "$hugo_site" && /usr/bin/time -f "%M" -o "$out/hrss" hugo --quiet -d "$shm/hugo") || status=1
+        hrss+=("$(tail -n1 "$out/hrss")")
+      else
+        (cd "$hugo_site" && hugo --quiet -d "$shm/hugo") || status=1
+        hrss+=(0)
+      fi
+      htimes+=($(( $(now_us) - t0 )))
+    done
+    hpages=$(find "$shm/hugo" -name '*.html' | wc -l)
+    h_us=$(printf '%s\n' "${htimes[@]}" | median)
+    h_pps=$(awk -v p="$hpages" -v u="$h_us" 'BEGIN {printf "%.0f", p / (u / 1e6)}')
+    h_rss=$(printf '%s\n' "${hrss[@]}" | sort -n | tail -n1)
+    ratio=$(awk -v a="$ts_pps" -v b="$h_pps" 'BEGIN {printf "%.1f", a / b}')
+    echo "  (a) tmpfs: Hugo $(hugo version | awk '{print $2}') $hpages pages in $(awk -v u="$h_us" 'BEGIN {printf "%.3f", u / 1e6}') s = $h_pps pages/s, peak RSS $((h_rss / 1024)) MB"
+    met=$(awk -v r="$ratio" -v m="$ts_rss" 'BEGIN {print (r >= 10 && m < 256 * 1024) ? "met" : "MISSED"}')
+    echo "  (a) trendsite / Hugo = ${ratio}x pages/s; target >= 10x with RSS < 256 MB: $met"
+    [ "$met" = met ] || status=1
+  else
+    echo "  (a) Hugo not installed (apt-get install hugo): no comparison"
+  fi
+
+  # (b) real disk, first run, against the write floor
+  times=()
+  for _ in $(seq "$BENCH_RUNS"); do
+    rm -rf "$disk/site" "$disk/state"
+    sync
+    read -r us _ _ < <(run_ts "$snap" "$disk/site" "$disk/state") || { status=1; break; }
+    times+=("$us")
+  done
+  b_us=$(printf '%s\n' "${times[@]}" | median)
+  ftimes=()
+  for _ in $(seq "$BENCH_RUNS"); do
+    rm -rf "$disk/floor"
+    sync
+    s=$("$floor" "$disk/site" "$disk/floor" | awk '{print $(NF-1)}')
+    ftimes+=("$(awk -v s="$s" 'BEGIN {printf "%.0f", s * 1e6}')")
+  done
+  f_us=$(printf '%s\n' "${ftimes[@]}" | median)
+  bratio=$(awk -v a="$b_us" -v b="$f_us" 'BEGIN {printf "%.2f", a / b}')
+  met=$(awk -v r="$bratio" 'BEGIN {print r <= 1.25 ? "met" : "MISSED"}')
+  echo "  (b) disk: trendsite $(awk -v u="$b_us" 'BEGIN {printf "%.3f", u / 1e6}') s, write floor $(awk -v u="$f_us" 'BEGIN {printf "%.3f", u / 1e6}') s: ${bratio}x the floor; target <= 1.25x: $met"
+  [ "$met" = met ] || status=1
+
+  # (c) the same data again: nothing to rewrite
+  before=$(find "$disk/site" -type f -printf '%i %T@ %p\n' | sort | md5sum)
+  times=() written=?
+  for _ in $(seq "$BENCH_RUNS"); do
+    read -r us _ written < <(run_ts "$snap" "$disk/site" "$disk/state") || { status=1; break; }
+    times+=("$us")
+  done
+  after=$(find "$disk/site" -type f -printf '%i %T@ %p\n' | sort | md5sum)
+  c_us=$(printf '%s\n' "${times[@]}" | median)
+  cratio=$(awk -v a="$b_us" -v b="$c_us" 'BEGIN {printf "%.1f", a / b}')
+  same=$([ "$before" = "$after" ] && [ "$written" = 0 ] && echo yes || echo NO)
+  met=$(awk -v r="$cratio" -v s="$same" 'BEGIN {print (r >= 5 && s == "yes") ? "met" : "MISSED"}')
+  echo "  (c) unchanged re-run: $(awk -v u="$c_us" 'BEGIN {printf "%.3f", u / 1e6}') s, files untouched: $same ($written written); ${cratio}x faster than (b); target >= 5x: $met"
+  [ "$met" = met ] || status=1
+  # The same, with the up-to-date shortcut defeated (as when only the
+  # snapshot's own fetch time changed): every page is rendered and
+  # compared, none rewritten. Informational: (c) is the run above.
+  times=() written=?
+  for _ in $(seq "$BENCH_RUNS"); do
+    rm -f "$disk/state/site.json"
+    read -r us _ written < <(run_ts "$snap" "$disk/site" "$disk/state") || { status=1; break; }
+    times+=("$us")
+  done
+  after=$(find "$disk/site" -type f -printf '%i %T@ %p\n' | sort | md5sum)
+  d_us=$(printf '%s\n' "${times[@]}" | median)
+  same=$([ "$before" = "$after" ] && [ "$written" = 0 ] && echo yes || echo NO)
+  echo "  (c) full re-render of unchanged data: $(awk -v u="$d_us" 'BEGIN {printf "%.3f", u / 1e6}') s, files untouched: $same ($written written); $(awk -v a="$b_us" -v b="$d_us" 'BEGIN {printf "%.1f", a / b}')x faster than (b)"
+  [ "$same" = yes ] || status=1
+done
+exit $status
