@@ -842,9 +842,10 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   /* The output array is allocated now and holds the work of steps 4 and
    * 5 until its items are written, instead of two more large arrays:
    * the group records in its tail, the sort's scratch in its head.
-   * Item k (at 208k) is written after record k is read, and records
-   * j > k (at 152G + 56j) are never reached: 208(k + 1) <= 152G +
-   * 56(k + 1) for every k < G. Allocated storage may change type. */
+   * With S the size of an item and R of a record, item k (at Sk) is
+   * written after record k is read, and records j > k (at (S - R)G +
+   * Rj) are never reached: S(k + 1) <= (S - R)G + R(k + 1) for every
+   * k < G. Allocated storage may change type. */
   _Static_assert(2 * sizeof(struct group) <= sizeof(struct ts_item),
                  "the output array holds the records and the sort scratch");
   w.groups = (struct group *)(void *)((char *)merged +

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* item.h pairs the 32-bit fields so that an item has no padding. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct ts_item) == 192,
+               "struct ts_item has padding");
+
 const char *ts_status_state_name(enum ts_status_state state)
 {
   switch (state) {

@@ -42,6 +42,7 @@ struct ts_item_position {
 
 struct ts_item {
   enum ts_item_kind kind;
+  uint32_t npositions; /* the length of `positions` (below) */
   const char *source;  /* configured source name of the first position */
   const char *id;      /* the source's own id ("dQw4w9WgXcQ", "41234567") */
   const char *title;   /* plain text (never HTML) */
@@ -58,13 +59,13 @@ struct ts_item {
   int64_t views, likes, comments, score; /* score: HN points */
   int64_t duration_s;  /* 0 for live streams (P0D) */
   struct ts_item_position *positions;
-  uint32_t npositions;
   /* Set by dedupe: the page id, safe as a file name (the video id for
    * videos; 16 hex digits of the canonical URL's hash for stories), the
    * ranking score (higher first) and the number of raw items merged. */
   const char *key;
   int64_t rank_score;
   uint32_t merged;
+  uint32_t nmatch_keys; /* the length of `match_keys` (below) */
   /* Set by dedupe on stories: the match keys of every raw item merged
    * into this one (URL keys, which always contain '/', and title keys,
    * which never do), sorted (strcmp), unique.
@@ -73,7 +74,8 @@ struct ts_item {
    * through a member's URL that is not the one shown), so a snapshot
    * must store them and give them back. NULL/0 on raw items. */
   const char **match_keys;
-  uint32_t nmatch_keys;
+  /* The 32-bit fields are paired so that the struct has no padding:
+   * 192 bytes, where 100,000 items a run are copied and merged. */
 };
 
 enum ts_status_state {
