@@ -21,6 +21,14 @@
 #include "normalize_internal.h"
 #include "util/ascii.h"
 
+/* SSE2 is part of every x86-64 CPU; elsewhere (or with -DTS_NO_SIMD, to
+ * test it) the 8-byte code below does the same work. */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && \
+  !defined(TS_NO_SIMD)
+#include <emmintrin.h>
+#define TS_SSE2 1
+#endif
+
 /* ---- UTF-8 ---------------------------------------------------------- */
 
 int32_t ts_utf8_decode(const unsigned char *s, size_t n, size_t *adv)
@@ -447,28 +455,95 @@ static inline size_t plain_char(const unsigned char *s, size_t n,
   return 0;
 }
 
-/* After a plain character has been written: copies the plain characters
- * (and single spaces between them) that follow as bytes, one cluster
- * each. It stops before anything the general path must decide, and
- * before the caps, so the result is the same as character by character;
- * it only skips the per-character work on ordinary text. Returns the
- * bytes consumed. */
 static inline bool printable_ascii(unsigned b)
 {
   return b - 0x21u < 0x5Eu;
 }
 
+#ifdef TS_SSE2
+/* ascii_stretch (below), 16 bytes at a time: one bit per byte for "not
+ * printable", LF and "neither printable nor a separator" (a space, or in
+ * block mode a LF), and the stretch's rules as bit operations on them,
+ * so that a space or a line break costs no more than a letter. A byte
+ * breaks a rule when it is neither printable nor a separator, when it
+ * and the byte before are both not printable (unless both are LFs), or
+ * when it is the third LF in a row. The previous window's masks carry
+ * the rules across windows, so the loop steps 16 bytes at a time without
+ * waiting for the answer; the last window, shifted to the bytes not yet
+ * seen, is padded with bytes that break a rule. The stretch ends after
+ * the last printable byte before the first broken rule (the byte before
+ * s is printable). `lim` is at least 16. */
+struct window {
+  unsigned np, nl; /* not printable; LF */
+};
+
+static inline unsigned window_breaks(__m128i v, bool block, unsigned shift,
+                                     unsigned pad, const struct window *prev,
+                                     struct window *w)
+{
+  /* Signed: bytes 0x80-0xFF are below 0x21 too. */
+  __m128i np = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)),
+                            _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+  __m128i nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+  __m128i sep = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+  if (block)
+    sep = _mm_or_si128(sep, nl);
+  unsigned bad = ((unsigned)_mm_movemask_epi8(_mm_andnot_si128(sep, np)) >>
+                  shift) | pad;
+  w->np = ((unsigned)_mm_movemask_epi8(np) >> shift) | pad;
+  w->nl = block ? (unsigned)_mm_movemask_epi8(nl) >> shift : 0;
+  unsigned pairs = w->np & (w->np << 1 | prev->np >> 15);
+  unsigned lfs = w->nl & (w->nl << 1 | prev->nl >> 15);
+  unsigned lfs3 = lfs & (w->nl << 2 | prev->nl >> 14);
+  return (bad | (pairs & ~lfs) | lfs3) & 0xFFFF;
+}
+
+static size_t ascii_stretch16(const unsigned char *s, size_t lim, bool block)
+{
+  /* Before s, one printable byte. */
+  struct window prev = {0, 0}, w;
+  unsigned err = 0;
+  size_t j = 0;
+  for (; j + 16 <= lim; j += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+    err = window_breaks(v, block, 0, 0, &prev, &w);
+    if (err)
+      break;
+    prev = w;
+  }
+  if (!err) {
+    /* The last 16 bytes, shifted down to the ones not yet seen. */
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + lim - 16));
+    unsigned left = (unsigned)(lim - j);
+    err = window_breaks(v, block, 16 - left, 0xFFFFu << left & 0xFFFF, &prev,
+                        &w);
+  }
+  unsigned printable = ~w.np & ((1u << __builtin_ctz(err)) - 1);
+  if (printable)
+    return j + 32 - (size_t)__builtin_clz(printable);
+  /* After the previous window's last printable byte (a window without
+   * one breaks a rule), or 0. */
+  printable = ~prev.np & 0xFFFF;
+  return j + (32 - (size_t)__builtin_clz(printable)) - 16;
+}
+#endif
+
 /* The length of the stretch at s (at most `room` bytes, within n) made of
  * printable ASCII, single spaces each followed by a printable character,
  * and in block mode (`block`) one or two LFs followed by a printable
  * character; the byte before s is printable. Every byte is one cluster
- * and the stretch is already normal text. 8 bytes at a time where
- * possible; the line breaks are taken byte by byte (testing for them in
- * the 8-byte test costs more per word than it saves per line). */
+ * and the stretch is already normal text. With SSE2, 16 bytes at a time
+ * (ascii_stretch16); else 8 bytes at a time where possible, and the line
+ * breaks byte by byte (testing for them in the 8-byte test costs more
+ * per word than it saves per line). */
 static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room,
                             bool block)
 {
   size_t lim = n < room ? n : room, j = 0;
+#ifdef TS_SSE2
+  if (lim >= 16)
+    return ascii_stretch16(s, lim, block);
+#endif
   for (;;) {
     while (j + 8 <= lim) {
       uint64_t w;
@@ -628,7 +703,13 @@ static size_t identity_stretch(const unsigned char *s, size_t n,
       size_t room = fit_units - u;
       if (fit_bytes - j < room)
         room = fit_bytes - j;
-      size_t m = ascii_stretch(s + j, n - j, room, block);
+      /* A printable character followed by anything but ASCII text (the
+       * full stop and line break between CJK sentences) is a stretch of
+       * its own: no need to look further. */
+      unsigned b1 = j + 1 < n ? s[j + 1] : 0;
+      bool alone = b1 == '\n' ? j + 2 >= n || s[j + 2] >= 0x80
+                              : !printable_ascii(b1) && b1 != ' ';
+      size_t m = alone ? 1 : ascii_stretch(s + j, n - j, room, block);
       if (want > u && want <= u + m)
         *cut = j + (want - u - 1);
       u += m;
@@ -689,6 +770,12 @@ static int32_t plain_cp(const unsigned char *s)
   return (int32_t)((s[0] & 0x0F) << 12 | (s[1] & 0x3F) << 6 | (s[2] & 0x3F));
 }
 
+/* After a plain character has been written: copies the plain characters
+ * (and single spaces between them) that follow as bytes, one cluster
+ * each. It stops before anything the general path must decide, and
+ * before the caps, so the result is the same as character by character;
+ * it only skips the per-character work on ordinary text. Returns the
+ * bytes consumed. */
 static size_t plain_run(struct cleaner *c, const unsigned char *s, size_t n)
 {
   struct run r = {

@@ -628,6 +628,75 @@ static void fast_paths_match_the_reference(void)
   ts_arena_cleanup(&a);
 }
 
+/* Long runs of what the fast paths copy 16 bytes at a time (printable
+ * ASCII, CJK), broken now and then by a separator or something harder,
+ * so that every kind of break falls on every position of a window and
+ * next to the caps: the same text as the reference, through both entry
+ * points. */
+static size_t random_runs(char *out, size_t max)
+{
+  static const char *const breaks[] = {
+    " ", " ", " ", "\n", "\n", "\n\n", "\n\n\n", "  ", " \n", "\n ",
+    "\r\n", "\r\n\r\n", "\t", "\x7F", "\x01", "\r", "\xC3\xA9",
+    "\xE3\x80\x80", "\xE3\x82\x99", "\xE2\x80\x8B", "\xF0\x9F\x91\x8D",
+    "\xC0", "\xE3\x81", "\xE6\x97\xA5", "\xEF\xBC\x95", "\xED\x95\x9C",
+    "\xE3\x80\x81", "\xE3\x83\xBC", "\xE3\x83\xBD", "\xEF\xBD\x9F",
+    ".\n\xE3\x81\x8B", "\xE3\x81\x8B.\n", "\xE3\x81\x8B \xE3\x81\x8B",
+  };
+  size_t n = rnd() % max, o = 0;
+  int kanji = rnd() % 3 == 0;
+  while (o < n) {
+    size_t run = rnd() % 40;
+    for (size_t i = 0; i < run && o < n; i++) {
+      if (kanji && rnd() % 2) {
+        o += put_utf8(out + o, 0x4E00 + (uint32_t)(rnd() % 0x5000));
+      } else {
+        out[o++] = (char)(0x21 + rnd() % 0x5E);
+      }
+    }
+    const char *b = breaks[rnd() % (sizeof breaks / sizeof breaks[0])];
+    memcpy(out + o, b, strlen(b));
+    o += strlen(b);
+  }
+  out[o] = '\0';
+  return o;
+}
+
+static void long_runs_match_the_reference(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  rng_state = 16;
+  static char in[4096];
+  for (int iter = 0; iter < 20000; iter++) {
+    size_t n = random_runs(in, iter % 8 == 0 ? 3000 : 200);
+    bool block = iter % 2;
+    enum ts_text_mode mode = block ? TS_TEXT_BLOCK : TS_TEXT_LINE;
+    uint32_t cap = iter % 3 == 0 ? 0 : (uint32_t)(rnd() % 450) + 1;
+    const char *mine = ts_normalize_text(&a, in, mode, cap, NULL);
+    const char *mine_n = ts_normalize_textn(&a, in, n, mode, cap, NULL);
+    char *ref = ref_clean(in, block, cap);
+    REQUIRE(mine && mine_n && ref);
+    if (strcmp(mine, ref) || strcmp(mine_n, ref)) {
+      printf("# iteration %d, %s mode, cap %u, input:", iter,
+             block ? "block" : "line", cap);
+      for (const char *p = in; *p; p++)
+        printf(" %02x", (unsigned char)*p);
+      printf("\n");
+      CHECK_STR(mine, ref);
+      CHECK_STR(mine_n, ref);
+      free(ref);
+      return;
+    }
+    free(ref);
+    if (iter % 1000 == 999) {
+      ts_arena_cleanup(&a);
+      ts_arena_init(&a, 0);
+    }
+  }
+  ts_arena_cleanup(&a);
+}
+
 /* Every code point up to U+FFFF between plain neighbours (ASCII, kana,
  * a CJK ideograph), in both modes, against the reference: this is where
  * the fast paths decide by byte patterns what is plain. */
@@ -1539,6 +1608,7 @@ int main(int argc, char **argv)
     TEST(nfc_quick_check_is_sound),
     TEST(nfc_matches_utf8proc),
     TEST(fast_paths_match_the_reference),
+    TEST(long_runs_match_the_reference),
     TEST(every_bmp_character_matches_the_reference),
     TEST(chunk_boundaries_change_nothing),
     TEST(url_fast_path_matches_the_full_path),
