@@ -218,11 +218,10 @@ static const char *table_str(const struct table *t, uint32_t ref)
 }
 
 /* The ref already holding the string `ref` points to, or NONE after
- * inserting `ref`. */
-static uint32_t table_put(struct table *t, uint32_t ref)
+ * inserting `ref`; `h` is the string's hash_str. */
+static uint32_t table_put_hashed(struct table *t, uint32_t ref, uint64_t h)
 {
   const char *key = table_str(t, ref);
-  uint64_t h = hash_str(key);
   uint32_t tag = (uint32_t)(h >> 32);
   size_t i = (size_t)h & t->mask;
   while (t->slots[i].ref1) {
@@ -234,6 +233,11 @@ static uint32_t table_put(struct table *t, uint32_t ref)
   t->slots[i].hash = tag;
   t->slots[i].ref1 = ref + 1;
   return NONE;
+}
+
+static uint32_t table_put(struct table *t, uint32_t ref)
+{
+  return table_put_hashed(t, ref, hash_str(table_str(t, ref)));
 }
 
 /* ---- Union-find ----------------------------------------------------- */
@@ -363,6 +367,7 @@ struct work {
   uint32_t *key_start;   /* stories: keys[key_start[i] .. key_start[i+1]) */
   const char **keys;
   uint32_t *key_item;    /* the item each key came from */
+  uint64_t *key_hash;    /* hash_str of each key */
   uint32_t *group_of;    /* root -> group number */
   uint32_t *item_group;  /* item -> group number; shares parent's memory */
   uint32_t *group_start; /* members[group_start[g] .. group_start[g+1]) */
@@ -382,6 +387,7 @@ static void work_free(struct work *w)
   free(w->key_start);
   free(w->keys);
   free(w->key_item);
+  free(w->key_hash);
   free(w->group_of);
   free(w->group_start);
   free(w->members);
@@ -434,8 +440,13 @@ static const char *story_key(struct ts_arena *arena, const char *url_key,
 }
 
 /* Steps 1 and 2, one pass over the items: each item's strings are read
- * once, while they are in the cache (prefetched a few items ahead),
- * and its keys go straight into the tables. */
+ * once, while they are in the cache (prefetched AHEAD items ahead), and
+ * its keys are hashed at once; they go into the tables LAG items later,
+ * when the slots they hash to (random places in tables of a megabyte or
+ * more) have been prefetched too. Items still go into the tables in
+ * their order, as if each went in as soon as its keys were made. */
+#define LAG 8
+
 static enum ts_result find_groups(struct work *w,
                                   const struct ts_dedupe_options *opts,
                                   struct ts_dedupe_stats *st)
@@ -449,14 +460,43 @@ static enum ts_result find_groups(struct work *w,
   }
   w->keys = malloc((nkeys ? nkeys : 1) * sizeof *w->keys);
   w->key_item = malloc((nkeys ? nkeys : 1) * sizeof *w->key_item);
-  if (!w->keys || !w->key_item ||
+  w->key_hash = malloc((nkeys ? nkeys : 1) * sizeof *w->key_hash);
+  if (!w->keys || !w->key_item || !w->key_hash ||
       !table_init(&w->videos, nvideos,
                   w->n ? &w->items[0].id : NULL, sizeof(struct ts_item)) ||
       !table_init(&w->stories, nkeys, w->keys, sizeof *w->keys))
     return TS_ERR_NOMEM;
 
+  uint64_t id_hash[LAG]; /* videos: item i's at i % LAG */
   uint32_t k = 0;
-  for (size_t i = 0; i < w->n; i++) {
+  w->key_start[0] = 0;
+  for (size_t step = 0; step < w->n + LAG; step++) {
+    /* Item step - LAG into the tables (before item step reuses its
+     * place in id_hash). */
+    size_t i = step - LAG;
+    if (step >= LAG && w->valid[i]) {
+      if (w->items[i].kind == TS_ITEM_VIDEO) {
+        uint32_t owner =
+          table_put_hashed(&w->videos, (uint32_t)i, id_hash[i % LAG]);
+        if (owner != NONE && unite(w->parent, owner, (uint32_t)i))
+          st->by_id++;
+      } else {
+        for (uint32_t j = w->key_start[i]; j < w->key_start[i + 1]; j++) {
+          uint32_t owner = table_put_hashed(&w->stories, j, w->key_hash[j]);
+          if (owner != NONE &&
+              unite(w->parent, w->key_item[owner], (uint32_t)i)) {
+            if (strchr(w->keys[j], '/'))
+              st->by_url++;
+            else
+              st->by_title++;
+          }
+        }
+      }
+    }
+    /* Item step's keys, hashed, and their slots asked for. */
+    i = step;
+    if (i >= w->n)
+      continue;
     const struct ts_item *it = &w->items[i];
     if (i + AHEAD < w->n) {
       const struct ts_item *ahead = &w->items[i + AHEAD];
@@ -468,7 +508,7 @@ static enum ts_result find_groups(struct work *w,
       }
     }
     w->parent[i] = (uint32_t)i;
-    w->key_start[i] = k;
+    w->key_start[i + 1] = k;
     w->valid[i] = it->positions && it->npositions > 0;
     if (!w->valid[i])
       continue;
@@ -478,14 +518,14 @@ static enum ts_result find_groups(struct work *w,
         continue;
       }
       w->prefix[i] = prefix8(it->id);
-      uint32_t owner = table_put(&w->videos, (uint32_t)i);
-      if (owner != NONE && unite(w->parent, owner, (uint32_t)i))
-        st->by_id++;
+      uint64_t h = hash_str(it->id);
+      id_hash[i % LAG] = h;
+      PREFETCH(&w->videos.slots[(size_t)h & w->videos.mask]);
       continue;
     }
     const char *link = it->url ? it->url : it->discussion_url;
-    enum ts_result result = ts_normalize_url_key(w->arena, link,
-                                                 &w->url_key[i]);
+    enum ts_result result =
+      ts_normalize_url_key_ref(w->arena, link, &w->url_key[i]);
     if (result != TS_OK)
       return result;
     if (!w->url_key[i]) {
@@ -509,17 +549,11 @@ static enum ts_result find_groups(struct work *w,
         w->keys[k++] = it->match_keys[j];
       }
     for (uint32_t j = w->key_start[i]; j < k; j++) {
-      uint32_t owner = table_put(&w->stories, j);
-      if (owner != NONE &&
-          unite(w->parent, w->key_item[owner], (uint32_t)i)) {
-        if (strchr(w->keys[j], '/'))
-          st->by_url++;
-        else
-          st->by_title++;
-      }
+      w->key_hash[j] = hash_str(w->keys[j]);
+      PREFETCH(&w->stories.slots[(size_t)w->key_hash[j] & w->stories.mask]);
     }
+    w->key_start[i + 1] = k;
   }
-  w->key_start[w->n] = k;
   return TS_OK;
 }
 

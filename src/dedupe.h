@@ -70,8 +70,9 @@ struct ts_dedupe_stats {
 /* Dedupes the batch's (normalized) items into *out, a new array of *nout
  * merged items, sorted as above. The array is the caller's to free();
  * the strings in it are borrowed from the items and the batch arena,
- * where new positions, keys and match keys are allocated. The batch's
- * items are not changed. `stats` may be NULL. On failure (TS_ERR_NOMEM)
+ * where new positions, keys and match keys are allocated (a URL key that
+ * is the end of an item's URL points into it). The batch's items are not
+ * changed. `stats` may be NULL. On failure (TS_ERR_NOMEM)
  * *out and *nout are not written. */
 enum ts_result ts_dedupe(struct ts_batch *batch, struct ts_item **out,
                          size_t *nout, struct ts_dedupe_stats *stats,

@@ -174,6 +174,14 @@ const char *ts_normalize_url(struct ts_arena *arena, const char *url);
 enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
                                     const char **key);
 
+/* ts_normalize_url_key, except that when the key is the end of `url`
+ * (most canonical URLs: "https://www.example.com/a" has the key
+ * "example.com/a") *key points into `url` instead of being copied, and
+ * lives as long as `url`. Dedupe uses it for the URLs of a batch's
+ * items, which live as long as the batch. */
+enum ts_result ts_normalize_url_key_ref(struct ts_arena *arena,
+                                        const char *url, const char **key);
+
 /* ---- Numbers, times, durations, thumbnails ------------------------- */
 
 /* A count such as YouTube's "viewCount": "22542530". Only ASCII digits,

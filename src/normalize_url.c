@@ -564,8 +564,9 @@ static size_t put_decoded(unsigned char *out, size_t o, const unsigned char *s,
   return o;
 }
 
-enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
-                                    const char **result)
+/* ts_normalize_url_key, and with `borrow` ts_normalize_url_key_ref. */
+static enum ts_result url_key(struct ts_arena *arena, const char *url,
+                              bool borrow, const char **result)
 {
   *result = NULL;
   if (!url)
@@ -574,23 +575,33 @@ enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
   struct url u = {.out = buf};
   const unsigned char *in = (const unsigned char *)url;
   size_t n = strlen(url);
-  bool same;
+  bool same = false;
   if (!(n <= TS_NORMALIZE_URL_MAX && quick_canon(in, n, &u, &same)) &&
       !canon(in, n, &u, 0))
     return TS_OK;
   const unsigned char *buf_in = u.out;
+  const unsigned char *host = buf_in + u.host;
+  size_t hl = u.host_len;
+  size_t skip = u.host;
+  if (hl > 4 && !memcmp(host, "www.", 4) && memchr(host + 4, '.', hl - 4)) {
+    host += 4;
+    hl -= 4;
+    skip += 4;
+  }
+  /* The quick path's canonical URL is the input, has no port and no
+   * escape: the key is its end unless a dot or slash goes from the
+   * middle. */
+  if (borrow && same && host[hl - 1] != '.' &&
+      !(u.path_len > 1 && buf_in[u.path + u.path_len - 1] == '/')) {
+    *result = url + skip;
+    return TS_OK;
+  }
   /* The key is never longer than the canonical URL. */
   char *key = ts_arena_alloc(arena, u.len + 1);
   if (!key)
     return TS_ERR_NOMEM;
   unsigned char *k = (unsigned char *)key;
   size_t o = 0;
-  const unsigned char *host = buf_in + u.host;
-  size_t hl = u.host_len;
-  if (hl > 4 && !memcmp(host, "www.", 4) && memchr(host + 4, '.', hl - 4)) {
-    host += 4;
-    hl -= 4;
-  }
   if (hl > 1 && host[hl - 1] == '.')
     hl--;
   memcpy(k, host, hl);
@@ -611,4 +622,16 @@ enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
   k[o] = '\0';
   *result = key;
   return TS_OK;
+}
+
+enum ts_result ts_normalize_url_key(struct ts_arena *arena, const char *url,
+                                    const char **key)
+{
+  return url_key(arena, url, false, key);
+}
+
+enum ts_result ts_normalize_url_key_ref(struct ts_arena *arena,
+                                        const char *url, const char **key)
+{
+  return url_key(arena, url, true, key);
 }

@@ -808,13 +808,26 @@ static void url_fast_path_matches_the_full_path(void)
       CHECK_STR(fast, full);
       return;
     }
-    const char *kfast, *kfull;
+    const char *kfast, *kfull, *kref, *kref_full;
     REQUIRE(ts_normalize_url_key(&a, url, &kfast) == TS_OK);
     REQUIRE(ts_normalize_url_key(&a, slow, &kfull) == TS_OK);
     if ((kfast == NULL) != (kfull == NULL) ||
         (kfast && strcmp(kfast, kfull))) {
       printf("# url key: %s\n", url);
       CHECK_STR(kfast, kfull);
+      return;
+    }
+    /* A borrowed key is the same string, and the end of the URL. */
+    REQUIRE(ts_normalize_url_key_ref(&a, url, &kref) == TS_OK);
+    REQUIRE(ts_normalize_url_key_ref(&a, slow, &kref_full) == TS_OK);
+    uintptr_t at = (uintptr_t)kref, from = (uintptr_t)url;
+    bool inside = at >= from && at < from + sizeof url;
+    if ((kref == NULL) != (kfast == NULL) || (kref && strcmp(kref, kfast)) ||
+        (kref_full && strcmp(kref_full, kfast)) ||
+        (inside && kref + strlen(kref) != url + strlen(url))) {
+      printf("# url key (borrowed): %s\n", url);
+      CHECK_STR(kref, kfast);
+      CHECK_STR(kref_full, kfast);
       return;
     }
   }
@@ -1143,6 +1156,24 @@ static void url_keys_ignore_cosmetic_differences(void)
   CHECK(strcmp(url_key(&a, "https://example.com/item?id=1"),
                url_key(&a, "https://example.com/item?id=2")) != 0);
   CHECK(url_key(&a, "javascript:alert(1)") == NULL);
+  /* Borrowed when the key is the end of a canonical URL, else copied. */
+  static const char *const urls[] = {
+    "https://www.example.com/news/story-1", "http://example.com/a?b=c",
+    "https://www.example.com/news/story-1/", "https://example.com./x",
+    "https://example.com/a?utm_source=x", "https://example.com/%7e",
+    "https://example.com/", "https://www.com/x",
+  };
+  static const size_t skip[] = {12, 7, 0, 0, 0, 0, 8, 8};
+  for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+    const char *key;
+    REQUIRE(ts_normalize_url_key_ref(&a, urls[i], &key) == TS_OK);
+    CHECK_STR(key, url_key(&a, urls[i]));
+    if (skip[i])
+      CHECK(key == urls[i] + skip[i]);
+    else
+      CHECK((uintptr_t)key < (uintptr_t)urls[i] ||
+            (uintptr_t)key > (uintptr_t)(urls[i] + strlen(urls[i])));
+  }
   ts_arena_cleanup(&a);
 }
 
