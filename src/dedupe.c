@@ -327,6 +327,41 @@ static int key_qsort_cmp(const void *a, const void *b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A group's few positions and keys are sorted by insertion, without
+ * qsort's calls through a pointer; insertion is stable, as glibc's qsort
+ * (a merge sort) is, so equal elements keep their order either way. */
+#define FEW 32
+
+static void sort_positions(struct ts_item_position *p, size_t n)
+{
+  if (n > FEW) {
+    qsort(p, n, sizeof *p, pos_qsort_cmp);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    struct ts_item_position x = p[i];
+    size_t j = i;
+    for (; j && pos_cmp(&x, &p[j - 1]) < 0; j--)
+      p[j] = p[j - 1];
+    p[j] = x;
+  }
+}
+
+static void sort_keys(const char **k, size_t n)
+{
+  if (n > FEW) {
+    qsort(k, n, sizeof *k, key_qsort_cmp);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    const char *x = k[i];
+    size_t j = i;
+    for (; j && strcmp(x, k[j - 1]) < 0; j--)
+      k[j] = k[j - 1];
+    k[j] = x;
+  }
+}
+
 /* ---- The merge ------------------------------------------------------ */
 
 /* Asks the CPU to start loading memory that will be read soon: the
@@ -356,14 +391,21 @@ struct group {
   uint32_t npositions, nkeys;
 };
 
+/* Per item: for videos the id's first 8 bytes, for sorting; for stories
+ * the URL key of the item's link. */
+union item_key {
+  uint64_t prefix;
+  const char *url_key;
+};
+
 struct work {
   const struct ts_item *items;
   size_t n;
+  size_t npositions; /* of all items */
   struct ts_arena *arena;
   uint32_t *parent;
   uint8_t *valid;
-  uint64_t *prefix;      /* videos: the id's first 8 bytes, for sorting */
-  const char **url_key;  /* stories: the URL key of the item's link */
+  union item_key *ikey;  /* videos: prefix; stories: url_key */
   uint32_t *key_start;   /* stories: keys[key_start[i] .. key_start[i+1]) */
   const char **keys;
   uint32_t *key_item;    /* the item each key came from */
@@ -382,8 +424,7 @@ static void work_free(struct work *w)
 {
   free(w->parent);
   free(w->valid);
-  free(w->prefix);
-  free(w->url_key);
+  free(w->ikey);
   free(w->key_start);
   free(w->keys);
   free(w->key_item);
@@ -453,6 +494,7 @@ static enum ts_result find_groups(struct work *w,
 {
   size_t nkeys = 0, nvideos = 0;
   for (size_t i = 0; i < w->n; i++) {
+    w->npositions += w->items[i].npositions;
     if (w->items[i].kind == TS_ITEM_VIDEO)
       nvideos++;
     else
@@ -517,7 +559,7 @@ static enum ts_result find_groups(struct work *w,
         w->valid[i] = 0;
         continue;
       }
-      w->prefix[i] = prefix8(it->id);
+      w->ikey[i].prefix = prefix8(it->id);
       uint64_t h = hash_str(it->id);
       id_hash[i % LAG] = h;
       PREFETCH(&w->videos.slots[(size_t)h & w->videos.mask]);
@@ -525,15 +567,15 @@ static enum ts_result find_groups(struct work *w,
     }
     const char *link = it->url ? it->url : it->discussion_url;
     enum ts_result result =
-      ts_normalize_url_key_ref(w->arena, link, &w->url_key[i]);
+      ts_normalize_url_key_ref(w->arena, link, &w->ikey[i].url_key);
     if (result != TS_OK)
       return result;
-    if (!w->url_key[i]) {
+    if (!w->ikey[i].url_key) {
       w->valid[i] = 0; /* no link we can show */
       continue;
     }
     w->key_item[k] = (uint32_t)i;
-    w->keys[k++] = w->url_key[i];
+    w->keys[k++] = w->ikey[i].url_key;
     const char *tk;
     result = ts_dedupe_title_key(w->arena, it->title, opts->min_title_key,
                                  &tk);
@@ -626,7 +668,7 @@ static enum ts_result plan_group(struct work *w, size_t g, struct group *gr)
              it->npositions * sizeof *it->positions);
       np += it->npositions;
     }
-    qsort(w->pos_scratch, np, sizeof *w->pos_scratch, pos_qsort_cmp);
+    sort_positions(w->pos_scratch, np);
     size_t u = 0;
     for (size_t j = 0; j < np; j++) {
       const struct ts_item_position *p = &w->pos_scratch[j];
@@ -650,12 +692,12 @@ static enum ts_result plan_group(struct work *w, size_t g, struct group *gr)
 
   if (video) {
     gr->key = r->id;
-    gr->k2 = w->prefix[rep];
+    gr->k2 = w->ikey[rep].prefix;
     gr->keys = NULL;
     gr->nkeys = 0;
     return TS_OK;
   }
-  gr->key = story_key(w->arena, w->url_key[rep], 0);
+  gr->key = story_key(w->arena, w->ikey[rep].url_key, 0);
   if (!gr->key)
     return TS_ERR_NOMEM;
   gr->k2 = prefix8(gr->key);
@@ -663,7 +705,7 @@ static enum ts_result plan_group(struct work *w, size_t g, struct group *gr)
   for (size_t j = 0; j < count; j++)
     for (uint32_t k = w->key_start[m[j]]; k < w->key_start[m[j] + 1]; k++)
       w->key_scratch[nk++] = w->keys[k];
-  qsort(w->key_scratch, nk, sizeof *w->key_scratch, key_qsort_cmp);
+  sort_keys(w->key_scratch, nk);
   size_t u = 0;
   for (size_t j = 0; j < nk; j++)
     if (!u || strcmp(w->key_scratch[j], w->key_scratch[u - 1]))
@@ -736,15 +778,16 @@ static enum ts_result fix_collisions(struct work *w, size_t ngroups)
   size_t nstories = 0;
   for (size_t g = 0; g < ngroups; g++)
     nstories += w->groups[g].k1 & 1;
-  struct table seen;
-  if (!table_init(&seen, nstories, ngroups ? &w->groups[0].key : NULL,
-                  sizeof(struct group)))
-    return TS_ERR_NOMEM;
+  /* The stories' key table is done with and has room: it was sized for
+   * at least two keys per story item. */
+  struct table seen = w->stories;
+  seen.base = ngroups ? (const char *)&w->groups[0].key : NULL;
+  seen.stride = sizeof(struct group);
+  memset(seen.slots, 0, (seen.mask + 1) * sizeof *seen.slots);
   bool collision = false;
   for (size_t g = 0; g < ngroups && !collision; g++)
     if (w->groups[g].k1 & 1)
       collision = table_put(&seen, (uint32_t)g) != NONE;
-  free(seen.slots);
   if (!collision)
     return TS_OK;
 
@@ -755,7 +798,7 @@ static enum ts_result fix_collisions(struct work *w, size_t ngroups)
   for (size_t g = 0; g < ngroups; g++)
     if (w->groups[g].k1 & 1)
       refs[k++] = (struct story_ref){&w->groups[g],
-                                     w->url_key[w->groups[g].rep]};
+                                     w->ikey[w->groups[g].rep].url_key};
   enum ts_result result = TS_OK;
   for (unsigned salt = 1; collision && result == TS_OK; salt++) {
     qsort(refs, nstories, sizeof *refs, story_ref_cmp);
@@ -832,8 +875,7 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
     .arena = &batch->arena,
     .parent = malloc(n1 * sizeof(uint32_t)),
     .valid = malloc(n1),
-    .prefix = malloc(n1 * sizeof(uint64_t)),
-    .url_key = calloc(n1, sizeof(const char *)),
+    .ikey = malloc(n1 * sizeof(union item_key)),
     .key_start = malloc((nitems + 1) * sizeof(uint32_t)),
     .group_of = malloc(n1 * sizeof(uint32_t)),
     .group_start = malloc((nitems + 1) * sizeof(uint32_t)),
@@ -841,7 +883,7 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   };
   struct ts_item *merged = NULL;
   enum ts_result result = TS_ERR_NOMEM;
-  if (!w.parent || !w.valid || !w.prefix || !w.url_key || !w.key_start ||
+  if (!w.parent || !w.valid || !w.ikey || !w.key_start ||
       !w.group_of || !w.group_start || !w.members)
     goto done;
   if ((result = find_groups(&w, opts, &st)) != TS_OK)
@@ -850,26 +892,12 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   size_t ngroups = list_groups(&w);
   size_t g1 = ngroups ? ngroups : 1;
 
-  /* Scratch for the largest group's positions and keys. */
-  size_t max_pos = 1, max_keys = 1;
-  for (size_t g = 0; g < ngroups; g++) {
-    uint32_t first = w.members[w.group_start[g]];
-    if (w.group_start[g + 1] - w.group_start[g] == 1 &&
-        items[first].npositions <= 1 &&
-        w.key_start[first + 1] - w.key_start[first] <= 2)
-      continue; /* one raw item: fits the minimum scratch */
-    size_t np = 0, nk = 0;
-    for (uint32_t j = w.group_start[g]; j < w.group_start[g + 1]; j++) {
-      uint32_t i = w.members[j];
-      np += items[i].npositions;
-      nk += w.key_start[i + 1] - w.key_start[i];
-    }
-    max_pos = np > max_pos ? np : max_pos;
-    max_keys = nk > max_keys ? nk : max_keys;
-  }
+  /* Scratch for any group's positions and keys: room for all of them,
+   * of which only the largest group's ever gets written (finding that
+   * group would read every member's item again, in random order). */
   result = TS_ERR_NOMEM;
-  w.pos_scratch = malloc((max_pos + 1) * sizeof *w.pos_scratch);
-  w.key_scratch = malloc((max_keys + 2) * sizeof *w.key_scratch);
+  w.pos_scratch = malloc((w.npositions + 1) * sizeof *w.pos_scratch);
+  w.key_scratch = malloc((w.key_start[nitems] + 2) * sizeof *w.key_scratch);
   merged = malloc(g1 * sizeof *merged);
   if (!w.pos_scratch || !w.key_scratch || !merged)
     goto done;
