@@ -21,14 +21,6 @@
 #include "normalize_internal.h"
 #include "util/ascii.h"
 
-/* SSE2 is part of every x86-64 CPU; elsewhere (or with -DTS_NO_SIMD, to
- * test it) the 8-byte code below does the same work. */
-#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && \
-  !defined(TS_NO_SIMD)
-#include <emmintrin.h>
-#define TS_SSE2 1
-#endif
-
 /* ---- UTF-8 ---------------------------------------------------------- */
 
 int32_t ts_utf8_decode(const unsigned char *s, size_t n, size_t *adv)
@@ -1018,12 +1010,16 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
   const char *result = NULL;
   utf8proc_uint8_t *nfc = NULL;
   for (;;) {
+    /* A full cleaner reads no further (a capped description is cut
+     * before the end of its first chunk). */
+    if (c.full)
+      break;
     if (!at_end && known - pos < CHUNK) {
       size_t more = strnlen(s + known, CHUNK);
       known += more;
       at_end = more < CHUNK;
     }
-    if (c.full || pos >= known)
+    if (pos >= known)
       break;
     size_t take = known - pos;
     if (!at_end) {

@@ -10,6 +10,14 @@
 #include "util/arena.h"
 #include "util/error.h"
 
+/* SSE2 is part of every x86-64 CPU; elsewhere (or with -DTS_NO_SIMD, to
+ * test it) byte-at-a-time and 8-byte code does the same work. */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && \
+  !defined(TS_NO_SIMD)
+#include <emmintrin.h>
+#define TS_SSE2 1
+#endif
+
 /* Decodes one code point from s[0..n) (n >= 1). Returns it, or -1 for an
  * ill-formed sequence; *adv is the bytes used (for an ill-formed one, its
  * maximal subpart, at least 1). */

@@ -427,6 +427,84 @@ static bool canon(const unsigned char *in, size_t n, struct url *u,
   return true;
 }
 
+#ifdef TS_SSE2
+/* 16 bytes of a URL at a time, for quick_canon's scans. A window at p
+ * has bit i for byte p + i; bits for bytes at or past the end are set in
+ * `end` (and in no class), so every scan stops there. Near the end the
+ * window is the last 16 bytes, shifted; a URL shorter than 16 bytes is
+ * copied into a padded buffer. */
+struct url_window {
+  __m128i v;
+  unsigned shift, end;
+};
+
+static inline void url_window(const unsigned char *in, size_t p, size_t n,
+                              struct url_window *w)
+{
+  if (p + 16 <= n) {
+    w->v = _mm_loadu_si128((const __m128i *)(const void *)(in + p));
+    w->shift = 0;
+    w->end = 0;
+    return;
+  }
+  if (n >= 16) {
+    w->v = _mm_loadu_si128((const __m128i *)(const void *)(in + n - 16));
+    w->shift = (unsigned)(16 - (n - p));
+  } else {
+    unsigned char pad[16] = {0};
+    memcpy(pad, in, n);
+    w->v = _mm_loadu_si128((const __m128i *)(const void *)pad);
+    w->shift = (unsigned)p;
+  }
+  w->end = 0xFFFFu << (n - p) & 0xFFFF;
+}
+
+static inline unsigned url_mask(const struct url_window *w, __m128i m)
+{
+  return ((unsigned)_mm_movemask_epi8(m) >> w->shift) & ~w->end & 0xFFFF;
+}
+
+/* Bytes lo..hi (unsigned), as a byte mask. */
+static inline __m128i url_range(__m128i v, int lo, int hi)
+{
+  __m128i t = _mm_sub_epi8(v, _mm_set1_epi8((char)(lo + 0x80)));
+  return _mm_cmplt_epi8(t, _mm_set1_epi8((char)(hi - lo + 1 - 0x80)));
+}
+
+static inline __m128i url_eq(__m128i v, int c)
+{
+  return _mm_cmpeq_epi8(v, _mm_set1_epi8((char)c));
+}
+
+/* URL_HOST: a-z 0-9 - . */
+static inline unsigned url_host_mask(const struct url_window *w)
+{
+  __m128i v = w->v;
+  return url_mask(w, _mm_or_si128(_mm_or_si128(url_range(v, 'a', 'z'),
+                                               url_range(v, '0', '9')),
+                                  url_range(v, '-', '.')));
+}
+
+/* URL_OK (see url_class), without '?' unless `query`. */
+static inline unsigned url_ok_mask(const struct url_window *w, bool query)
+{
+  __m128i v = w->v;
+  __m128i m = _mm_or_si128(url_range(v, 0x26, 0x3B), url_range(v, 0x40, 0x5B));
+  m = _mm_or_si128(m, url_range(v, 'a', 'z'));
+  m = _mm_or_si128(m, _mm_or_si128(url_eq(v, '!'), url_eq(v, '$')));
+  m = _mm_or_si128(m, _mm_or_si128(url_eq(v, '='), url_eq(v, ']')));
+  m = _mm_or_si128(m, _mm_or_si128(url_eq(v, '_'), url_eq(v, '~')));
+  if (query)
+    m = _mm_or_si128(m, url_eq(v, '?'));
+  return url_mask(w, m);
+}
+
+static inline unsigned first_bit(unsigned m)
+{
+  return (unsigned)__builtin_ctz(m);
+}
+#endif
+
 /* The canonical form of the common URLs in one pass, without canon():
  * lower-case http(s) scheme and host without port or userinfo, a
  * non-empty path of bytes that stay as they are (no '%', whose hex case
@@ -446,6 +524,24 @@ static bool quick_canon(const unsigned char *in, size_t n, struct url *u,
     return false;
   u->https = p == 8;
   u->host = p;
+#ifdef TS_SSE2
+  /* The host ends at its first byte outside URL_HOST, which the loop
+   * below checks is a '/'; no ".." before it. */
+  for (;;) {
+    struct url_window w;
+    url_window(in, p, n, &w);
+    unsigned stop = ~url_host_mask(&w) & 0xFFFF;
+    unsigned dots = url_mask(&w, url_eq(w.v, '.'));
+    unsigned before = stop ? (1u << first_bit(stop)) - 1 : 0xFFFF;
+    if (dots & (dots << 1 | (in[p - 1] == '.')) & before)
+      return false;
+    if (stop) {
+      p += first_bit(stop);
+      break;
+    }
+    p += 16;
+  }
+#endif
   for (; p < n && in[p] != '/'; p++)
     if (!(url_class[in[p]] & URL_HOST) || (in[p] == '.' && in[p - 1] == '.'))
       return false;
@@ -456,6 +552,23 @@ static bool quick_canon(const unsigned char *in, size_t n, struct url *u,
     return false; /* redirects: see canon */
   u->port = u->port_len = 0;
   u->path = p;
+#ifdef TS_SSE2
+  /* Up to the first byte the loop below must look at: one outside
+   * URL_OK, a '?', or a '/' before a '.'. A '/' that ends a window waits
+   * for the next one. */
+  for (;;) {
+    struct url_window w;
+    url_window(in, p, n, &w);
+    unsigned slash = url_mask(&w, url_eq(w.v, '/'));
+    unsigned dot = url_mask(&w, url_eq(w.v, '.'));
+    unsigned look = (~url_ok_mask(&w, false) & 0xFFFF) | (slash & dot >> 1);
+    if (look) {
+      p += first_bit(look);
+      break;
+    }
+    p += slash & 0x8000 ? 15 : 16;
+  }
+#endif
   while (p < n) {
     while (p < n && (url_class[in[p]] & URL_PLAIN))
       p++;
@@ -475,6 +588,25 @@ static bool quick_canon(const unsigned char *in, size_t n, struct url *u,
     bool first = true;
     while (p < n && in[p] != '#') {
       size_t start = p, name_end = 0;
+#ifdef TS_SSE2
+      /* Up to the parameter's end ('&', '#', or a byte outside URL_OK,
+       * which the loop below rejects), noting its first '='. */
+      for (;;) {
+        struct url_window w;
+        url_window(in, p, n, &w);
+        unsigned stop = (~url_ok_mask(&w, true) & 0xFFFF) |
+                        url_mask(&w, url_eq(w.v, '&'));
+        unsigned eq = url_mask(&w, url_eq(w.v, '='));
+        unsigned before = stop ? (1u << first_bit(stop)) - 1 : 0xFFFF;
+        if (!name_end && (eq & before))
+          name_end = p + first_bit(eq & before);
+        if (stop) {
+          p += first_bit(stop);
+          break;
+        }
+        p += 16;
+      }
+#endif
       for (; p < n && in[p] != '&' && in[p] != '#'; p++) {
         unsigned char b = in[p];
         if (!url_byte_ok(b))

@@ -834,6 +834,63 @@ static void url_fast_path_matches_the_full_path(void)
   ts_arena_cleanup(&a);
 }
 
+/* The same for URLs long enough to take several 16-byte windows, with
+ * every kind of byte the scans stop at falling on every position of a
+ * window: in the host, the path and the query. */
+static void long_urls_match_the_full_path(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  rng_state = 6;
+  /* Mostly pieces of URLs the quick path takes, now and then one it
+   * must stop at. */
+  static const char *const pieces[] = {
+    "www.", "sub.domain.example.org", "x", "-", ".", "_", "/", "/", "/",
+    "/segment-of-some-length", "/a.b", "/x/", "?", "?", "&", "&", "=",
+    "=", "q=1", "utm_medium=y", "fbclid=z", "ref=hn", "gclid=abc", "_ga=1",
+    "v=abcdefghijk", "!$'()*+,;",
+    ":@", "[]", "~", "0123456789", "abcdefghijklmnopqrstuvwxyz",
+  };
+  static const char *const stops[] = {
+    "..", "Upper", "/.", "/..", "/./", "%2e", "%7E", "%", "#", "#f", "^",
+    "{", "|", "}", "`", "\\", "\"", "<", ">", " ", "\x7F", "\xC3\xA9",
+  };
+  char url[2048], slow[2056];
+  for (int iter = 0; iter < 100000; iter++) {
+    size_t o = 0;
+    memcpy(url, iter % 2 ? "https://" : "http://", iter % 2 ? 8 : 7);
+    o = iter % 2 ? 8 : 7;
+    size_t parts = rnd() % 40;
+    for (size_t i = 0; i < parts; i++) {
+      const char *p =
+        rnd() % 16 ? pieces[rnd() % (sizeof pieces / sizeof pieces[0])]
+                   : stops[rnd() % (sizeof stops / sizeof stops[0])];
+      memcpy(url + o, p, strlen(p));
+      o += strlen(p);
+    }
+    url[o] = '\0';
+    snprintf(slow, sizeof slow, "%s ", url);
+    const char *fast = ts_normalize_url(&a, url);
+    const char *full = ts_normalize_url(&a, slow);
+    const char *kfast, *kfull;
+    REQUIRE(ts_normalize_url_key_ref(&a, url, &kfast) == TS_OK);
+    REQUIRE(ts_normalize_url_key(&a, slow, &kfull) == TS_OK);
+    if ((fast == NULL) != (full == NULL) || (fast && strcmp(fast, full)) ||
+        (kfast == NULL) != (kfull == NULL) ||
+        (kfast && strcmp(kfast, kfull))) {
+      printf("# url: %s\n", url);
+      CHECK_STR(fast, full);
+      CHECK_STR(kfast, kfull);
+      return;
+    }
+    if (iter % 5000 == 4999) {
+      ts_arena_cleanup(&a);
+      ts_arena_init(&a, 0);
+    }
+  }
+  ts_arena_cleanup(&a);
+}
+
 static void source_suffix_is_stripped(void)
 {
   const char *t = "Fed holds rates steady - Reuters";
@@ -1643,6 +1700,7 @@ int main(int argc, char **argv)
     TEST(every_bmp_character_matches_the_reference),
     TEST(chunk_boundaries_change_nothing),
     TEST(url_fast_path_matches_the_full_path),
+    TEST(long_urls_match_the_full_path),
     TEST(source_suffix_is_stripped),
     TEST(html_becomes_plain_text),
     TEST(json_bodies_are_repaired),
