@@ -379,16 +379,26 @@ static void sort_keys(const char **k, size_t n)
 /* What step 4 decides for a group before its item is written, and its
  * place in the output order: k1 holds the score (descending) and the
  * kind, k2 the key's first 8 bytes in big-endian order, so most
- * comparisons never look at the key. These records live in the tail of
- * the output array itself (see ts_dedupe_items). */
+ * comparisons never look at the key. Everything the item needs besides
+ * its representative's fields is here, so that writing it reads no other
+ * member. These records live in the tail of the output array itself (see
+ * ts_dedupe_items). */
 struct group {
   uint64_t k1, k2;
   const char *key; /* the page key */
   struct ts_item_position *positions;
-  const char **keys; /* stories: the match keys */
-  uint32_t rep;      /* item index of the representative */
-  uint32_t group;    /* index into group_start */
+  const char *source; /* positions[0].source */
+  const char **keys;  /* stories: the match keys */
+  uint32_t rep;       /* item index of the representative */
+  uint32_t agg;       /* index into work.aggs, NONE for one member */
   uint32_t npositions, nkeys;
+};
+
+/* The counts and times of a group of several members: the largest known
+ * counts, the earliest known time, the sum of `merged`. */
+struct aggregate {
+  int64_t published, views, likes, comments, score, duration_s;
+  uint32_t merged;
 };
 
 /* Per item: for videos the id's first 8 bytes, for sorting; for stories
@@ -415,6 +425,8 @@ struct work {
   uint32_t *group_start; /* members[group_start[g] .. group_start[g+1]) */
   uint32_t *members;
   struct group *groups;  /* in the output array: not freed here */
+  struct aggregate *aggs; /* of the groups with several members */
+  size_t naggs;
   struct ts_item_position *pos_scratch;
   const char **key_scratch;
   struct table videos, stories;
@@ -433,6 +445,7 @@ static void work_free(struct work *w)
   free(w->group_start);
   free(w->members);
   free(w->pos_scratch);
+  free(w->aggs);
   free(w->key_scratch);
   free(w->videos.slots);
   free(w->stories.slots);
@@ -637,13 +650,21 @@ static size_t list_groups(struct work *w)
 }
 
 /* k1 of a score and kind: higher scores first, then videos. */
+#define SCORE_TOP ((UINT64_C(1) << 62) - 1)
+
 static uint64_t order_k1(int64_t score, bool video)
 {
-  const uint64_t top = (UINT64_C(1) << 62) - 1;
   uint64_t v = score < 0 ? 0 : (uint64_t)score;
-  if (v > top)
-    v = top;
-  return ((top - v) << 1) | !video;
+  if (v > SCORE_TOP)
+    v = SCORE_TOP;
+  return ((SCORE_TOP - v) << 1) | !video;
+}
+
+/* The score back from k1: a rank score is never negative, and below
+ * 2^39 (at most 100 for each of fewer than 2^32 positions). */
+static int64_t order_score(uint64_t k1)
+{
+  return (int64_t)(SCORE_TOP - (k1 >> 1));
 }
 
 /* Step 4a for group g: representative, positions, score, keys. */
@@ -657,9 +678,33 @@ static enum ts_result plan_group(struct work *w, size_t g, struct group *gr)
       rep = m[j];
   const struct ts_item *r = &w->items[rep];
   gr->rep = rep;
-  gr->group = (uint32_t)g;
+  gr->agg = NONE;
   gr->positions = r->positions;
   gr->npositions = r->npositions;
+  if (count > 1) {
+    struct aggregate *a = &w->aggs[w->naggs];
+    gr->agg = (uint32_t)w->naggs++;
+    *a = (struct aggregate){TS_TIME_UNKNOWN, r->views,    r->likes,
+                           r->comments,     r->score,    r->duration_s,
+                           0};
+    for (size_t j = 0; j < count; j++) {
+      const struct ts_item *it = &w->items[m[j]];
+      a->merged += it->merged ? it->merged : 1;
+      if (it->published != TS_TIME_UNKNOWN &&
+          (a->published == TS_TIME_UNKNOWN || it->published < a->published))
+        a->published = it->published;
+      if (it->views > a->views)
+        a->views = it->views;
+      if (it->likes > a->likes)
+        a->likes = it->likes;
+      if (it->comments > a->comments)
+        a->comments = it->comments;
+      if (it->score > a->score)
+        a->score = it->score;
+      if (it->duration_s > a->duration_s)
+        a->duration_s = it->duration_s;
+    }
+  }
   if (count > 1 || r->npositions > 1) {
     size_t np = 0;
     for (size_t j = 0; j < count; j++) {
@@ -686,6 +731,7 @@ static enum ts_result plan_group(struct work *w, size_t g, struct group *gr)
     gr->positions = positions;
     gr->npositions = (uint32_t)u;
   }
+  gr->source = gr->positions[0].source;
   int64_t score = ts_dedupe_rank_score(gr->positions, gr->npositions);
   bool video = r->kind == TS_ITEM_VIDEO;
   gr->k1 = order_k1(score, video);
@@ -726,36 +772,23 @@ static void write_group(const struct work *w, const struct group *gr,
   *o = w->items[gr->rep];
   o->positions = gr->positions;
   o->npositions = gr->npositions;
-  o->source = gr->positions[0].source;
+  o->source = gr->source;
   o->key = gr->key;
-  o->rank_score = ts_dedupe_rank_score(gr->positions, gr->npositions);
+  o->rank_score = order_score(gr->k1);
   o->match_keys = gr->keys;
   o->nmatch_keys = gr->nkeys;
-  const uint32_t *m = w->members + w->group_start[gr->group];
-  size_t count = w->group_start[gr->group + 1] - w->group_start[gr->group];
-  if (count == 1) {
+  if (gr->agg == NONE) {
     o->merged = o->merged ? o->merged : 1;
     return;
   }
-  o->merged = 0;
-  o->published = TS_TIME_UNKNOWN;
-  for (size_t j = 0; j < count; j++) {
-    const struct ts_item *it = &w->items[m[j]];
-    o->merged += it->merged ? it->merged : 1;
-    if (it->published != TS_TIME_UNKNOWN &&
-        (o->published == TS_TIME_UNKNOWN || it->published < o->published))
-      o->published = it->published;
-    if (it->views > o->views)
-      o->views = it->views;
-    if (it->likes > o->likes)
-      o->likes = it->likes;
-    if (it->comments > o->comments)
-      o->comments = it->comments;
-    if (it->score > o->score)
-      o->score = it->score;
-    if (it->duration_s > o->duration_s)
-      o->duration_s = it->duration_s;
-  }
+  const struct aggregate *a = &w->aggs[gr->agg];
+  o->merged = a->merged;
+  o->published = a->published;
+  o->views = a->views;
+  o->likes = a->likes;
+  o->comments = a->comments;
+  o->score = a->score;
+  o->duration_s = a->duration_s;
 }
 
 struct story_ref {
@@ -895,11 +928,15 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   /* Scratch for any group's positions and keys: room for all of them,
    * of which only the largest group's ever gets written (finding that
    * group would read every member's item again, in random order). */
+  size_t nmerged = 0;
+  for (size_t g = 0; g < ngroups; g++)
+    nmerged += w.group_start[g + 1] - w.group_start[g] > 1;
   result = TS_ERR_NOMEM;
   w.pos_scratch = malloc((w.npositions + 1) * sizeof *w.pos_scratch);
   w.key_scratch = malloc((w.key_start[nitems] + 2) * sizeof *w.key_scratch);
+  w.aggs = malloc((nmerged ? nmerged : 1) * sizeof *w.aggs);
   merged = malloc(g1 * sizeof *merged);
-  if (!w.pos_scratch || !w.key_scratch || !merged)
+  if (!w.pos_scratch || !w.key_scratch || !w.aggs || !merged)
     goto done;
   /* The output array is allocated now and holds the work of steps 4 and
    * 5 until its items are written, instead of two more large arrays:
@@ -916,8 +953,12 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
                                         g1);
   struct group *tmp = (struct group *)(void *)merged;
   for (size_t g = 0; g < ngroups; g++) {
+    /* Every member's positions (read for the representative and the
+     * merged list): the members' items are mostly in order. */
     if (g + AHEAD < ngroups)
-      PREFETCH(items[w.members[w.group_start[g + AHEAD]]].positions);
+      for (uint32_t j = w.group_start[g + AHEAD];
+           j < w.group_start[g + AHEAD + 1]; j++)
+        PREFETCH(items[w.members[j]].positions);
     if ((result = plan_group(&w, g, &w.groups[g])) != TS_OK)
       goto done;
     if (w.groups[g].k1 & 1)
