@@ -43,22 +43,23 @@ int64_t ts_dedupe_rank_score(const struct ts_item_position *positions,
 
 /* ---- Title keys ----------------------------------------------------- */
 
-/* Lower-case ASCII letters and digits of an ASCII title; stops at the
- * first non-ASCII byte. Returns the bytes read (all of them when the
- * title is ASCII). */
-static size_t title_key_ascii(const unsigned char *s, char *out, size_t *len,
-                              uint32_t *weight)
+/* Lower-case ASCII letters and digits of the `n` bytes of an ASCII
+ * title; stops at the first non-ASCII byte. Returns the bytes read (n
+ * when the title is ASCII). Every byte is written and kept or not
+ * without a branch: whether a byte is a letter is as good as random in
+ * text. */
+static size_t title_key_ascii(const unsigned char *s, size_t n, char *out,
+                              size_t *len, uint32_t *weight)
 {
   size_t o = 0, i = 0;
-  for (; s[i]; i++) {
+  for (; i < n; i++) {
     unsigned b = s[i];
     if (b >= 0x80)
       break;
     unsigned l = b | 0x20; /* lower case for letters */
-    if (l - 'a' < 26u)
-      out[o++] = (char)l;
-    else if (b - '0' < 10u)
-      out[o++] = (char)b;
+    bool digit = b - '0' < 10u;
+    out[o] = (char)(digit ? b : l);
+    o += (l - 'a' < 26u) | digit;
   }
   *len = o;
   *weight = (uint32_t)o;
@@ -110,7 +111,7 @@ enum ts_result ts_dedupe_title_key(struct ts_arena *arena, const char *title,
   unsigned char *mapped = NULL;
   size_t len;
   uint32_t weight;
-  if (title_key_ascii(s, buf, &len, &weight) < n) {
+  if (title_key_ascii(s, n, buf, &len, &weight) < n) {
     /* Not ASCII: NFKC, case folding and the category filter. */
     if (buf != stack)
       free(buf);
@@ -150,9 +151,8 @@ static uint64_t fmix(uint64_t h)
 }
 
 /* A fast table hash, 8 bytes at a time. Not the page key (see fnv1a). */
-static uint64_t hash_str(const char *s)
+static uint64_t hash_strn(const char *s, size_t n)
 {
-  size_t n = strlen(s);
   uint64_t h = UINT64_C(0x9E3779B97F4A7C15) ^ n;
   while (n >= 8) {
     uint64_t w;
@@ -166,6 +166,11 @@ static uint64_t hash_str(const char *s)
   memcpy(&w, s, n);
   h ^= w * UINT64_C(0x87c37b91114253d5);
   return fmix(h);
+}
+
+static uint64_t hash_str(const char *s)
+{
+  return hash_strn(s, strlen(s));
 }
 
 /* FNV-1a, 64 bits: a published, stable function, so that anyone can
@@ -464,6 +469,29 @@ static uint64_t prefix8(const char *s)
   return p;
 }
 
+/* A video id's validity (ts_normalize_video_id_ok), prefix8 and
+ * hash_str, in one pass over it. */
+static bool video_key(const char *id, uint64_t *prefix, uint64_t *hash)
+{
+  if (!id)
+    return false;
+  size_t n = 0;
+  for (; id[n]; n++) {
+    unsigned b = (unsigned char)id[n], l = b | 0x20;
+    if (!(l - 'a' < 26u || b - '0' < 10u || b == '_' || b == '-') ||
+        n >= 64)
+      return false;
+  }
+  if (n == 0)
+    return false;
+  uint64_t p = 0;
+  for (size_t i = 0; i < 8; i++)
+    p = p << 8 | (i < n ? (unsigned char)id[i] : 0);
+  *prefix = p;
+  *hash = hash_strn(id, n);
+  return true;
+}
+
 static void hex16(uint64_t h, char *out)
 {
   static const char digits[] = "0123456789abcdef";
@@ -568,12 +596,11 @@ static enum ts_result find_groups(struct work *w,
     if (!w->valid[i])
       continue;
     if (it->kind == TS_ITEM_VIDEO) {
-      if (!ts_normalize_video_id_ok(it->id)) {
+      uint64_t h;
+      if (!video_key(it->id, &w->ikey[i].prefix, &h)) {
         w->valid[i] = 0;
         continue;
       }
-      w->ikey[i].prefix = prefix8(it->id);
-      uint64_t h = hash_str(it->id);
       id_hash[i % LAG] = h;
       PREFETCH(&w->videos.slots[(size_t)h & w->videos.mask]);
       continue;
