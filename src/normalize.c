@@ -453,70 +453,107 @@ static inline bool printable_ascii(unsigned b)
 }
 
 #ifdef TS_SSE2
-/* ascii_stretch (below), 16 bytes at a time: one bit per byte for "not
- * printable", LF and "neither printable nor a separator" (a space, or in
- * block mode a LF), and the stretch's rules as bit operations on them,
- * so that a space or a line break costs no more than a letter. A byte
- * breaks a rule when it is neither printable nor a separator, when it
- * and the byte before are both not printable (unless both are LFs), or
- * when it is the third LF in a row. The previous window's masks carry
- * the rules across windows, so the loop steps 16 bytes at a time without
- * waiting for the answer; the last window, shifted to the bytes not yet
- * seen, is padded with bytes that break a rule. The stretch ends after
- * the last printable byte before the first broken rule (the byte before
- * s is printable). `lim` is at least 16. */
+/* ascii_stretch (below), 32 bytes at a time, then 16: one bit per byte
+ * for "not printable", LF and "neither printable nor a separator" (a
+ * space, or in block mode a LF), and the stretch's rules as bit
+ * operations on them, so that a space or a line break costs no more than
+ * a letter. A byte breaks a rule when it is neither printable nor a
+ * separator, when it and the byte before are both not printable (unless
+ * both are LFs), or when it is the third LF in a row. The previous
+ * window's masks carry the rules across windows, so the loop steps on
+ * without waiting for the answer; the last window, shifted to the bytes
+ * not yet seen, is padded with bytes that break a rule. The stretch ends
+ * after the last printable byte before the first broken rule (the byte
+ * before s is printable). `lim` is at least 16. */
 struct window {
-  unsigned np, nl; /* not printable; LF */
+  uint32_t np, nl; /* not printable; LF (bit i: byte i) */
 };
 
-static inline unsigned window_breaks(__m128i v, bool block, unsigned shift,
-                                     unsigned pad, const struct window *prev,
-                                     struct window *w)
+/* The masks of 16 bytes: "neither printable nor a separator" is
+ * returned, the others go to *np and *nl. */
+static inline uint32_t window_masks(__m128i v, bool block, uint32_t *np,
+                                    uint32_t *nl)
 {
   /* Signed: bytes 0x80-0xFF are below 0x21 too. */
-  __m128i np = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)),
-                            _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
-  __m128i nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+  __m128i not_printable =
+    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21)),
+                 _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+  __m128i lf = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
   __m128i sep = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
   if (block)
-    sep = _mm_or_si128(sep, nl);
-  unsigned bad = ((unsigned)_mm_movemask_epi8(_mm_andnot_si128(sep, np)) >>
-                  shift) | pad;
-  w->np = ((unsigned)_mm_movemask_epi8(np) >> shift) | pad;
-  w->nl = block ? (unsigned)_mm_movemask_epi8(nl) >> shift : 0;
-  unsigned pairs = w->np & (w->np << 1 | prev->np >> 15);
-  unsigned lfs = w->nl & (w->nl << 1 | prev->nl >> 15);
-  unsigned lfs3 = lfs & (w->nl << 2 | prev->nl >> 14);
-  return (bad | (pairs & ~lfs) | lfs3) & 0xFFFF;
+    sep = _mm_or_si128(sep, lf);
+  *np = (uint32_t)_mm_movemask_epi8(not_printable);
+  *nl = block ? (uint32_t)_mm_movemask_epi8(lf) : 0;
+  return (uint32_t)_mm_movemask_epi8(_mm_andnot_si128(sep, not_printable));
+}
+
+/* The bytes of a window that break a rule, given its masks and those of
+ * the previous window of `prev_bits` bytes (only its last two count). */
+static inline uint32_t window_breaks(uint32_t bad, const struct window *w,
+                                     const struct window *prev,
+                                     unsigned prev_bits)
+{
+  uint32_t pnp = prev->np >> (prev_bits - 1);
+  uint32_t pnl = prev->nl >> (prev_bits - 2);
+  uint32_t pairs = w->np & (w->np << 1 | (pnp & 1));
+  uint32_t lfs = w->nl & (w->nl << 1 | (pnl >> 1 & 1));
+  uint32_t lfs3 = lfs & (w->nl << 2 | (pnl & 3));
+  return bad | (pairs & ~lfs) | lfs3;
 }
 
 static size_t ascii_stretch16(const unsigned char *s, size_t lim, bool block)
 {
   /* Before s, one printable byte. */
-  struct window prev = {0, 0}, w;
-  unsigned err = 0;
+  struct window prev = {0, 0}, w = {0, 0};
+  unsigned prev_bits = 32;
+  uint32_t err = 0;
   size_t j = 0;
-  for (; j + 16 <= lim; j += 16) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
-    err = window_breaks(v, block, 0, 0, &prev, &w);
+  /* 32 bytes at a time, as two windows with one set of rules. */
+  for (; j + 32 <= lim; j += 32) {
+    uint32_t np0, nl0, np1, nl1;
+    uint32_t bad = window_masks(
+      _mm_loadu_si128((const __m128i *)(const void *)(s + j)), block, &np0,
+      &nl0);
+    bad |= window_masks(
+             _mm_loadu_si128((const __m128i *)(const void *)(s + j + 16)),
+             block, &np1, &nl1)
+           << 16;
+    w.np = np0 | np1 << 16;
+    w.nl = nl0 | nl1 << 16;
+    err = window_breaks(bad, &w, &prev, prev_bits);
     if (err)
       break;
     prev = w;
   }
   if (!err) {
-    /* The last 16 bytes, shifted down to the ones not yet seen. */
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + lim - 16));
-    unsigned left = (unsigned)(lim - j);
-    err = window_breaks(v, block, 16 - left, 0xFFFFu << left & 0xFFFF, &prev,
-                        &w);
+    /* Then 16 at a time, the last 16 bytes shifted down to the ones not
+     * yet seen. */
+    for (;; j += 16) {
+      bool tail = j + 16 > lim;
+      unsigned shift = tail ? (unsigned)(16 - (lim - j)) : 0;
+      uint32_t pad = tail ? 0xFFFFu << (lim - j) & 0xFFFF : 0;
+      uint32_t np, nl;
+      uint32_t bad = window_masks(
+        _mm_loadu_si128(
+          (const __m128i *)(const void *)(s + (tail ? lim - 16 : j))),
+        block, &np, &nl);
+      bad = (bad >> shift | pad) & 0xFFFF;
+      w.np = (np >> shift | pad) & 0xFFFF;
+      w.nl = nl >> shift & 0xFFFF;
+      err = window_breaks(bad, &w, &prev, prev_bits) & 0xFFFF;
+      if (err)
+        break;
+      prev = w;
+      prev_bits = 16;
+    }
   }
-  unsigned printable = ~w.np & ((1u << __builtin_ctz(err)) - 1);
+  uint32_t printable = ~w.np & ((UINT32_C(1) << __builtin_ctz(err)) - 1);
   if (printable)
     return j + 32 - (size_t)__builtin_clz(printable);
   /* After the previous window's last printable byte (a window without
    * one breaks a rule), or 0. */
-  printable = ~prev.np & 0xFFFF;
-  return j + (32 - (size_t)__builtin_clz(printable)) - 16;
+  printable = ~prev.np & (prev_bits == 32 ? UINT32_MAX : 0xFFFF);
+  return j + (32 - (size_t)__builtin_clz(printable)) - prev_bits;
 }
 #endif
 
