@@ -376,10 +376,37 @@ static bool compose_kana(struct cleaner *c, int32_t mark)
   return true;
 }
 
+/* Whether `c`, which nfc_stable calls "maybe", stays as it is after
+ * `prev` (the character written before it, NFC-stable; -1 at the start).
+ * A character of combining class 0 without a canonical decomposition can
+ * only change by composing with the character right before it (anything
+ * between it and an earlier starter blocks it), so NFC of the pair tells.
+ * Emoji variation selectors and skin tones after their base take this
+ * path instead of NFC of the whole text. */
+static bool stable_after(int32_t prev, int32_t c)
+{
+  const utf8proc_property_t *p = utf8proc_get_property(c);
+  if (p->combining_class != 0 ||
+      (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0))
+    return false;
+  if (prev < 0)
+    return true;
+  utf8proc_int32_t buf[8];
+  int boundclass = 0;
+  utf8proc_ssize_t n =
+    utf8proc_decompose_char(prev, buf, 6, UTF8PROC_DECOMPOSE, &boundclass);
+  if (n <= 0 || n > 6)
+    return false;
+  buf[n++] = c;
+  n = utf8proc_normalize_utf32(buf, n, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+  return n == 2 && buf[0] == prev && buf[1] == c;
+}
+
 static void put_cp(struct cleaner *c, int32_t cp)
 {
   if ((cp == 0x3099 || cp == 0x309A) && compose_kana(c, cp))
     return;
+  int32_t before = c->gb.prev;
   if (c->len + 4 > c->limit) {
     c->full = c->byte_full = true;
     return;
@@ -398,7 +425,7 @@ static void put_cp(struct cleaner *c, int32_t cp)
     c->out[c->len++] = (unsigned char)cp;
     return;
   }
-  if (!c->maybe_not_nfc && !nfc_stable(cp))
+  if (!c->maybe_not_nfc && !nfc_stable(cp) && !stable_after(before, cp))
     c->maybe_not_nfc = true;
   c->len += ts_utf8_encode(cp, c->out + c->len);
 }

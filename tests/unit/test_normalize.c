@@ -738,6 +738,66 @@ static void every_bmp_character_matches_the_reference(void)
   ts_arena_cleanup(&a);
 }
 
+/* Every canonical composition whose second character has combining
+ * class 0 (Indic vowel signs, Hangul jamo, ...): the cleaner decides
+ * that such a character stays as it is by looking only at the character
+ * before it, so each pair, written decomposed, must compose exactly as
+ * the reference (utf8proc_NFC of the whole text) does; and the same
+ * second character after something else must stay. */
+static void class_zero_compositions_match_the_reference(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  size_t pairs = 0;
+  for (uint32_t cp = 0x80; cp < 0x110000; cp++) {
+    if (cp >= 0xD800 && cp <= 0xDFFF)
+      continue;
+    utf8proc_int32_t dec[8];
+    int bc = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char(
+      (utf8proc_int32_t)cp, dec, 8, UTF8PROC_DECOMPOSE, &bc);
+    if (n < 2 || n > 8 ||
+        utf8proc_get_property(dec[n - 1])->combining_class != 0)
+      continue;
+    pairs++;
+    char in[64];
+    for (int variant = 0; variant < 3; variant++) {
+      size_t o = 0;
+      in[o++] = 'x';
+      if (variant == 2) {
+        o += put_utf8(in + o, 'a'); /* the second alone after 'a' */
+      } else {
+        for (utf8proc_ssize_t k = 0; k + 1 < n; k++)
+          o += put_utf8(in + o, (uint32_t)dec[k]);
+      }
+      o += put_utf8(in + o, (uint32_t)dec[n - 1]);
+      if (variant == 1)
+        o += put_utf8(in + o, 0xFE0F);
+      in[o++] = 'y';
+      in[o] = '\0';
+      bool block = (cp + (uint32_t)variant) % 2;
+      const char *mine = ts_normalize_text(
+        &a, in, block ? TS_TEXT_BLOCK : TS_TEXT_LINE, 0, NULL);
+      char *ref = ref_clean(in, block, 0);
+      bool same = mine && !strcmp(mine, ref);
+      if (!same) {
+        printf("# U+%04X variant %d\n", cp, variant);
+        CHECK_STR(mine, ref);
+      }
+      free(ref);
+      if (!same)
+        return;
+    }
+    if (pairs % 2048 == 0) {
+      ts_arena_cleanup(&a);
+      ts_arena_init(&a, 0);
+    }
+  }
+  /* Hangul syllables alone are more than 11,000 of them. */
+  CHECK(pairs > 11000);
+  ts_arena_cleanup(&a);
+}
+
 /* Long text is read in chunks; a chunk boundary must never change the
  * result (regression: a 4-byte emoji followed by a stray continuation
  * byte was split across two chunks). The single-pass ts_normalize_textn
@@ -1698,6 +1758,7 @@ int main(int argc, char **argv)
     TEST(fast_paths_match_the_reference),
     TEST(long_runs_match_the_reference),
     TEST(every_bmp_character_matches_the_reference),
+    TEST(class_zero_compositions_match_the_reference),
     TEST(chunk_boundaries_change_nothing),
     TEST(url_fast_path_matches_the_full_path),
     TEST(long_urls_match_the_full_path),
