@@ -15,8 +15,24 @@ bool ts_normalize_parse_count(const char *text, int64_t *out)
 {
   if (!text || !*text)
     return false;
-  int64_t v = 0;
-  for (const char *p = text; *p; p++) {
+  /* Up to 18 digits cannot overflow: no check per digit (YouTube's
+   * counts have at most 11). */
+  uint64_t fast = 0;
+  size_t i = 0;
+  for (; i < 18; i++) {
+    unsigned d = (unsigned char)text[i] - (unsigned)'0';
+    if (d > 9)
+      break;
+    fast = fast * 10 + d;
+  }
+  if (!text[i]) {
+    *out = (int64_t)fast;
+    return true;
+  }
+  if (i < 18)
+    return false;
+  int64_t v = (int64_t)fast;
+  for (const char *p = text + i; *p; p++) {
     if (*p < '0' || *p > '9')
       return false;
     int d = *p - '0';
@@ -86,7 +102,7 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
   *y = yoe + era * 400 + (*m <= 2);
 }
 
-static int days_in_month(int64_t y, int m)
+static inline int days_in_month(int y, int m)
 {
   static const int days[12] = {31, 28, 31, 30, 31, 30,
                                31, 31, 30, 31, 30, 31};
@@ -95,7 +111,7 @@ static int days_in_month(int64_t y, int m)
 }
 
 /* Reads exactly `n` digits. */
-static bool digits(const char **p, int n, int *out)
+static inline bool digits(const char **p, int n, int *out)
 {
   int v = 0;
   for (int i = 0; i < n; i++) {
@@ -235,9 +251,11 @@ bool ts_normalize_parse_duration(const char *text, int64_t *out)
     if (*p < '0' || *p > '9')
       return false;
     int64_t v = 0;
+    int ndigits = 0;
     while (*p >= '0' && *p <= '9') {
       int dgt = *p++ - '0';
-      if (v > (INT64_MAX - dgt) / 10)
+      /* 18 digits cannot overflow; past that, check every one. */
+      if (++ndigits > 18 && v > (INT64_MAX - dgt) / 10)
         return false;
       v = v * 10 + dgt;
     }
@@ -266,7 +284,9 @@ bool ts_normalize_parse_duration(const char *text, int64_t *out)
     if ((r >= 3) != in_time || r <= rank || (fraction && r != 5))
       return false;
     rank = r;
-    if (v > (INT64_MAX - total) / unit)
+    /* Small numbers cannot overflow; the division is for the rest. */
+    if (!(v < INT64_C(1) << 40 && total < INT64_C(1) << 61) &&
+        v > (INT64_MAX - total) / unit)
       return false;
     total += v * unit;
     any = true;

@@ -1497,6 +1497,144 @@ static void times_format_and_round_trip(void)
   json_decref(j);
 }
 
+/* ---- the value parsers as they were, as references ------------------ */
+
+/* Before the no-overflow-check fast paths. */
+static bool ref_parse_count(const char *text, int64_t *out)
+{
+  if (!text || !*text)
+    return false;
+  int64_t v = 0;
+  for (const char *p = text; *p; p++) {
+    if (*p < '0' || *p > '9')
+      return false;
+    int d = *p - '0';
+    if (v >= INT64_MAX / 10 &&
+        (v > INT64_MAX / 10 || d > (int)(INT64_MAX % 10)))
+      return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static bool ref_parse_duration(const char *text, int64_t *out)
+{
+  if (!text || *text != 'P')
+    return false;
+  const char *p = text + 1;
+  bool in_time = false, any = false;
+  int rank = 0; /* designators must come in the order W D | H M S */
+  int64_t total = 0;
+  while (*p) {
+    if (*p == 'T') {
+      if (in_time || !p[1])
+        return false;
+      in_time = true;
+      p++;
+      continue;
+    }
+    if (*p < '0' || *p > '9')
+      return false;
+    int64_t v = 0;
+    while (*p >= '0' && *p <= '9') {
+      int dgt = *p++ - '0';
+      if (v > (INT64_MAX - dgt) / 10)
+        return false;
+      v = v * 10 + dgt;
+    }
+    bool fraction = false;
+    if (*p == '.' || *p == ',') {
+      p++;
+      if (*p < '0' || *p > '9')
+        return false;
+      while (*p >= '0' && *p <= '9')
+        p++;
+      fraction = true;
+    }
+    int r;
+    int64_t unit;
+    switch (*p) {
+    case 'W': r = 1, unit = 604800; break;
+    case 'D': r = 2, unit = 86400; break;
+    case 'H': r = 3, unit = 3600; break;
+    case 'M': r = 4, unit = 60; break;
+    case 'S': r = 5, unit = 1; break;
+    default: return false;
+    }
+    p++;
+    /* Date designators before T, time designators after it; a fraction
+     * only on seconds, the last one. */
+    if ((r >= 3) != in_time || r <= rank || (fraction && r != 5))
+      return false;
+    rank = r;
+    if (v > (INT64_MAX - total) / unit)
+      return false;
+    total += v * unit;
+    any = true;
+  }
+  if (!any)
+    return false;
+  *out = total;
+  return true;
+}
+
+/* The fast paths (no overflow check for numbers that cannot overflow)
+ * against the parsers as they were, on digits, near-overflows and
+ * junk. */
+static void value_fast_paths_match_the_reference(void)
+{
+  rng_state = 11;
+  static const char *const pieces[] = {
+    "0", "1", "9", "12", "999", "18446744073709551616", "9223372036854775807",
+    "9223372036854775808", "000000000000000000000", "1234567890", "x", "-",
+    "+", " ", ".", "5",
+  };
+  static const char *const dur_pieces[] = {
+    "P", "T", "1", "15", "59", "0", ".5", ",25", "W", "D", "H", "M", "S",
+    "9223372036854775807", "153722867280912930", "15250284452471", "2",
+    "99999999999", "Y",
+  };
+  char text[256];
+  for (int iter = 0; iter < 200000; iter++) {
+    size_t o = 0, parts = 1 + rnd() % 5;
+    for (size_t k = 0; k < parts; k++) {
+      const char *q = pieces[rnd() % (iter % 4 ? 6 : 16)];
+      memcpy(text + o, q, strlen(q));
+      o += strlen(q);
+    }
+    text[o] = '\0';
+    int64_t a = -7, b = -7;
+    bool ra = ts_normalize_parse_count(text, &a);
+    bool rb = ref_parse_count(text, &b);
+    if (ra != rb || (ra && a != b)) {
+      printf("# count \"%s\"\n", text);
+      CHECK_INT(ra, rb);
+      CHECK_INT(a, b);
+      return;
+    }
+    o = 0;
+    parts = 1 + rnd() % 8;
+    for (size_t k = 0; k < parts; k++) {
+      const char *q = k == 0 && iter % 8 ? "P"
+                      : dur_pieces[rnd() % (sizeof dur_pieces /
+                                            sizeof dur_pieces[0])];
+      memcpy(text + o, q, strlen(q));
+      o += strlen(q);
+    }
+    text[o] = '\0';
+    a = b = -7;
+    ra = ts_normalize_parse_duration(text, &a);
+    rb = ref_parse_duration(text, &b);
+    if (ra != rb || (ra && a != b)) {
+      printf("# duration \"%s\"\n", text);
+      CHECK_INT(ra, rb);
+      CHECK_INT(a, b);
+      return;
+    }
+  }
+}
+
 static void durations_parse(void)
 {
   static const struct {
@@ -1773,6 +1911,7 @@ int main(int argc, char **argv)
     TEST(times_parse_to_utc),
     TEST(times_format_and_round_trip),
     TEST(durations_parse),
+    TEST(value_fast_paths_match_the_reference),
     TEST(best_thumbnail_is_picked),
     TEST(items_are_normalized_in_place),
     TEST(batches_drop_and_count),
