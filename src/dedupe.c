@@ -43,6 +43,24 @@ int64_t ts_dedupe_rank_score(const struct ts_item_position *positions,
 
 /* ---- Title keys ----------------------------------------------------- */
 
+/* What an ASCII byte becomes in a title key: letters in lower case,
+ * digits as they are, anything else 0 (dropped). */
+static const char title_key_byte[128] = {
+  ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+  ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+  ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+  ['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+  ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+  ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+  ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+  ['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+  ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i',
+  ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+  ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's',
+  ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+  ['y'] = 'y', ['z'] = 'z',
+};
+
 /* Lower-case ASCII letters and digits of the `n` bytes of an ASCII
  * title; stops at the first non-ASCII byte. Returns the bytes read (n
  * when the title is ASCII). Every byte is written and kept or not
@@ -56,10 +74,9 @@ static size_t title_key_ascii(const unsigned char *s, size_t n, char *out,
     unsigned b = s[i];
     if (b >= 0x80)
       break;
-    unsigned l = b | 0x20; /* lower case for letters */
-    bool digit = b - '0' < 10u;
-    out[o] = (char)(digit ? b : l);
-    o += (l - 'a' < 26u) | digit;
+    char k = title_key_byte[b];
+    out[o] = k;
+    o += k != 0;
   }
   *len = o;
   *weight = (uint32_t)o;
