@@ -907,7 +907,7 @@ static bool order_before(const struct group *a, const struct group *b)
 }
 
 /* Bottom-up merge sort: n log n in every case, no indirect calls. */
-static void order_sort(struct group *a, struct group *tmp, size_t n)
+static void merge_sort(struct group *a, struct group *tmp, size_t n)
 {
   struct group *src = a, *dst = tmp;
   for (size_t width = 1; width < n; width *= 2) {
@@ -928,6 +928,81 @@ static void order_sort(struct group *a, struct group *tmp, size_t n)
   }
   if (src != a)
     memcpy(a, src, n * sizeof *a);
+}
+
+/* A record's place in the order, as one number, and the record. */
+struct sort_pair {
+  uint64_t key;
+  uint64_t index;
+};
+
+/* Sorts the records of n groups by order_before. The records move once:
+ * their keys are sorted as 16-byte pairs, by a radix sort on one 64-bit
+ * number per record (k1's offset from the smallest k1 in the top bits,
+ * as many of k2's top bits as fit below it), then records with the same
+ * number are put in order by order_before (a few with equal prefixes),
+ * and the records are gathered into `tmp` (room for n records) and copied
+ * back. `pairs` has room for 2n pairs. When k1 spreads over more than 40
+ * bits (scores that big never happen) a merge sort does it all. */
+static void order_sort(struct group *a, struct group *tmp,
+                       struct sort_pair *pairs, size_t n)
+{
+  if (n < 2)
+    return;
+  uint64_t lo = a[0].k1, hi = a[0].k1;
+  for (size_t i = 1; i < n; i++) {
+    lo = a[i].k1 < lo ? a[i].k1 : lo;
+    hi = a[i].k1 > hi ? a[i].k1 : hi;
+  }
+  unsigned bits = 0;
+  while (bits < 64 && (hi - lo) >> bits)
+    bits++;
+  if (bits > 40) {
+    merge_sort(a, tmp, n);
+    return;
+  }
+  /* Digits of 8 bits, least significant first; a digit every key shares
+   * costs no pass. */
+  struct sort_pair *src = pairs, *dst = pairs + n;
+  size_t count[8][256];
+  memset(count, 0, sizeof count);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t k2 = bits ? a[i].k2 >> bits : a[i].k2;
+    uint64_t key = bits ? (a[i].k1 - lo) << (64 - bits) | k2 : k2;
+    src[i] = (struct sort_pair){key, i};
+    for (unsigned d = 0; d < 8; d++)
+      count[d][key >> (8 * d) & 0xFF]++;
+  }
+  for (unsigned d = 0; d < 8; d++) {
+    if (count[d][src[0].key >> (8 * d) & 0xFF] == n)
+      continue;
+    size_t at = 0;
+    for (unsigned v = 0; v < 256; v++) {
+      size_t c = count[d][v];
+      count[d][v] = at;
+      at += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      dst[count[d][src[i].key >> (8 * d) & 0xFF]++] = src[i];
+    struct sort_pair *t = src;
+    src = dst;
+    dst = t;
+  }
+  /* Equal numbers: by order_before, by insertion (runs of one or two). */
+  for (size_t i = 1; i < n; i++) {
+    if (src[i].key != src[i - 1].key)
+      continue;
+    struct sort_pair x = src[i];
+    size_t j = i;
+    for (; j && src[j - 1].key == x.key &&
+           order_before(&a[x.index], &a[src[j - 1].index]);
+         j--)
+      src[j] = src[j - 1];
+    src[j] = x;
+  }
+  for (size_t i = 0; i < n; i++)
+    tmp[i] = a[src[i].index];
+  memcpy(a, tmp, n * sizeof *a);
 }
 
 enum ts_result ts_dedupe_items(struct ts_batch *batch,
@@ -1012,7 +1087,15 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   }
   if ((result = fix_collisions(&w, ngroups)) != TS_OK)
     goto done;
-  order_sort(w.groups, tmp, ngroups);
+  /* The sort's pairs go between the scratch at the head and the records
+   * in the tail: 2 x 16 bytes a group of the S - 2R there are. */
+  _Static_assert(2 * sizeof(struct sort_pair) + 2 * sizeof(struct group) <=
+                   sizeof(struct ts_item),
+                 "the output array holds the sort's pairs too");
+  order_sort(w.groups, tmp,
+             (struct sort_pair *)(void *)((char *)merged +
+                                          sizeof(struct group) * g1),
+             ngroups);
 
   /* Step 5b: each merged item written once, in its final place. */
   for (size_t k = 0; k < ngroups; k++) {

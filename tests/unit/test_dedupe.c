@@ -334,6 +334,61 @@ static void transitive_merges_keep_every_key(void)
   ts_batch_cleanup(&b);
 }
 
+/* Thousands of groups whose keys share long prefixes (ids that differ
+ * only after their 8th, 10th or 11th character) and whose scores spread
+ * wide: the order is exactly (score down, videos first, key), however
+ * the records were sorted. */
+static void large_outputs_are_ordered(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  rng_state = 99;
+  static const char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char *const regions[] = {"US", "GB", "DE", "JP", "KR", ""};
+  for (int i = 0; i < 6000; i++) {
+    char id[12];
+    uint64_t x = rnd();
+    /* Few distinct prefixes, so that many keys tie on 8 bytes. */
+    memcpy(id, i % 3 ? "sharedpre" : "AAAAAAAAA", 9);
+    id[i % 5 ? 9 : 7] = alphabet[x & 63];
+    id[9] = alphabet[(x >> 6) & 63];
+    id[10] = alphabet[(x >> 12) & 63];
+    id[11] = '\0';
+    const char *ids = ts_batch_str(&b, id);
+    uint32_t rank = (uint32_t)(rnd() % (i % 2 ? 150 : 40000)) + 1;
+    video(&b, ids, regions[rnd() % 6], rank);
+    if (i % 4 == 0) {
+      char url[64];
+      snprintf(url, sizeof url, "https://s%d.example/%llu", i % 7,
+               (unsigned long long)(rnd() % 3000));
+      story(&b, "hn", "", (uint32_t)(rnd() % 300) + 1, ts_batch_str(&b, url),
+            "t");
+    }
+  }
+  struct ts_item *out;
+  size_t n;
+  struct ts_error err;
+  REQUIRE(ts_dedupe(&b, &out, &n, NULL, &err) == TS_OK);
+  REQUIRE(n > 1000);
+  for (size_t i = 1; i < n; i++) {
+    const struct ts_item *x = &out[i - 1], *y = &out[i];
+    bool before = x->rank_score != y->rank_score
+                    ? x->rank_score > y->rank_score
+                  : x->kind != y->kind ? x->kind == TS_ITEM_VIDEO
+                                       : strcmp(x->key, y->key) < 0;
+    if (!before) {
+      printf("# %zu: %lld %d %s, then %lld %d %s\n", i,
+             (long long)x->rank_score, (int)x->kind, x->key,
+             (long long)y->rank_score, (int)y->kind, y->key);
+      CHECK(before);
+      break;
+    }
+  }
+  free(out);
+  ts_batch_cleanup(&b);
+}
+
 static void output_is_ordered_by_score_kind_key(void)
 {
   struct ts_batch b;
@@ -635,6 +690,7 @@ int main(int argc, char **argv)
     TEST(title_keys),
     TEST(transitive_merges_keep_every_key),
     TEST(output_is_ordered_by_score_kind_key),
+    TEST(large_outputs_are_ordered),
     TEST(a_lone_merged_item_keeps_all_positions),
     TEST(empty_input),
     TEST(any_input_order_gives_the_same_output),
