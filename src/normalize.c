@@ -1252,7 +1252,7 @@ struct entity {
 };
 
 /* The references trending sources use, and the Latin-1 letters. Sorted
- * by name for bsearch. */
+ * by name for the binary search in decode_entity. */
 static const struct entity entities[] = {
   {"AElig", 0xC6},   {"Aacute", 0xC1},  {"Agrave", 0xC0},
   {"Auml", 0xC4},    {"Ccedil", 0xC7},  {"Eacute", 0xC9},
@@ -1285,9 +1285,15 @@ static const struct entity entities[] = {
   {"yen", 0xA5},     {"zwj", 0x200D},   {"zwnj", 0x200C},
 };
 
-static int entity_cmp(const void *key, const void *elem)
+/* strcmp for the short names of entities and tags, inline: a binary
+ * search through bsearch and strcmp cost two calls a step. */
+static inline int name_cmp(const char *a, const char *b)
 {
-  return strcmp(key, ((const struct entity *)elem)->name);
+  while (*a && *a == *b) {
+    a++;
+    b++;
+  }
+  return (unsigned char)*a - (unsigned char)*b;
 }
 
 /* What browsers do with &#128; to &#159;: read them as Windows-1252.
@@ -1350,13 +1356,20 @@ static size_t decode_entity(const unsigned char *s, size_t n, int32_t *cp,
   if (k == 0 || i >= n || s[i] != ';')
     return 0;
   name[k] = '\0';
-  const struct entity *e = bsearch(name, entities,
-                                   sizeof entities / sizeof entities[0],
-                                   sizeof entities[0], entity_cmp);
-  if (!e)
-    return 0;
-  *cp = e->cp;
-  return i + 1;
+  size_t lo = 0, hi = sizeof entities / sizeof entities[0];
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = name_cmp(name, entities[mid].name);
+    if (c == 0) {
+      *cp = entities[mid].cp;
+      return i + 1;
+    }
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return 0;
 }
 
 /* Case-insensitive search for "</name" from s[i]; returns its offset or
@@ -1379,14 +1392,9 @@ struct tag {
   enum tag_effect effect;
 };
 
-static int tag_cmp(const void *key, const void *elem)
-{
-  return strcmp(key, ((const struct tag *)elem)->name);
-}
-
 static enum tag_effect tag_effect(const char *name)
 {
-  /* Sorted by name for bsearch. */
+  /* Sorted by name for the binary search below. */
   static const struct tag tags[] = {
     {"address", TAG_PARA},    {"article", TAG_PARA},  {"aside", TAG_PARA},
     {"blockquote", TAG_PARA}, {"br", TAG_LINE},       {"dd", TAG_LINE},
@@ -1404,9 +1412,18 @@ static enum tag_effect tag_effect(const char *name)
   };
   if (!name[0])
     return TAG_NONE;
-  const struct tag *t = bsearch(name, tags, sizeof tags / sizeof tags[0],
-                                sizeof tags[0], tag_cmp);
-  return t ? t->effect : TAG_NONE;
+  size_t lo = 0, hi = sizeof tags / sizeof tags[0];
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = name_cmp(name, tags[mid].name);
+    if (c == 0)
+      return tags[mid].effect;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return TAG_NONE;
 }
 
 /* Converts HTML to text with explicit line breaks into `out` (room for
