@@ -98,17 +98,20 @@ size_t ts_utf8_encode(int32_t cp, unsigned char *out)
 
 /* ---- NFC quick check ------------------------------------------------ */
 
-/* East Asian characters that are each a cluster of their own in any
- * context and NFC_Quick_Check=Yes: CJK punctuation and brackets (not
- * U+3000, a space), kana without the combining voicing marks, the
- * prolonged sound mark, CJK ideographs, Hangul syllables (a following
- * jamo is handled by the general path) and the full-width ASCII forms.
- * The tests check both claims for every one of them. */
+/* Three-byte characters that are each a cluster of their own in any
+ * context, NFC_Quick_Check=Yes and kept by cleaning: the dashes, quotes,
+ * daggers, bullet and dots of General Punctuation (U+2010-2027; news
+ * text is full of them), CJK punctuation and brackets (not U+3000, a
+ * space), kana without the combining voicing marks, the prolonged sound
+ * mark, CJK ideographs, Hangul syllables (a following jamo is handled by
+ * the general path) and the full-width ASCII forms. The tests check
+ * these claims for every one of them. */
 static inline bool cjk_simple(int32_t c)
 {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3041 && c <= 0x3096) ||
          (c >= 0x30A1 && c <= 0x30FC) || (c >= 0x3001 && c <= 0x3011) ||
-         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xFF01 && c <= 0xFF5E);
+         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xFF01 && c <= 0xFF5E) ||
+         (c >= 0x2010 && c <= 0x2027);
 }
 
 /* Whether a starter with a canonical decomposition composes back to
@@ -464,7 +467,7 @@ static inline size_t plain_char(const unsigned char *s, size_t n,
     *cp = c;
     return c > 0xA0 && c != 0xAD ? 2 : 0;
   }
-  if (b >= 0xE3 && b <= 0xEF && n >= 3 && (s[1] & 0xC0) == 0x80 &&
+  if (b >= 0xE2 && b <= 0xEF && n >= 3 && (s[1] & 0xC0) == 0x80 &&
       (s[2] & 0xC0) == 0x80) {
     int32_t c = (int32_t)((b & 0x0F) << 12 | (s[1] & 0x3F) << 6 |
                           (s[2] & 0x3F));
@@ -647,6 +650,7 @@ static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room,
 #define R32(x) R8(x), R8(x), R8(x), R8(x)
 #define R128(x) R32(x), R32(x), R32(x), R32(x)
 static const uint64_t cjk_bits[1024] = {
+  [0x080] = UINT64_C(0x000000FFFFFF0000), /* U+2010-2027 */
   [0x0C0] = UINT64_C(0x000000000003FFFE), /* U+3001-3011 */
   [0x0C1] = UINT64_C(0xFFFFFFFFFFFFFFFE), /* U+3041-307F */
   [0x0C2] = UINT64_C(0xFFFFFFFE007FFFFF), /* U+3080-3096, U+30A1-30BF */
@@ -732,7 +736,7 @@ static inline size_t plain_len(const unsigned char *s, size_t n)
   unsigned b = s[0];
   if (printable_ascii(b))
     return 1;
-  if (b >= 0xE3)
+  if (b >= 0xE2)
     return n >= 3 && cjk3(s) ? 3 : 0;
   if (b >= 0xC2 && b <= 0xCB && n >= 2 && (s[1] & 0xC0) == 0x80) {
     int32_t c = (int32_t)((b & 0x1F) << 6 | (s[1] & 0x3F));
@@ -775,9 +779,9 @@ static size_t identity_stretch(const unsigned char *s, size_t n,
       *last = j - 1;
       continue;
     }
-    if (b >= 0xE3) {
-      /* CJK characters, three bytes and one cluster each, as many as
-       * fit. */
+    if (b >= 0xE2) {
+      /* CJK characters (and the like), three bytes and one cluster
+       * each, as many as fit. */
       size_t can = (n - j) / 3, room = (fit_bytes - j + 2) / 3;
       if (room < can)
         can = room;
@@ -1052,8 +1056,10 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
     size_t n = to - from;
     if (n == 0)
       return "";
+    /* Text with accents or typographic punctuation after an ASCII start
+     * ("Canción", "It’s") is often clean too: plain_clean. */
     if (((max == 0 || n <= max) && ascii_clean(in + from, n, mode)) ||
-        (in[from] >= 0x80 && plain_clean(in + from, n, max))) {
+        plain_clean(in + from, n, max)) {
       if (n == known)
         return same;
       return ts_arena_strndup(arena, s + from, n);
