@@ -1716,6 +1716,16 @@ void ts_normalize_options_init(struct ts_normalize_options *opts)
   opts->strip_author_suffix = true;
 }
 
+/* strcmp(a, b) == 0 for short strings, without a call. */
+static inline bool same_str(const char *a, const char *b)
+{
+  while (*a && *a == *b) {
+    a++;
+    b++;
+  }
+  return *a == *b;
+}
+
 /* A BCP 47-looking tag: letters, then "-" subtags of letters and digits;
  * at most 35 bytes (the longest registered form). */
 static bool language_ok(const char *s)
@@ -1741,10 +1751,13 @@ bool ts_normalize_video_id_ok(const char *id)
 {
   if (!id)
     return false;
+  /* [A-Za-z0-9_-] as a bitmap of ASCII: '-', 0-9; A-Z, '_', a-z. */
+  static const uint64_t id_bits[2] = {UINT64_C(0x03FF200000000000),
+                                      UINT64_C(0x07FFFFFE87FFFFFE)};
   size_t n = 0;
   for (; id[n]; n++) {
-    unsigned char b = (unsigned char)id[n];
-    if (!(is_alpha(b) || is_digit(b) || b == '_' || b == '-') || n >= 64)
+    unsigned b = (unsigned char)id[n];
+    if (b >= 0x80 || !(id_bits[b >> 6] >> (b & 63) & 1) || n >= 64)
       return false;
   }
   return n > 0;
@@ -1831,8 +1844,8 @@ enum ts_result ts_normalize_item(struct ts_batch *batch, struct ts_item *item,
 
   if (item->language && !language_ok(item->language))
     item->language = NULL;
-  if (item->live && strcmp(item->live, "live") != 0 &&
-      strcmp(item->live, "upcoming") != 0)
+  if (item->live && !same_str(item->live, "live") &&
+      !same_str(item->live, "upcoming"))
     item->live = NULL;
   int64_t *counts[] = {&item->views, &item->likes, &item->comments,
                        &item->score, &item->duration_s};
@@ -1843,7 +1856,7 @@ enum ts_result ts_normalize_item(struct ts_batch *batch, struct ts_item *item,
   st->repaired += repaired;
   bool ok = item->title && *item->title && item->url &&
             item->npositions > 0 && item->positions &&
-            strcmp(item->title, "[Removed]") != 0 &&
+            !same_str(item->title, "[Removed]") &&
             (item->kind != TS_ITEM_VIDEO || ts_normalize_video_id_ok(item->id));
   if (!ok)
     st->dropped++;

@@ -192,6 +192,32 @@ static void unsafe_ids_never_become_keys(void)
   ts_batch_cleanup(&b);
 }
 
+/* Every byte value inside an id: only [A-Za-z0-9_-] keep the video. */
+static void every_id_byte_is_checked(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  size_t good = 0;
+  for (unsigned v = 1; v < 256; v++) {
+    char id[8] = {'a', 'b', (char)v, 'c', 'd', 'e', (char)('A' + v % 26),
+                  '\0'};
+    video(&b, ts_batch_str(&b, id), "US", v);
+    good += (v >= 'a' && v <= 'z') || (v >= 'A' && v <= 'Z') ||
+            (v >= '0' && v <= '9') || v == '_' || v == '-';
+  }
+  struct ts_item *out;
+  size_t n;
+  struct ts_dedupe_stats st;
+  struct ts_error err;
+  REQUIRE(ts_dedupe(&b, &out, &n, &st, &err) == TS_OK);
+  CHECK_INT(n, good);
+  CHECK_INT(st.dropped, 255 - good);
+  for (size_t i = 0; i < n; i++)
+    CHECK(ts_normalize_video_id_ok(out[i].key));
+  free(out);
+  ts_batch_cleanup(&b);
+}
+
 static void stories_merge_by_url_key(void)
 {
   struct ts_batch b;
@@ -685,6 +711,7 @@ int main(int argc, char **argv)
     TEST(videos_merge_across_regions),
     TEST(same_region_twice_keeps_the_better_rank),
     TEST(unsafe_ids_never_become_keys),
+    TEST(every_id_byte_is_checked),
     TEST(stories_merge_by_url_key),
     TEST(stories_merge_by_title_key),
     TEST(title_keys),

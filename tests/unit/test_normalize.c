@@ -1849,6 +1849,20 @@ static void items_are_normalized_in_place(void)
   ts_batch_cleanup(&b);
 }
 
+/* Every byte value inside a video id: only [A-Za-z0-9_-] are safe. */
+static void video_ids_are_checked_byte_by_byte(void)
+{
+  for (unsigned v = 1; v < 256; v++) {
+    char id[4] = {'a', (char)v, 'b', '\0'};
+    bool ok = (v >= 'a' && v <= 'z') || (v >= 'A' && v <= 'Z') ||
+              (v >= '0' && v <= '9') || v == '_' || v == '-';
+    if (ts_normalize_video_id_ok(id) != ok) {
+      printf("# byte %u\n", v);
+      CHECK(ts_normalize_video_id_ok(id) == ok);
+    }
+  }
+}
+
 static void batches_drop_and_count(void)
 {
   struct ts_batch b;
@@ -1917,6 +1931,7 @@ int main(int argc, char **argv)
     TEST(best_thumbnail_is_picked),
     TEST(items_are_normalized_in_place),
     TEST(batches_drop_and_count),
+    TEST(video_ids_are_checked_byte_by_byte),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
