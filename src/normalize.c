@@ -901,7 +901,10 @@ static bool plain_clean(const unsigned char *s, size_t len, uint32_t max)
   if (!k)
     return false;
   while (k < len) {
-    size_t m = ascii_stretch(s + k, len - k, len - k, false);
+    /* Only ASCII can start a stretch (a space only before ASCII). */
+    size_t m = 0;
+    if (s[k] < 0x80 && (s[k] != ' ' || (k + 1 < len && s[k + 1] < 0x80)))
+      m = ascii_stretch(s + k, len - k, len - k, false);
     if (m) {
       k += m;
       g += m;
