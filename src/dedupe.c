@@ -939,13 +939,15 @@ struct sort_pair {
 };
 
 /* Sorts the records of n groups by order_before. The records move once:
- * their keys are sorted as 16-byte pairs, by a radix sort on one 64-bit
- * number per record (k1's offset from the smallest k1 in the top bits,
- * as many of k2's top bits as fit below it), then records with the same
- * number are put in order by order_before (a few with equal prefixes),
- * and the records are gathered into `tmp` (room for n records) and copied
- * back. `pairs` has room for 2n pairs. When k1 spreads over more than 40
- * bits (scores that big never happen) a merge sort does it all. */
+ * their keys are sorted as 16-byte pairs, by a radix sort on the top 40
+ * bits of one 64-bit number per record (k1's offset from the smallest k1
+ * in the top bits, as many of k2's top bits as fit below it), then
+ * records with the same top 40 bits are put in order by order_before (a
+ * few with equal prefixes), and the records are gathered into `tmp` (room
+ * for n records) and copied back. `pairs` has room for 2n pairs. When k1
+ * spreads over more than 32 bits (scores that big never happen) a merge
+ * sort does it all. */
+#define SORT_BITS 40
 static void order_sort(struct group *a, struct group *tmp,
                        struct sort_pair *pairs, size_t n)
 {
@@ -959,7 +961,7 @@ static void order_sort(struct group *a, struct group *tmp,
   unsigned bits = 0;
   while (bits < 64 && (hi - lo) >> bits)
     bits++;
-  if (bits > 40) {
+  if (bits > 32) {
     merge_sort(a, tmp, n);
     return;
   }
@@ -968,14 +970,15 @@ static void order_sort(struct group *a, struct group *tmp,
   struct sort_pair *src = pairs, *dst = pairs + n;
   size_t count[8][256];
   memset(count, 0, sizeof count);
+  const unsigned low = 64 - SORT_BITS; /* bits left to the tie fix */
   for (size_t i = 0; i < n; i++) {
     uint64_t k2 = bits ? a[i].k2 >> bits : a[i].k2;
     uint64_t key = bits ? (a[i].k1 - lo) << (64 - bits) | k2 : k2;
-    src[i] = (struct sort_pair){key, i};
-    for (unsigned d = 0; d < 8; d++)
-      count[d][key >> (8 * d) & 0xFF]++;
+    src[i] = (struct sort_pair){key >> low, i};
+    for (unsigned d = 0; d < SORT_BITS / 8; d++)
+      count[d][src[i].key >> (8 * d) & 0xFF]++;
   }
-  for (unsigned d = 0; d < 8; d++) {
+  for (unsigned d = 0; d < SORT_BITS / 8; d++) {
     if (count[d][src[0].key >> (8 * d) & 0xFF] == n)
       continue;
     size_t at = 0;
