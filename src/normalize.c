@@ -1048,9 +1048,11 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
   const unsigned char *in = (const unsigned char *)s;
   size_t known = len == SIZE_MAX ? strnlen(s, CHUNK) : len;
   bool at_end = len != SIZE_MAX || known < CHUNK;
-  if (same && at_end && known <= TS_NORMALIZE_TEXT_MAX) {
+  if (at_end && known <= TS_NORMALIZE_TEXT_MAX) {
     /* Already clean apart, perhaps, from ASCII spaces at either end
-     * (YouTube channel names often end with one): no cleaner needed. */
+     * (YouTube channel names often end with one): no cleaner needed, only
+     * a copy when the input cannot be the result (`same` NULL: a title
+     * without its publisher, the text of HTML). */
     size_t from = 0, to = known;
     while (from < to && in[from] == ' ')
       from++;
@@ -1063,7 +1065,7 @@ static const char *clean_text(struct ts_arena *arena, const char *s,
      * ("Canción", "It’s") is often clean too: plain_clean. */
     if (((max == 0 || n <= max) && ascii_clean(in + from, n, mode)) ||
         plain_clean(in + from, n, max)) {
-      if (n == known)
+      if (same && n == known)
         return same;
       return ts_arena_strndup(arena, s + from, n);
     }
