@@ -1461,6 +1461,36 @@ static size_t html_to_text(const unsigned char *s, size_t n,
       continue;
     }
     if (b != '<') {
+#ifdef TS_SSE2
+      /* Bytes that stay as they are (all but '&', '<' and, outside
+       * <pre>, the four below), 16 at a time; `out` has room for 16 past
+       * any byte of input, and never gets ahead of it. */
+      const __m128i amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<');
+      while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, amp),
+                                       _mm_cmpeq_epi8(v, lt));
+        if (!pre)
+          special = _mm_or_si128(
+            special,
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\f')))));
+        unsigned m = (unsigned)_mm_movemask_epi8(special);
+        size_t k = m ? (size_t)__builtin_ctz(m) : 16;
+        _mm_storeu_si128((__m128i *)(void *)(out + o), v);
+        o += k;
+        i += k;
+        if (k < 16)
+          break;
+      }
+      if (i >= n)
+        break;
+      b = s[i];
+      if (b == '&' || b == '<')
+        continue;
+#endif
       /* Outside <pre>, HTML source line breaks are only spaces. */
       if (!pre && (b == '\n' || b == '\r' || b == '\t' || b == '\f'))
         b = ' ';

@@ -973,6 +973,63 @@ static void source_suffix_is_stripped(void)
 
 /* ---- HTML ----------------------------------------------------------- */
 
+/* Text between markup is copied 16 bytes at a time; breaking it into
+ * short pieces with empty comments ("<!---->", dropped) must change
+ * nothing: random HTML with long text runs (line breaks, tabs, accents,
+ * inside and outside <pre>), tags, entities and stray '&' and '<'. */
+static void html_text_runs_match_short_pieces(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 0);
+  rng_state = 77;
+  static const char *const text[] = {
+    "word ", "longer words and more words ", "\n", "\r\n", "\t", "\f",
+    "caf\xC3\xA9 ", "\xE6\x97\xA5\xE6\x9C\xAC", "a < b ", "x & y ", "  ",
+    "0123456789abcdef", "\xF0\x9F\x91\x8D",
+  };
+  static const char *const markup[] = {
+    "<p>", "</p>", "<br>", "<pre>", "</pre>", "<b>", "</b>",
+    "<a href=\"https://x.example/?a=1&b=2\">", "</a>", "<script>x</script>",
+    "&amp;", "&#x27;", "&nbsp;", "&bogus;", "&#128;", "<!-- c -->", "<li>",
+  };
+  static char html[8192], broken[16384];
+  for (int iter = 0; iter < 20000; iter++) {
+    size_t o = 0, b = 0, parts = rnd() % 60;
+    for (size_t k = 0; k < parts; k++) {
+      bool is_text = rnd() % 3 != 0;
+      const char *p =
+        is_text ? text[rnd() % (sizeof text / sizeof text[0])]
+                : markup[rnd() % (sizeof markup / sizeof markup[0])];
+      size_t len = strlen(p);
+      memcpy(html + o, p, len);
+      o += len;
+      for (size_t c = 0; c < len; c++) {
+        broken[b++] = p[c];
+        if (is_text && rnd() % 4 == 0) {
+          memcpy(broken + b, "<!---->", 7);
+          b += 7;
+        }
+      }
+    }
+    html[o] = '\0';
+    broken[b] = '\0';
+    uint32_t r1 = 0, r2 = 0;
+    const char *x = ts_normalize_html(&a, html, 0, &r1);
+    const char *y = ts_normalize_html(&a, broken, 0, &r2);
+    if (!x || !y || strcmp(x, y) || r1 != r2) {
+      printf("# html: %s\n", html);
+      CHECK_STR(x, y);
+      CHECK_INT(r1, r2);
+      return;
+    }
+    if (iter % 2000 == 1999) {
+      ts_arena_cleanup(&a);
+      ts_arena_init(&a, 0);
+    }
+  }
+  ts_arena_cleanup(&a);
+}
+
 static void html_becomes_plain_text(void)
 {
   struct ts_arena a;
@@ -1918,6 +1975,7 @@ int main(int argc, char **argv)
     TEST(long_urls_match_the_full_path),
     TEST(source_suffix_is_stripped),
     TEST(html_becomes_plain_text),
+    TEST(html_text_runs_match_short_pieces),
     TEST(json_bodies_are_repaired),
     TEST(urls_are_canonical),
     TEST(bad_urls_are_rejected),
