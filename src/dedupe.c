@@ -938,6 +938,50 @@ struct sort_pair {
   uint64_t index;
 };
 
+static bool pair_before(const struct group *a, const struct sort_pair *x,
+                        const struct sort_pair *y)
+{
+  return order_before(&a[x->index], &a[y->index]);
+}
+
+/* Puts n pairs whose numbers are equal in order_before's order: by
+ * insertion when they are few (almost always one or two), else by a
+ * bottom-up merge sort through `tmp` (room for n), so that many records
+ * sharing a prefix (ids alike in their first 8 bytes) cost n log n. */
+static void order_ties(const struct group *a, struct sort_pair *p,
+                       struct sort_pair *tmp, size_t n)
+{
+  if (n <= 16) {
+    for (size_t i = 1; i < n; i++) {
+      struct sort_pair x = p[i];
+      size_t j = i;
+      for (; j && pair_before(a, &x, &p[j - 1]); j--)
+        p[j] = p[j - 1];
+      p[j] = x;
+    }
+    return;
+  }
+  struct sort_pair *src = p, *dst = tmp;
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = lo + width < n ? lo + width : n;
+      size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi)
+        dst[k++] = pair_before(a, &src[j], &src[i]) ? src[j++] : src[i++];
+      while (i < mid)
+        dst[k++] = src[i++];
+      while (j < hi)
+        dst[k++] = src[j++];
+    }
+    struct sort_pair *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != p)
+    memcpy(p, src, n * sizeof *p);
+}
+
 /* Sorts the records of n groups by order_before. The records move once:
  * their keys are sorted as 16-byte pairs, by a radix sort on the top 40
  * bits of one 64-bit number per record (k1's offset from the smallest k1
@@ -993,17 +1037,14 @@ static void order_sort(struct group *a, struct group *tmp,
     src = dst;
     dst = t;
   }
-  /* Equal numbers: by order_before, by insertion (runs of one or two). */
-  for (size_t i = 1; i < n; i++) {
-    if (src[i].key != src[i - 1].key)
-      continue;
-    struct sort_pair x = src[i];
-    size_t j = i;
-    for (; j && src[j - 1].key == x.key &&
-           order_before(&a[x.index], &a[src[j - 1].index]);
-         j--)
-      src[j] = src[j - 1];
-    src[j] = x;
+  /* Runs of equal numbers: by order_before. */
+  for (size_t i = 0; i < n;) {
+    size_t end = i + 1;
+    while (end < n && src[end].key == src[i].key)
+      end++;
+    if (end - i > 1)
+      order_ties(a, src + i, dst + i, end - i);
+    i = end;
   }
   for (size_t i = 0; i < n; i++)
     tmp[i] = a[src[i].index];

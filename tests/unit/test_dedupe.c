@@ -415,6 +415,39 @@ static void large_outputs_are_ordered(void)
   ts_batch_cleanup(&b);
 }
 
+/* Pathological: 40,000 videos with the same score whose ids share their
+ * first 8 bytes, so that the radix sort's numbers all tie and the tie
+ * fix sorts one run of 40,000 (a quadratic fix would take minutes). */
+static void ids_with_one_prefix_sort_in_n_log_n(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  rng_state = 7;
+  static const char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (int i = 0; i < 40000; i++) {
+    char id[12] = "samePrefix";
+    uint64_t x = rnd();
+    id[8] = alphabet[x & 63];
+    id[9] = alphabet[(x >> 6) & 63];
+    id[10] = alphabet[(x >> 12) & 63];
+    id[11] = '\0';
+    video(&b, ts_batch_str(&b, id), "US", 200 + (uint32_t)i);
+  }
+  struct ts_item *out;
+  size_t n;
+  struct ts_error err;
+  REQUIRE(ts_dedupe(&b, &out, &n, NULL, &err) == TS_OK);
+  REQUIRE(n > 30000);
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(out[i - 1].key, out[i].key) >= 0) {
+      CHECK(strcmp(out[i - 1].key, out[i].key) < 0);
+      break;
+    }
+  free(out);
+  ts_batch_cleanup(&b);
+}
+
 static void output_is_ordered_by_score_kind_key(void)
 {
   struct ts_batch b;
@@ -718,6 +751,7 @@ int main(int argc, char **argv)
     TEST(transitive_merges_keep_every_key),
     TEST(output_is_ordered_by_score_kind_key),
     TEST(large_outputs_are_ordered),
+    TEST(ids_with_one_prefix_sort_in_n_log_n),
     TEST(a_lone_merged_item_keeps_all_positions),
     TEST(empty_input),
     TEST(any_input_order_gives_the_same_output),
