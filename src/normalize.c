@@ -531,7 +531,8 @@ static inline uint32_t window_breaks(uint32_t bad, const struct window *w,
   return bad | (pairs & ~lfs) | lfs3;
 }
 
-static size_t ascii_stretch16(const unsigned char *s, size_t lim, bool block)
+static size_t ascii_stretch_sse2(const unsigned char *s, size_t lim,
+                                 bool block)
 {
   /* Before s, one printable byte. */
   struct window prev = {0, 0}, w = {0, 0};
@@ -591,17 +592,17 @@ static size_t ascii_stretch16(const unsigned char *s, size_t lim, bool block)
  * printable ASCII, single spaces each followed by a printable character,
  * and in block mode (`block`) one or two LFs followed by a printable
  * character; the byte before s is printable. Every byte is one cluster
- * and the stretch is already normal text. With SSE2, 16 bytes at a time
- * (ascii_stretch16); else 8 bytes at a time where possible, and the line
- * breaks byte by byte (testing for them in the 8-byte test costs more
- * per word than it saves per line). */
+ * and the stretch is already normal text. With SSE2, 32 and 16 bytes at
+ * a time (ascii_stretch_sse2); else 8 bytes at a time where possible, and
+ * the line breaks byte by byte (testing for them in the 8-byte test costs
+ * more per word than it saves per line). */
 static size_t ascii_stretch(const unsigned char *s, size_t n, size_t room,
                             bool block)
 {
   size_t lim = n < room ? n : room, j = 0;
 #ifdef TS_SSE2
   if (lim >= 16)
-    return ascii_stretch16(s, lim, block);
+    return ascii_stretch_sse2(s, lim, block);
 #endif
   for (;;) {
     while (j + 8 <= lim) {
