@@ -9,7 +9,7 @@
  *    there is united with the key's owner (union-find with path halving).
  * 3. Roots number the groups; a counting pass lists each group's members.
  * 4. Each group becomes one item, from its representative plus the
- *    members' positions, counts, times and keys.
+ *    members' positions, counts, times, keys and best thumbnail.
  * 5. Story page keys are checked for hash collisions; the output is
  *    sorted by (rank_score desc, kind, key).
  * Everything that decides the output is a function of the set of items,
@@ -320,28 +320,44 @@ static const struct ts_item_position *min_position(const struct ts_item *it)
 }
 
 /* The representative order: every field the merged item copies from its
- * representative takes part, so two items that tie are interchangeable. */
+ * representative takes part, so two items that tie are interchangeable.
+ * The thumbnail does not: it is chosen on its own (thumb_cmp), and a
+ * shard's merged item may carry another member's. */
 static int rep_cmp(const struct ts_item *a, const struct ts_item *b)
 {
   int c = pos_cmp(min_position(a), min_position(b));
   if (c)
     return c;
-  const char *const fa[] = {a->id,        a->url,     a->title,
-                            a->discussion_url, a->thumbnail, a->author,
-                            a->summary,   a->category, a->language,
-                            a->live};
-  const char *const fb[] = {b->id,        b->url,     b->title,
-                            b->discussion_url, b->thumbnail, b->author,
-                            b->summary,   b->category, b->language,
-                            b->live};
+  const char *const fa[] = {a->id,      a->url,      a->title,
+                            a->discussion_url, a->author, a->summary,
+                            a->category, a->language, a->live};
+  const char *const fb[] = {b->id,      b->url,      b->title,
+                            b->discussion_url, b->author, b->summary,
+                            b->category, b->language, b->live};
   for (size_t i = 0; i < sizeof fa / sizeof fa[0]; i++)
     if ((c = str_cmp(fa[i], fb[i])) != 0)
       return c;
-  if (a->thumb_width != b->thumb_width)
-    return a->thumb_width < b->thumb_width ? -1 : 1;
-  if (a->thumb_height != b->thumb_height)
-    return a->thumb_height < b->thumb_height ? -1 : 1;
   return 0;
+}
+
+/* The thumbnail order, best first: any before none, then the larger
+ * known area, the wider, the taller, and the smaller URL: ties are decided
+ * the same whichever member comes first (merging deduped shards must
+ * give what deduping everything at once gives). A story that one API
+ * sends without an image and another with one keeps the image. */
+static int thumb_cmp(const struct ts_item *a, const struct ts_item *b)
+{
+  if (!a->thumbnail || !b->thumbnail)
+    return !a->thumbnail - !b->thumbnail;
+  int64_t area_a = (int64_t)a->thumb_width * a->thumb_height;
+  int64_t area_b = (int64_t)b->thumb_width * b->thumb_height;
+  if (area_a != area_b)
+    return area_a > area_b ? -1 : 1;
+  if (a->thumb_width != b->thumb_width)
+    return a->thumb_width > b->thumb_width ? -1 : 1;
+  if (a->thumb_height != b->thumb_height) /* one size unknown */
+    return a->thumb_height > b->thumb_height ? -1 : 1;
+  return strcmp(a->thumbnail, b->thumbnail);
 }
 
 static int key_qsort_cmp(const void *a, const void *b)
@@ -417,10 +433,12 @@ struct group {
 };
 
 /* The counts and times of a group of several members: the largest known
- * counts, the earliest known time, the sum of `merged`. */
+ * counts, the earliest known time, the sum of `merged`, the best
+ * thumbnail. */
 struct aggregate {
   int64_t published, views, likes, comments, score, duration_s;
   uint32_t merged;
+  uint32_t thumb; /* item index of the member with the best thumbnail */
 };
 
 /* Per item: for videos the id's first 8 bytes, for sorting; for stories
@@ -732,10 +750,12 @@ static enum ts_result plan_group(struct work *w, size_t g, struct group *gr)
     gr->agg = (uint32_t)w->naggs++;
     *a = (struct aggregate){TS_TIME_UNKNOWN, r->views,    r->likes,
                            r->comments,     r->score,    r->duration_s,
-                           0};
+                           0,               rep};
     for (size_t j = 0; j < count; j++) {
       const struct ts_item *it = &w->items[m[j]];
       a->merged += it->merged ? it->merged : 1;
+      if (thumb_cmp(it, &w->items[a->thumb]) < 0)
+        a->thumb = m[j];
       if (it->published != TS_TIME_UNKNOWN &&
           (a->published == TS_TIME_UNKNOWN || it->published < a->published))
         a->published = it->published;
@@ -835,6 +855,10 @@ static void write_group(const struct work *w, const struct group *gr,
   o->comments = a->comments;
   o->score = a->score;
   o->duration_s = a->duration_s;
+  const struct ts_item *t = &w->items[a->thumb];
+  o->thumbnail = t->thumbnail;
+  o->thumb_width = t->thumb_width;
+  o->thumb_height = t->thumb_height;
 }
 
 struct story_ref {

@@ -18,10 +18,12 @@
  * The merged item:
  * - positions: the union of the members' positions, sorted by (source,
  *   region, rank); a (source, region) seen twice keeps its better rank;
- * - text fields, thumbnail and id: those of the representative, the
- *   member that sorts first by (its smallest position, id, url, title,
- *   and the other text fields): a total order that does not depend on
- *   input order, so shards merged in any order give the same bytes;
+ * - text fields and id: those of the representative, the member that
+ *   sorts first by (its smallest position, id, url, title, and the other
+ *   text fields): a total order that does not depend on input order, so
+ *   shards merged in any order give the same bytes;
+ * - thumbnail: the best any member has: one over none, then the larger
+ *   known area, the wider, the taller, the smaller URL;
  * - views, likes, comments, score, duration: the largest known;
  *   published: the earliest known; merged: the sum of the members'
  *   `merged` (raw items count 1);

@@ -523,6 +523,44 @@ static void a_lone_merged_item_keeps_all_positions(void)
   ts_batch_cleanup(&b);
 }
 
+/* The merged item takes the best thumbnail of any member, whichever
+ * member represents it: NewsAPI often sends a story without its image
+ * when the Guardian has it. */
+static void the_best_thumbnail_wins(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  story(&b, "guardian", "", 1, "https://example.com/a", "A story");
+  struct ts_item *h = story(&b, "hackernews", "", 4, "https://example.com/a",
+                            "A story");
+  h->thumbnail = "https://media.example/small.jpg";
+  h->thumb_width = 140;
+  h->thumb_height = 84;
+  struct ts_item *n = story(&b, "newsapi", "us", 9, "https://example.com/a",
+                            "A story");
+  n->thumbnail = "https://media.example/large.jpg";
+  n->thumb_width = 500;
+  n->thumb_height = 300;
+  struct ts_item *v1 = video(&b, "someVideo01", "US", 1);
+  v1->thumbnail = "https://i.example/b.jpg";
+  struct ts_item *v2 = video(&b, "someVideo01", "JP", 2);
+  v2->thumbnail = "https://i.example/a.jpg"; /* same size: smaller URL */
+  struct ts_item *out;
+  size_t nout;
+  struct ts_error err;
+  REQUIRE(ts_dedupe(&b, &out, &nout, NULL, &err) == TS_OK);
+  REQUIRE(nout == 2);
+  const struct ts_item *s = out[0].kind == TS_ITEM_STORY ? &out[0] : &out[1];
+  const struct ts_item *v = s == &out[0] ? &out[1] : &out[0];
+  CHECK_STR(s->source, "guardian"); /* still the representative */
+  CHECK_STR(s->thumbnail, "https://media.example/large.jpg");
+  CHECK_INT(s->thumb_width, 500);
+  CHECK_INT(s->thumb_height, 300);
+  CHECK_STR(v->thumbnail, "https://i.example/a.jpg");
+  free(out);
+  ts_batch_cleanup(&b);
+}
+
 static void empty_input(void)
 {
   struct ts_batch b;
@@ -593,6 +631,11 @@ static void random_items(struct ts_batch *b, size_t n)
     it->score = rnd() % 3 ? (int64_t)(rnd() % 500) : TS_UNKNOWN;
     it->published = rnd() % 3 ? (int64_t)(rnd() % 100000) : TS_TIME_UNKNOWN;
     it->duration_s = rnd() % 3 ? (int64_t)(rnd() % 100) : TS_UNKNOWN;
+    if (rnd() % 3) {
+      it->thumbnail = summaries[1 + rnd() % 2];
+      it->thumb_width = (int32_t)(rnd() % 3) * 160;
+      it->thumb_height = (int32_t)(rnd() % 3) * 90;
+    }
   }
 }
 
@@ -753,6 +796,7 @@ int main(int argc, char **argv)
     TEST(large_outputs_are_ordered),
     TEST(ids_with_one_prefix_sort_in_n_log_n),
     TEST(a_lone_merged_item_keeps_all_positions),
+    TEST(the_best_thumbnail_wins),
     TEST(empty_input),
     TEST(any_input_order_gives_the_same_output),
     TEST(merging_shards_equals_deduping_all),
