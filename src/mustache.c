@@ -176,7 +176,15 @@ struct node {
   uint32_t end;    /* SECTION/INVERTED/PARENT/BLOCK: index after the body */
   uint32_t indent; /* arena offset of the site's indentation */
   uint32_t indent_len;
+  uint32_t parts; /* a name looked up in the data: its first name_part */
   const struct ts_mustache *target; /* static PARTIAL/PARENT; NULL: none */
+};
+
+/* One part of a dotted name that is looked up in the data, split at
+ * compile time so that rendering never measures a name. */
+struct name_part {
+  uint32_t str; /* arena offset of the part (NUL-terminated) */
+  uint32_t len;
 };
 
 struct ts_mustache {
@@ -185,6 +193,7 @@ struct ts_mustache {
   enum ts_mustache_escape escape;
   struct node *nodes;
   uint32_t n_nodes;
+  struct name_part *parts; /* of every name looked up in the data */
   char *arena;
 };
 
@@ -222,6 +231,7 @@ static void template_free(struct ts_mustache *t)
     return;
   free(t->name);
   free(t->nodes);
+  free(t->parts);
   free(t->arena);
   free(t);
 }
@@ -775,6 +785,8 @@ struct compiler {
   size_t ntoks, captoks;
   struct node *nodes;
   size_t nnodes, capnodes;
+  struct name_part *parts;
+  size_t nparts, capparts;
   struct ts_buf arena;
   struct frame_b *frames;
   size_t nframes, capframes;
@@ -1547,14 +1559,30 @@ static enum ts_result arena_add(struct compiler *c, const char *s, size_t n,
   return TS_OK;
 }
 
-/* Stores a name; dotted names as NUL-separated parts ("a\0b\0"), the
- * implicit iterator "." as no parts at all. */
+static enum ts_result add_part(struct compiler *c, uint32_t str, uint32_t len)
+{
+  if (c->nparts == c->capparts) {
+    size_t ncap = c->capparts ? c->capparts * 2 : 32;
+    struct name_part *p = realloc(c->parts, ncap * sizeof *p);
+    if (!p)
+      return nomem(c);
+    c->parts = p;
+    c->capparts = ncap;
+  }
+  c->parts[c->nparts++] = (struct name_part){str, len};
+  return TS_OK;
+}
+
+/* Stores a name; dotted names as NUL-separated parts ("a\0b\0") and,
+ * as they are looked up in the data, in the part table too; the implicit
+ * iterator "." as no parts at all. */
 static enum ts_result store_name(struct compiler *c, const struct token *t,
                                  bool dotted, struct node *n)
 {
   const char *s = c->src + t->name;
   n->len = t->name_len;
   n->nparts = 1;
+  n->parts = (uint32_t)c->nparts;
   if (dotted && t->name_len == 1 && s[0] == '.') {
     n->nparts = 0;
     n->str = (uint32_t)c->arena.len;
@@ -1565,13 +1593,17 @@ static enum ts_result store_name(struct compiler *c, const struct token *t,
     return r;
   char *p = c->arena.data + n->str;
   p[t->name_len] = '\0';
-  if (dotted)
-    for (size_t i = 0; i < t->name_len; i++)
-      if (p[i] == '.') {
-        p[i] = '\0';
-        n->nparts++;
-      }
-  return TS_OK;
+  if (!dotted)
+    return TS_OK;
+  uint32_t from = 0;
+  for (uint32_t i = 0; i <= t->name_len && r == TS_OK; i++)
+    if (i == t->name_len || p[i] == '.') {
+      p[i] = '\0';
+      r = add_part(c, n->str + from, i - from);
+      from = i + 1;
+    }
+  n->nparts = (uint8_t)(c->nparts - n->parts);
+  return r;
 }
 
 /* Skips the intrinsic indentation of the enclosing blocks, outermost
@@ -1801,6 +1833,7 @@ static void compiler_cleanup(struct compiler *c)
   free(c->toks);
   free(c->frames);
   free(c->nodes);
+  free(c->parts);
   ts_buf_cleanup(&c->arena);
 }
 
@@ -1841,8 +1874,10 @@ static enum ts_result compile_one(struct ts_mustache_env *env, struct txn *txn,
   }
   p->tpl->nodes = c.nodes;
   p->tpl->n_nodes = (uint32_t)c.nnodes;
+  p->tpl->parts = c.parts;
   p->tpl->arena = ts_buf_detach(&c.arena);
   c.nodes = NULL;
+  c.parts = NULL;
   compiler_cleanup(&c);
   if (!p->tpl->arena)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
@@ -2414,26 +2449,6 @@ static enum ts_result render_nomem(struct render *r)
   return ts_error_set(r->err, TS_ERR_NOMEM, "%s: out of memory", r->root);
 }
 
-/* `v` followed by one dotted-name part: an object member or, for an
- * array and a part of digits, an element. */
-static const json_t *member(const json_t *v, const char *key)
-{
-  if (json_is_object(v))
-    return json_object_get(v, key);
-  if (!json_is_array(v) || !*key || (key[0] == '0' && key[1]))
-    return NULL;
-  size_t i = 0;
-  for (const char *p = key; *p; p++) {
-    if (*p < '0' || *p > '9' || i > SIZE_MAX / 10 - 1)
-      return NULL;
-    i = i * 10 + (size_t)(*p - '0');
-  }
-  return json_array_get(v, i);
-}
-
-/* Resolves a name: the first part up the context stack (the first object
- * that has the key wins, even when its value is null), the other parts
- * inside that value only. NULL when anything is missing. */
 static inline const json_t *object_get(const json_t *obj, const char *key,
                                        size_t len)
 {
@@ -2445,23 +2460,47 @@ static inline const json_t *object_get(const json_t *obj, const char *key,
 #endif
 }
 
-/* `len` is the whole name's length, which is the first part's when there
- * is only one. */
-static const json_t *lookup(const struct render *r, const char *key,
-                            unsigned nparts, size_t len)
+/* An array element named by a dotted-name part of digits ("01" is not an
+ * index), or NULL. */
+static const json_t *element(const json_t *v, const char *key, size_t len)
+{
+  if (!len || (key[0] == '0' && len > 1))
+    return NULL;
+  size_t i = 0;
+  for (size_t k = 0; k < len; k++) {
+    if (key[k] < '0' || key[k] > '9' || i > SIZE_MAX / 10 - 1)
+      return NULL;
+    i = i * 10 + (size_t)(key[k] - '0');
+  }
+  return json_array_get(v, i);
+}
+
+/* Resolves the name of node `n` of `tpl`: the first part up the context
+ * stack (the first object that has the key wins, even when its value is
+ * null), the other parts inside that value only, as object members or,
+ * for an array and a part of digits, elements. NULL when anything is
+ * missing. */
+static const json_t *lookup(const struct render *r,
+                            const struct ts_mustache *tpl, const struct node *n)
 {
   const json_t *const *ctx = r->s->ctx;
-  if (nparts == 0)
+  if (n->nparts == 0)
     return ctx[r->nctx - 1];
-  if (nparts > 1)
-    len = strlen(key);
+  const struct name_part *part = &tpl->parts[n->parts];
+  const char *arena = tpl->arena;
   const json_t *v = NULL;
   for (size_t i = r->nctx; i-- > 0;)
-    if (json_is_object(ctx[i]) && (v = object_get(ctx[i], key, len)))
+    if (json_is_object(ctx[i]) &&
+        (v = object_get(ctx[i], arena + part->str, part->len)))
       break;
-  while (v && --nparts) {
-    key += strlen(key) + 1;
-    v = member(v, key);
+  for (unsigned k = 1; v && k < n->nparts; k++) {
+    part++;
+    if (json_is_object(v))
+      v = object_get(v, arena + part->str, part->len);
+    else if (json_is_array(v))
+      v = element(v, arena + part->str, part->len);
+    else
+      v = NULL;
   }
   return v;
 }
@@ -2690,7 +2729,7 @@ static enum ts_result dynamic_target(struct render *r,
                                      const char **name, size_t *name_len)
 {
   *target = NULL;
-  const json_t *v = lookup(r, tpl->arena + n->str, n->nparts, n->len);
+  const json_t *v = lookup(r, tpl, n);
   if (!json_is_string(v) || !json_string_length(v))
     return TS_OK;
   *name = json_string_value(v);
@@ -2812,14 +2851,14 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       pc++;
       break;
     case N_VAR: {
-      const json_t *v = lookup(r, arena + n->str, n->nparts, n->len);
+      const json_t *v = lookup(r, tpl, n);
       if (v)
         res = write_value(r, v, n->escape);
       pc++;
       break;
     }
     case N_SECTION: {
-      const json_t *v = lookup(r, arena + n->str, n->nparts, n->len);
+      const json_t *v = lookup(r, tpl, n);
       if (falsey(v) || pc + 1 == n->end) {
         pc = n->end;
         break;
@@ -2849,7 +2888,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       break;
     }
     case N_INVERTED:
-      pc = falsey(lookup(r, arena + n->str, n->nparts, n->len)) ? pc + 1
+      pc = falsey(lookup(r, tpl, n)) ? pc + 1
                                                                 : n->end;
       break;
     case N_PARTIAL:
