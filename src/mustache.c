@@ -185,6 +185,7 @@ struct node {
 struct name_part {
   uint32_t str; /* arena offset of the part (NUL-terminated) */
   uint32_t len;
+  uint32_t id; /* the same for equal parts in all templates of an env */
 };
 
 struct ts_mustache {
@@ -214,6 +215,7 @@ struct ts_mustache_env {
   size_t max_template;
   size_t max_steps;
   struct map partials; /* in-memory partials: name -> struct mem_partial */
+  struct map names;    /* every name part looked up in data -> its id */
   /* Every template compiled here, by key:
    *   'F' mode path   a file compiled with that escaping
    *   'M' mode name   an in-memory partial compiled with that escaping
@@ -578,6 +580,7 @@ void ts_mustache_env_free(struct ts_mustache_env *env)
     }
   }
   map_free(&env->partials);
+  map_free(&env->names);
   map_free(&env->cache);
   for (size_t i = 0; i < env->nowned; i++)
     template_free(env->owned[i]);
@@ -1561,6 +1564,15 @@ static enum ts_result arena_add(struct compiler *c, const char *s, size_t n,
 
 static enum ts_result add_part(struct compiler *c, uint32_t str, uint32_t len)
 {
+  /* Equal names get equal ids, which is what the render's memo of name
+   * lookups is keyed by. */
+  struct map *names = &c->env->names;
+  const char *text = c->arena.data + str;
+  struct map_slot *known = map_find(names, text, len);
+  uintptr_t id = known ? (uintptr_t)known->value : names->n + 1;
+  if (!known &&
+      (id > UINT32_MAX || map_put(names, text, len, (void *)id) != TS_OK))
+    return nomem(c);
   if (c->nparts == c->capparts) {
     size_t ncap = c->capparts ? c->capparts * 2 : 32;
     struct name_part *p = realloc(c->parts, ncap * sizeof *p);
@@ -1569,7 +1581,7 @@ static enum ts_result add_part(struct compiler *c, uint32_t str, uint32_t len)
     c->parts = p;
     c->capparts = ncap;
   }
-  c->parts[c->nparts++] = (struct name_part){str, len};
+  c->parts[c->nparts++] = (struct name_part){str, len, (uint32_t)id};
   return TS_OK;
 }
 
@@ -2369,9 +2381,27 @@ struct argframe {
   long outer;
 };
 
+/* The memo of name lookups: what object `obj` holds under name part `id`
+ * (NULL: nothing), valid while `gen` is the render's. A page asks the
+ * same objects for the same names again and again ({{page.root}} misses
+ * in every card and hits in the root; {{#author}}{{author}}); each
+ * jansson lookup hashes the key, so a hit here is several times cheaper.
+ * The data cannot change during a render, and no object it holds can be
+ * freed, so an object's address names it until the render ends. A slot
+ * holds one entry: a collision evicts, never corrupts. */
+#define MEMO_BITS 12
+struct memo_slot {
+  const json_t *obj;
+  const json_t *value;
+  uint32_t id;
+  uint32_t gen;
+};
+
 /* Render state that outlives a render, so rendering thousands of pages
  * does not allocate per page. */
 struct scratch {
+  struct memo_slot *memo; /* 1 << MEMO_BITS slots */
+  uint32_t gen;           /* of the current render; 0 is never used */
   char *out;
   const json_t **ctx;
   size_t capctx;
@@ -2389,6 +2419,7 @@ static void scratch_free(struct scratch *s)
   if (!s)
     return;
   free(s->out);
+  free(s->memo);
   free(s->ctx);
   free(s->frames);
   free(s->args);
@@ -2403,7 +2434,10 @@ static struct scratch *scratch_new(void)
   if (!s)
     return NULL;
   s->out = malloc(OUT_BUFFER_SIZE);
-  if (!s->out) {
+  s->memo = calloc((size_t)1 << MEMO_BITS, sizeof *s->memo);
+  if (!s->out || !s->memo) {
+    free(s->out);
+    free(s->memo);
     free(s);
     return NULL;
   }
@@ -2449,15 +2483,23 @@ static enum ts_result render_nomem(struct render *r)
   return ts_error_set(r->err, TS_ERR_NOMEM, "%s: out of memory", r->root);
 }
 
-static inline const json_t *object_get(const json_t *obj, const char *key,
-                                       size_t len)
+/* What `obj` holds under `part` (NULL: nothing), through the memo. */
+static inline const json_t *object_get(const struct render *r,
+                                       const json_t *obj, const char *arena,
+                                       const struct name_part *part)
 {
+  uint64_t h = ((uint64_t)(uintptr_t)obj + part->id * 0x9e3779b97f4a7c15u) *
+               0xd6e8feb86659fd93u;
+  struct memo_slot *m = &r->s->memo[h >> (64 - MEMO_BITS)];
+  if (m->obj == obj && m->id == part->id && m->gen == r->s->gen)
+    return m->value;
 #if JANSSON_VERSION_HEX >= 0x020e00
-  return json_object_getn(obj, key, len); /* saves a strlen per lookup */
+  const json_t *v = json_object_getn(obj, arena + part->str, part->len);
 #else
-  (void)len;
-  return json_object_get(obj, key);
+  const json_t *v = json_object_get(obj, arena + part->str);
 #endif
+  *m = (struct memo_slot){obj, v, part->id, r->s->gen};
+  return v;
 }
 
 /* An array element named by a dotted-name part of digits ("01" is not an
@@ -2490,13 +2532,12 @@ static const json_t *lookup(const struct render *r,
   const char *arena = tpl->arena;
   const json_t *v = NULL;
   for (size_t i = r->nctx; i-- > 0;)
-    if (json_is_object(ctx[i]) &&
-        (v = object_get(ctx[i], arena + part->str, part->len)))
+    if (json_is_object(ctx[i]) && (v = object_get(r, ctx[i], arena, part)))
       break;
   for (unsigned k = 1; v && k < n->nparts; k++) {
     part++;
     if (json_is_object(v))
-      v = object_get(v, arena + part->str, part->len);
+      v = object_get(r, v, arena, part);
     else if (json_is_array(v))
       v = element(v, arena + part->str, part->len);
     else
@@ -2998,6 +3039,10 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
   r.steps = env->max_steps;
   out_init(&r.o, s->out, OUT_BUFFER_SIZE, env->max_output, sink, err,
            tpl->name);
+  if (++s->gen == 0) { /* forget every entry of 2^32 renders ago */
+    memset(s->memo, 0, ((size_t)1 << MEMO_BITS) * sizeof *s->memo);
+    s->gen = 1;
+  }
   enum ts_result res = TS_OK;
   if (!grow(&s->ctx, &s->capctx, 1, sizeof *s->ctx))
     res = render_nomem(&r);

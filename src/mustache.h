@@ -142,7 +142,9 @@ struct ts_mustache_sink ts_mustache_sink_fd(int fd);
 struct ts_mustache_sink ts_mustache_sink_file(FILE *stream);
 
 /* Renders `tpl` with `data` (borrowed, not modified; any JSON value) as the
- * root of the context stack. Output already written to the sink stays
+ * root of the context stack. `data` must not change until the render
+ * returns, not even from the sink: lookups in it are remembered for the
+ * length of the render. Output already written to the sink stays
  * there when rendering fails part way (output cap, partial depth, a sink
  * error, a dynamic partial that does not compile). */
 enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
