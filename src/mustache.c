@@ -39,6 +39,14 @@
 
 #include "util/fs.h"
 
+/* For the few small functions of the render loop that the compiler would
+ * otherwise call. */
+#if defined(__GNUC__)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define HOT_INLINE inline
+#endif
+
 #define OUT_BUFFER_SIZE ((size_t)64 << 10)
 #define MAX_DELIMITER 32      /* bytes in a custom delimiter */
 #define MAX_INDENT (64 << 10) /* bytes of accumulated partial indentation */
@@ -2392,9 +2400,8 @@ struct argframe {
 #define MEMO_BITS 12
 struct memo_slot {
   const json_t *obj;
+  uint64_t key; /* the render's generation << 32 | the name part's id */
   const json_t *value;
-  uint32_t id;
-  uint32_t gen;
 };
 
 /* Render state that outlives a render, so rendering thousands of pages
@@ -2464,6 +2471,8 @@ static bool grow(void *p, size_t *cap, size_t need, size_t size)
 struct render {
   struct ts_mustache_env *env;
   struct scratch *s;
+  struct memo_slot *memo; /* s->memo */
+  uint64_t gen;           /* s->gen << 32, for memo keys */
   struct out o;
   struct ts_error *err;
   const char *root; /* the rendered template's name, for messages */
@@ -2490,15 +2499,16 @@ static inline const json_t *object_get(const struct render *r,
 {
   uint64_t h = ((uint64_t)(uintptr_t)obj + part->id * 0x9e3779b97f4a7c15u) *
                0xd6e8feb86659fd93u;
-  struct memo_slot *m = &r->s->memo[h >> (64 - MEMO_BITS)];
-  if (m->obj == obj && m->id == part->id && m->gen == r->s->gen)
+  struct memo_slot *m = &r->memo[h >> (64 - MEMO_BITS)];
+  uint64_t key = r->gen | part->id;
+  if (m->obj == obj && m->key == key)
     return m->value;
 #if JANSSON_VERSION_HEX >= 0x020e00
   const json_t *v = json_object_getn(obj, arena + part->str, part->len);
 #else
   const json_t *v = json_object_get(obj, arena + part->str);
 #endif
-  *m = (struct memo_slot){obj, v, part->id, r->s->gen};
+  *m = (struct memo_slot){obj, key, v};
   return v;
 }
 
@@ -2522,8 +2532,9 @@ static const json_t *element(const json_t *v, const char *key, size_t len)
  * null), the other parts inside that value only, as object members or,
  * for an array and a part of digits, elements. NULL when anything is
  * missing. */
-static const json_t *lookup(const struct render *r,
-                            const struct ts_mustache *tpl, const struct node *n)
+static HOT_INLINE const json_t *lookup(const struct render *r,
+                                       const struct ts_mustache *tpl,
+                                       const struct node *n)
 {
   const json_t *const *ctx = r->s->ctx;
   if (n->nparts == 0)
@@ -2883,6 +2894,11 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
                            r->ind_len - r->ind_base)) != TS_OK)
         break;
     }
+    /* One place resolves the names of all three kinds, so that the
+     * lookup can be inlined here, on the hot path. */
+    const json_t *v = NULL;
+    if (n->kind == N_VAR || n->kind == N_SECTION || n->kind == N_INVERTED)
+      v = lookup(r, tpl, n);
     switch (n->kind) {
     case N_TEXT:
       if ((n->flags & NF_INNER_BOL) && r->ind_len > r->ind_base)
@@ -2891,15 +2907,12 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         res = out_write(&r->o, arena + n->str, n->len);
       pc++;
       break;
-    case N_VAR: {
-      const json_t *v = lookup(r, tpl, n);
+    case N_VAR:
       if (v)
         res = write_value(r, v, n->escape);
       pc++;
       break;
-    }
     case N_SECTION: {
-      const json_t *v = lookup(r, tpl, n);
       if (falsey(v) || pc + 1 == n->end) {
         pc = n->end;
         break;
@@ -2929,8 +2942,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       break;
     }
     case N_INVERTED:
-      pc = falsey(lookup(r, tpl, n)) ? pc + 1
-                                                                : n->end;
+      pc = falsey(v) ? pc + 1 : n->end;
       break;
     case N_PARTIAL:
     case N_PARENT: {
@@ -3043,6 +3055,8 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
     memset(s->memo, 0, ((size_t)1 << MEMO_BITS) * sizeof *s->memo);
     s->gen = 1;
   }
+  r.memo = s->memo;
+  r.gen = (uint64_t)s->gen << 32;
   enum ts_result res = TS_OK;
   if (!grow(&s->ctx, &s->capctx, 1, sizeof *s->ctx))
     res = render_nomem(&r);
