@@ -2082,10 +2082,39 @@ static enum ts_result out_write_slow(struct out *o, const char *s, size_t n)
   return TS_OK;
 }
 
-static inline enum ts_result out_write(struct out *o, const char *s, size_t n)
+/* Copies n <= 16 bytes with two loads and stores that may overlap, never
+ * touching a byte outside [s, s + n) or [d, d + n): most writes are this
+ * short (a value, the text between two tags), and a call to memcpy costs
+ * more than the copy. */
+static HOT_INLINE void copy_short(char *d, const char *s, size_t n)
+{
+  if (n >= 8) {
+    uint64_t a, b;
+    memcpy(&a, s, 8);
+    memcpy(&b, s + n - 8, 8);
+    memcpy(d, &a, 8);
+    memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    memcpy(d, &a, 4);
+    memcpy(d + n - 4, &b, 4);
+  } else if (n) {
+    d[0] = s[0];
+    d[n / 2] = s[n / 2];
+    d[n - 1] = s[n - 1];
+  }
+}
+
+static HOT_INLINE enum ts_result out_write(struct out *o, const char *s,
+                                           size_t n)
 {
   if ((size_t)(o->end - o->p) >= n) {
-    memcpy(o->p, s, n);
+    if (n <= 16)
+      copy_short(o->p, s, n);
+    else
+      memcpy(o->p, s, n);
     o->p += n;
     return TS_OK;
   }
@@ -2112,27 +2141,64 @@ static const uint8_t html_repl_len[] = {0, 5, 4, 4, 6, 5};
 static const uint8_t html_class[256] = {
     ['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4, ['\''] = 5};
 
-/* The index of the first byte of s[0, n) that HTML escaping changes. */
-static size_t scan_html(const unsigned char *s, size_t n)
-{
-  size_t i = 0;
 #if defined(__SSE2__)
-  /* '&' 0x26 and '\'' 0x27 differ in bit 0, '<' 0x3c and '>' 0x3e in bit
-   * 1: three comparisons cover the five characters. */
+/* The bytes of v that HTML escaping changes. '&' 0x26 and '\'' 0x27
+ * differ in bit 0, '<' 0x3c and '>' 0x3e in bit 1: three comparisons
+ * cover the five characters. */
+static HOT_INLINE __m128i html_hits(__m128i v)
+{
   const __m128i b0 = _mm_set1_epi8(1), b1 = _mm_set1_epi8(2);
   const __m128i amp = _mm_set1_epi8('\''), lt = _mm_set1_epi8('>'),
                 quot = _mm_set1_epi8('"');
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-    __m128i hits =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
-                                  _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
-                     _mm_cmpeq_epi8(v, quot));
-    size_t k = first_set(hits);
-    if (k < 16)
-      return i + k;
+  return _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(v, b0), amp),
+                   _mm_cmpeq_epi8(_mm_or_si128(v, b1), lt)),
+      _mm_cmpeq_epi8(v, quot));
+}
+#endif
+
+/* The index of the first byte of s[0, n) that HTML escaping changes.
+ * Most values have none, and most are short: the last block of 16 is
+ * loaded so that it ends at s + n (overlapping the one before), and
+ * shorter strings are loaded as two halves that may overlap, so no byte
+ * is read twice one at a time and none outside s[0, n). */
+static HOT_INLINE size_t scan_html(const unsigned char *s, size_t n)
+{
+#if defined(__SSE2__)
+  if (n >= 16) {
+    size_t i = 0;
+    for (; i + 16 < n; i += 16) {
+      size_t k =
+          first_set(html_hits(_mm_loadu_si128((const __m128i *)(s + i))));
+      if (k < 16)
+        return i + k;
+    }
+    /* Bytes before s + i of this block were found clean already. */
+    size_t k = first_set(
+        html_hits(_mm_loadu_si128((const __m128i *)(s + n - 16))));
+    return k < 16 ? n - 16 + k : n;
+  }
+  if (n >= 4) {
+    /* The low half holds s[0, h), the high half s[n - h, n). */
+    size_t h = n >= 8 ? 8 : 4;
+    __m128i v;
+    if (h == 8) {
+      v = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)s),
+                             _mm_loadl_epi64((const __m128i *)(s + n - 8)));
+    } else {
+      uint32_t lo, hi;
+      memcpy(&lo, s, 4);
+      memcpy(&hi, s + n - 4, 4);
+      v = _mm_unpacklo_epi64(_mm_cvtsi32_si128((int)lo),
+                             _mm_cvtsi32_si128((int)hi));
+    }
+    size_t k = first_set(html_hits(v));
+    if (k < h)
+      return k;
+    return k < 16 ? n - h + (k - 8) : n;
   }
 #endif
+  size_t i = 0;
   while (i < n && !html_class[s[i]])
     i++;
   return i;
@@ -2654,7 +2720,7 @@ static enum ts_result buf_sink_write(void *ctx, const char *data, size_t len,
   return TS_OK;
 }
 
-static enum ts_result write_value(struct render *r, const json_t *v,
+static enum ts_result write_other(struct render *r, const json_t *v,
                                   unsigned escape)
 {
   switch (json_typeof(v)) {
@@ -2687,6 +2753,22 @@ static enum ts_result write_value(struct render *r, const json_t *v,
     return res;
   }
   }
+}
+
+/* Writes a value as {{name}} prints it. The common case, a string in an
+ * HTML template with nothing to escape, is copied here in the render
+ * loop. */
+static HOT_INLINE enum ts_result write_value(struct render *r, const json_t *v,
+                                             unsigned escape)
+{
+  if (escape == TS_MUSTACHE_ESCAPE_HTML && json_is_string(v)) {
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (scan_html((const unsigned char *)s, n) == n)
+      return out_write(&r->o, s, n);
+    return esc_html(&r->o, (const unsigned char *)s, n);
+  }
+  return write_other(r, v, escape);
 }
 
 /* Writes text of a template whose lines are being indented: the

@@ -125,6 +125,64 @@ static void escape_html(void)
           "plain text, no change");
 }
 
+/* The escaper tests 16 bytes at a time, loads short strings as two
+ * halves that may overlap, and copies short runs the same way: every
+ * length up to 40, with an escaped character (or a near miss, a byte
+ * one bit away from one) at every position, and one at each end. */
+static void escape_html_every_length(void)
+{
+  static const char specials[] = "&<>\"'%=?$(";
+  struct ts_mustache_env *env = ts_mustache_env_new(NULL);
+  const struct ts_mustache *tpl;
+  struct ts_error err = {0};
+  REQUIRE(ts_mustache_compile_string(env, "t", "[{{x}}|{{{x}}}]", 15,
+                                     TS_MUSTACHE_ESCAPE_HTML, &tpl,
+                                     &err) == TS_OK);
+  struct ts_buf out, want;
+  ts_buf_init(&out, 0);
+  ts_buf_init(&want, 0);
+  char text[41];
+  bool ok = true; /* one failure says enough */
+  for (size_t len = 0; ok && len <= 40; len++) {
+    for (size_t pos = 0; ok && pos <= len; pos++) {
+      for (const char *c = specials; ok && *c; c++) {
+        for (size_t k = 0; k < len; k++)
+          text[k] = (char)('a' + k % 26);
+        if (pos < len)
+          text[pos] = *c;
+        if (len > 1 && *c == '"')
+          text[len - 1] = '<'; /* a second one, at the end */
+        text[len] = '\0';
+        ts_buf_reset(&want);
+        ts_buf_append(&want, "[", 1);
+        for (size_t k = 0; k < len; k++) {
+          const char *e = text[k] == '&'    ? "&amp;"
+                          : text[k] == '<'  ? "&lt;"
+                          : text[k] == '>'  ? "&gt;"
+                          : text[k] == '"'  ? "&quot;"
+                          : text[k] == '\'' ? "&#39;"
+                                            : NULL;
+          if (e)
+            ts_buf_append(&want, e, strlen(e));
+          else
+            ts_buf_append(&want, &text[k], 1);
+        }
+        ts_buf_printf(&want, "|%s]", text);
+        json_t *data = json_pack("{s:s}", "x", text);
+        ts_buf_reset(&out);
+        ok = ts_mustache_render_to_buf(tpl, data, &out, &err) == TS_OK &&
+             !strcmp(ts_buf_cstr(&out), ts_buf_cstr(&want));
+        if (!ok)
+          CHECK_STR(ts_buf_cstr(&out), ts_buf_cstr(&want));
+        json_decref(data);
+      }
+    }
+  }
+  ts_buf_cleanup(&out);
+  ts_buf_cleanup(&want);
+  ts_mustache_env_free(env);
+}
+
 static void escape_json(void)
 {
   RENDERS_AS(
@@ -967,6 +1025,7 @@ int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
       TEST(escape_html),
+      TEST(escape_html_every_length),
       TEST(escape_json),
       TEST(escape_xml),
       TEST(escape_text),
