@@ -224,6 +224,8 @@ struct ts_mustache_env {
   size_t max_steps;
   struct map partials; /* in-memory partials: name -> struct mem_partial */
   struct map names;    /* every name part looked up in data -> its id */
+  json_t **frozen;     /* ts_mustache_env_freeze: a reference each */
+  size_t nfrozen, capfrozen;
   /* Every template compiled here, by key:
    *   'F' mode path   a file compiled with that escaping
    *   'M' mode name   an in-memory partial compiled with that escaping
@@ -589,12 +591,32 @@ void ts_mustache_env_free(struct ts_mustache_env *env)
   }
   map_free(&env->partials);
   map_free(&env->names);
+  for (size_t i = 0; i < env->nfrozen; i++)
+    json_decref(env->frozen[i]);
+  free(env->frozen);
   map_free(&env->cache);
   for (size_t i = 0; i < env->nowned; i++)
     template_free(env->owned[i]);
   free(env->owned);
   scratch_free(env->scratch);
   free(env);
+}
+
+enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
+                                      json_t *value)
+{
+  if (!json_is_object(value) && !json_is_array(value))
+    return TS_OK; /* only containers are looked into */
+  if (env->nfrozen == env->capfrozen) {
+    size_t ncap = env->capfrozen ? env->capfrozen * 2 : 4;
+    json_t **p = realloc(env->frozen, ncap * sizeof *p);
+    if (!p)
+      return TS_ERR_NOMEM;
+    env->frozen = p;
+    env->capfrozen = ncap;
+  }
+  env->frozen[env->nfrozen++] = json_incref(value);
+  return TS_OK;
 }
 
 enum ts_result ts_mustache_env_add_partial(struct ts_mustache_env *env,
@@ -2439,6 +2461,7 @@ struct frame {
   uint32_t body; /* F_LOOP: first node of the body */
   size_t idx, n; /* F_LOOP: element index, array size */
   const json_t *array;
+  bool frozen;                   /* F_LOOP: the array is frozen data */
   const struct ts_mustache *tpl; /* F_CALL: the template to return to */
   size_t ind_base, ind_len;      /* F_CALL: the indentation to restore */
   size_t nargs;                  /* F_CALL: argument frames to restore */
@@ -2462,8 +2485,18 @@ struct argframe {
  * jansson lookup hashes the key, so a hit here is several times cheaper.
  * The data cannot change during a render, and no object it holds can be
  * freed, so an object's address names it until the render ends. A slot
- * holds one entry: a collision evicts, never corrupts. */
+ * holds one entry: a collision evicts, never corrupts.
+ *
+ * Objects inside a frozen value (ts_mustache_env_freeze) do not change
+ * while the environment lives, which holds a reference to them: their
+ * entries have generation 0 and serve every render, so the navigation
+ * that every page of a site repeats is looked up once. The objects and
+ * arrays known to be frozen are kept in a small direct-mapped table of
+ * their own, filled when one is found in frozen data or is one of the
+ * frozen values; only the miss path looks there. An evicted entry makes
+ * lookups slower, never wrong. */
 #define MEMO_BITS 12
+#define FROZEN_BITS 8
 struct memo_slot {
   const json_t *obj;
   uint64_t key; /* the render's generation << 32 | the name part's id */
@@ -2474,6 +2507,7 @@ struct memo_slot {
  * does not allocate per page. */
 struct scratch {
   struct memo_slot *memo; /* 1 << MEMO_BITS slots */
+  const json_t **frozen;  /* 1 << FROZEN_BITS containers of frozen data */
   uint32_t gen;           /* of the current render; 0 is never used */
   char *out;
   const json_t **ctx;
@@ -2493,6 +2527,7 @@ static void scratch_free(struct scratch *s)
     return;
   free(s->out);
   free(s->memo);
+  free(s->frozen);
   free(s->ctx);
   free(s->frames);
   free(s->args);
@@ -2508,9 +2543,11 @@ static struct scratch *scratch_new(void)
     return NULL;
   s->out = malloc(OUT_BUFFER_SIZE);
   s->memo = calloc((size_t)1 << MEMO_BITS, sizeof *s->memo);
-  if (!s->out || !s->memo) {
+  s->frozen = calloc((size_t)1 << FROZEN_BITS, sizeof *s->frozen);
+  if (!s->out || !s->memo || !s->frozen) {
     free(s->out);
     free(s->memo);
+    free(s->frozen);
     free(s);
     return NULL;
   }
@@ -2538,6 +2575,7 @@ struct render {
   struct ts_mustache_env *env;
   struct scratch *s;
   struct memo_slot *memo; /* s->memo */
+  size_t nfrozen;         /* env->nfrozen */
   uint64_t gen;           /* s->gen << 32, for memo keys */
   struct out o;
   struct ts_error *err;
@@ -2558,22 +2596,70 @@ static enum ts_result render_nomem(struct render *r)
   return ts_error_set(r->err, TS_ERR_NOMEM, "%s: out of memory", r->root);
 }
 
-/* What `obj` holds under `part` (NULL: nothing), through the memo. */
-static inline const json_t *object_get(const struct render *r,
-                                       const json_t *obj, const char *arena,
-                                       const struct name_part *part)
+static inline struct memo_slot *memo_slot(const struct render *r,
+                                          const json_t *obj, uint32_t id)
 {
-  uint64_t h = ((uint64_t)(uintptr_t)obj + part->id * 0x9e3779b97f4a7c15u) *
+  uint64_t h = ((uint64_t)(uintptr_t)obj + id * 0x9e3779b97f4a7c15u) *
                0xd6e8feb86659fd93u;
-  struct memo_slot *m = &r->memo[h >> (64 - MEMO_BITS)];
+  return &r->memo[h >> (64 - MEMO_BITS)];
+}
+
+static inline const json_t **frozen_slot(const struct render *r,
+                                         const json_t *v)
+{
+  uint64_t h = (uint64_t)(uintptr_t)v * 0xd6e8feb86659fd93u;
+  return &r->s->frozen[h >> (64 - FROZEN_BITS)];
+}
+
+static inline bool is_frozen(const struct render *r, const json_t *v)
+{
+  return *frozen_slot(r, v) == v;
+}
+
+/* Marks `v`, found in frozen data (`in_frozen`) or not, as frozen when
+ * it is: in frozen data, or one of the frozen values. Only objects and
+ * arrays are looked into, so only they need a mark. */
+static inline void mark_frozen(const struct render *r, bool in_frozen,
+                               const json_t *v)
+{
+  if (!v || json_typeof(v) > JSON_ARRAY)
+    return;
+  for (size_t i = 0; !in_frozen && i < r->env->nfrozen; i++)
+    in_frozen = r->env->frozen[i] == v;
+  if (in_frozen)
+    *frozen_slot(r, v) = v;
+}
+
+/* The memo key for what frozen-or-not `obj` holds under name part `id`
+ * (`v`): generation 0 when `obj` is frozen. Marks `v` when it is frozen
+ * too. Used only when the environment has frozen data. */
+static uint64_t frozen_key(const struct render *r, const json_t *obj,
+                           const json_t *v, uint32_t id)
+{
+  bool frozen = is_frozen(r, obj);
+  mark_frozen(r, frozen, v);
+  return frozen ? id : r->gen | id;
+}
+
+/* What `obj` holds under `part` (NULL: nothing), through the memo: an
+ * entry of this render, or one of frozen data (generation 0). On a miss,
+ * jansson answers and the memo remembers. */
+static HOT_INLINE const json_t *object_get(const struct render *r,
+                                           const json_t *obj,
+                                           const char *arena,
+                                           const struct name_part *part)
+{
+  struct memo_slot *m = memo_slot(r, obj, part->id);
   uint64_t key = r->gen | part->id;
-  if (m->obj == obj && m->key == key)
+  if (m->obj == obj && (m->key == key || m->key == part->id))
     return m->value;
 #if JANSSON_VERSION_HEX >= 0x020e00
   const json_t *v = json_object_getn(obj, arena + part->str, part->len);
 #else
   const json_t *v = json_object_get(obj, arena + part->str);
 #endif
+  if (r->nfrozen)
+    key = frozen_key(r, obj, v, part->id);
   *m = (struct memo_slot){obj, key, v};
   return v;
 }
@@ -2613,12 +2699,16 @@ static HOT_INLINE const json_t *lookup(const struct render *r,
       break;
   for (unsigned k = 1; v && k < n->nparts; k++) {
     part++;
-    if (json_is_object(v))
+    if (json_is_object(v)) {
       v = object_get(r, v, arena, part);
-    else if (json_is_array(v))
-      v = element(v, arena + part->str, part->len);
-    else
+    } else if (json_is_array(v)) {
+      const json_t *array = v;
+      v = element(array, arena + part->str, part->len);
+      if (v && r->nfrozen && is_frozen(r, array))
+        mark_frozen(r, true, v);
+    } else {
       v = NULL;
+    }
   }
   return v;
 }
@@ -2937,7 +3027,10 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         break;
       struct frame *f = &r->s->frames[r->nframes - 1];
       if (f->kind == F_LOOP && ++f->idx < f->n) {
-        r->s->ctx[r->nctx - 1] = json_array_get(f->array, f->idx);
+        const json_t *e = json_array_get(f->array, f->idx);
+        r->s->ctx[r->nctx - 1] = e;
+        if (f->frozen)
+          mark_frozen(r, true, e);
         pc = f->body;
         continue;
       }
@@ -3014,7 +3107,10 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         f->idx = 0;
         f->n = json_array_size(v);
         f->body = pc + 1;
+        f->frozen = r->nfrozen && is_frozen(r, v);
         r->s->ctx[r->nctx++] = json_array_get(v, 0);
+        if (f->frozen)
+          mark_frozen(r, true, r->s->ctx[r->nctx - 1]);
       } else {
         f->kind = F_PUSH;
         r->s->ctx[r->nctx++] = v;
@@ -3138,12 +3234,15 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
     s->gen = 1;
   }
   r.memo = s->memo;
+  r.nfrozen = env->nfrozen;
   r.gen = (uint64_t)s->gen << 32;
   enum ts_result res = TS_OK;
   if (!grow(&s->ctx, &s->capctx, 1, sizeof *s->ctx))
     res = render_nomem(&r);
   if (res == TS_OK) {
     s->ctx[r.nctx++] = data;
+    if (r.nfrozen)
+      mark_frozen(&r, false, data);
     res = run(&r, tpl);
   }
   if (res == TS_OK)

@@ -97,6 +97,17 @@ ts_mustache_env_new(const struct ts_mustache_options *opts);
  * no-op. */
 void ts_mustache_env_free(struct ts_mustache_env *env);
 
+/* Declares that `value` (an object or array; anything else is ignored)
+ * and everything in it will not change while the environment exists.
+ * The environment keeps a reference to it until ts_mustache_env_free,
+ * and renders may remember what they found in it from one render to the
+ * next: data that every render shares, such as a site's navigation, is
+ * then looked up once rather than once per page. Changing a frozen value
+ * afterwards makes later renders print stale data. TS_ERR_NOMEM when out
+ * of memory. */
+enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
+                                      json_t *value);
+
 /* Registers an in-memory partial (the source is copied). In-memory partials
  * are searched before the directories. Register them before compiling: a
  * name already looked up keeps its earlier result. */

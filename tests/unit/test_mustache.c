@@ -874,6 +874,75 @@ static void render_many(void)
   ts_mustache_env_free(env);
 }
 
+/* Renders `tpl` with the JSON text `json` whose "nav" member is
+ * `nav`; returns the output (caller frees). */
+static char *render_with_nav(const struct ts_mustache *tpl, const char *json,
+                             json_t *nav)
+{
+  json_t *data = json_loads(json, 0, NULL);
+  if (nav)
+    json_object_set(data, "nav", nav);
+  struct ts_buf out;
+  ts_buf_init(&out, 0);
+  struct ts_error e = {0};
+  char *result = ts_mustache_render_to_buf(tpl, data, &out, &e) == TS_OK
+                     ? ts_buf_detach(&out)
+                     : NULL;
+  ts_buf_cleanup(&out);
+  json_decref(data);
+  return result;
+}
+
+/* Lookups in frozen data are remembered across renders; lookups in the
+ * rest of the data never are, even when a new page's objects take the
+ * addresses of the last page's. */
+static void frozen_data(void)
+{
+  struct ts_mustache_env *env = ts_mustache_env_new(NULL);
+  struct ts_error e = {0};
+  const char *src = "{{title}}:{{#nav.regions}}[{{name}}{{#current}}*{{/"
+                    "current}}{{root}}]{{/nav.regions}}{{nav.count}}"
+                    "{{#page}}{{nav.count}}{{/page}}";
+  const struct ts_mustache *tpl;
+  REQUIRE(ts_mustache_compile_string(env, "t", src, strlen(src),
+                                     TS_MUSTACHE_ESCAPE_HTML, &tpl,
+                                     &e) == TS_OK);
+  json_t *nav = json_loads("{\"regions\": [{\"name\": \"JP\"}, {\"name\": "
+                           "\"US\", \"current\": true}], \"count\": 2}",
+                           0, NULL);
+  CHECK_INT(ts_mustache_env_freeze(env, nav), TS_OK);
+  json_t *one = json_integer(1);
+  CHECK_INT(ts_mustache_env_freeze(env, one), TS_OK); /* ignored */
+  json_decref(one);
+  for (int i = 0; i < 100; i++) {
+    char json[128], want[128];
+    snprintf(json, sizeof json,
+             "{\"title\": \"p%d\", \"root\": \"%s\", \"page\": {\"n\": %d}}",
+             i, i % 2 ? "../" : "", i);
+    snprintf(want, sizeof want, "p%d:[JP%s][US*%s]22", i, i % 2 ? "../" : "",
+             i % 2 ? "../" : "");
+    char *got = render_with_nav(tpl, json, nav);
+    CHECK_STR(got, want);
+    free(got);
+  }
+  /* A region that is also the root of a page: both ways agree. */
+  json_t *jp = json_array_get(json_object_get(nav, "regions"), 0);
+  struct ts_buf out;
+  ts_buf_init(&out, 0);
+  const struct ts_mustache *name_tpl;
+  REQUIRE(ts_mustache_compile_string(env, "n", "{{name}}|{{current}}", 20,
+                                     TS_MUSTACHE_ESCAPE_HTML, &name_tpl,
+                                     &e) == TS_OK);
+  CHECK_INT(ts_mustache_render_to_buf(name_tpl, jp, &out, &e), TS_OK);
+  CHECK_STR(ts_buf_cstr(&out), "JP|");
+  ts_buf_cleanup(&out);
+  json_decref(nav); /* the environment keeps its own reference */
+  char *got = render_with_nav(tpl, "{\"title\": \"x\"}", NULL);
+  CHECK_STR(got, "x:");
+  free(got);
+  ts_mustache_env_free(env);
+}
+
 struct counting_sink {
   size_t bytes, calls, biggest;
   int fail_after; /* calls; -1 never */
@@ -1049,6 +1118,7 @@ int main(int argc, char **argv)
       TEST(search_path_order_and_fallback),
       TEST(partial_names_stay_inside),
       TEST(render_many),
+      TEST(frozen_data),
       TEST(streams_through_sink),
       TEST(ten_thousand_nested_sections),
       TEST(partial_including_itself),
