@@ -1009,6 +1009,8 @@ static unsigned thread_count(const struct site *s)
 
 static enum ts_result load_templates(struct site *s, struct renderer *rd,
                                      struct ts_error *err);
+static enum ts_result freeze_common(struct site *s, struct renderer *rd,
+                                    struct ts_error *err);
 
 static void renderer_cleanup(struct renderer *rd)
 {
@@ -1038,6 +1040,8 @@ static enum ts_result all_item_pages(struct site *s, struct ts_error *err)
     ts_buf_init(&w[k].rd.page, 0);
     ts_buf_init(&w[k].rd.svg, 64 * 1024);
     r = load_templates(s, &w[k].rd, err);
+    if (r == TS_OK)
+      r = freeze_common(s, &w[k].rd, err);
     if (r == TS_OK && thrd_create(&ids[k], run_worker, &w[k]) == thrd_success)
       started = k;
     else if (r == TS_OK)
@@ -1423,6 +1427,19 @@ static enum ts_result load_templates(struct site *s, struct renderer *rd,
   return TS_OK;
 }
 
+/* site, run and nav are the same in every page and never change once
+ * built: the renderer may remember what it found in them from one page
+ * to the next. */
+static enum ts_result freeze_common(struct site *s, struct renderer *rd,
+                                    struct ts_error *err)
+{
+  if (ts_mustache_env_freeze(rd->env, s->site_obj) != TS_OK ||
+      ts_mustache_env_freeze(rd->env, s->run_obj) != TS_OK ||
+      ts_mustache_env_freeze(rd->env, s->nav_obj) != TS_OK)
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  return TS_OK;
+}
+
 /* Copies assets/: the user's files, then built-in ones they lack. */
 static enum ts_result copy_user_assets(struct site *s, const char *dir,
                                        const char *rel, unsigned depth,
@@ -1492,6 +1509,10 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   if (r != TS_OK)
     return r;
   build_common(s);
+  if (!s->opts->dump_context)
+    r = freeze_common(s, &s->main, err);
+  if (r != TS_OK)
+    return r;
   json_t *paths = json_array();
   json_array_append_new(paths, json_string("index.html"));
   r = index_page(s, err);
