@@ -2069,10 +2069,16 @@ static enum ts_result out_flush(struct out *o)
 {
   size_t n = (size_t)(o->p - o->buf);
   if (n) {
-    ts_error_set(o->err, TS_ERR_IO, "%s: writing the output failed", o->name);
+    /* A sink that fails without saying why gets a generic message. */
+    if (o->err)
+      o->err->msg[0] = '\0';
     enum ts_result r = o->sink.write(o->sink.ctx, o->buf, n, o->err);
-    if (r != TS_OK)
+    if (r != TS_OK) {
+      if (o->err && !o->err->msg[0])
+        ts_error_set(o->err, TS_ERR_IO, "%s: writing the output failed",
+                     o->name);
       return r;
+    }
     o->flushed += n;
   }
   size_t room = o->max - o->flushed;
@@ -2616,29 +2622,23 @@ static inline bool is_frozen(const struct render *r, const json_t *v)
   return *frozen_slot(r, v) == v;
 }
 
-/* Marks `v`, found in frozen data (`in_frozen`) or not, as frozen when
- * it is: in frozen data, or one of the frozen values. Only objects and
- * arrays are looked into, so only they need a mark. */
-static inline void mark_frozen(const struct render *r, bool in_frozen,
-                               const json_t *v)
+static void mark_container(const struct render *r, bool in_frozen,
+                           const json_t *v)
 {
-  if (!v || json_typeof(v) > JSON_ARRAY)
-    return;
   for (size_t i = 0; !in_frozen && i < r->env->nfrozen; i++)
     in_frozen = r->env->frozen[i] == v;
   if (in_frozen)
     *frozen_slot(r, v) = v;
 }
 
-/* The memo key for what frozen-or-not `obj` holds under name part `id`
- * (`v`): generation 0 when `obj` is frozen. Marks `v` when it is frozen
- * too. Used only when the environment has frozen data. */
-static uint64_t frozen_key(const struct render *r, const json_t *obj,
-                           const json_t *v, uint32_t id)
+/* Marks `v`, found in frozen data (`in_frozen`) or not, as frozen when
+ * it is: in frozen data, or one of the frozen values. Only objects and
+ * arrays are looked into, so only they need a mark. */
+static HOT_INLINE void mark_frozen(const struct render *r, bool in_frozen,
+                                   const json_t *v)
 {
-  bool frozen = is_frozen(r, obj);
-  mark_frozen(r, frozen, v);
-  return frozen ? id : r->gen | id;
+  if (v && json_typeof(v) <= JSON_ARRAY)
+    mark_container(r, in_frozen, v);
 }
 
 /* What `obj` holds under `part` (NULL: nothing), through the memo: an
@@ -2658,8 +2658,13 @@ static HOT_INLINE const json_t *object_get(const struct render *r,
 #else
   const json_t *v = json_object_get(obj, arena + part->str);
 #endif
-  if (r->nfrozen)
-    key = frozen_key(r, obj, v, part->id);
+  if (r->nfrozen) {
+    /* In frozen data the entry serves every render (generation 0). */
+    bool frozen = is_frozen(r, obj);
+    if (frozen)
+      key = part->id;
+    mark_frozen(r, frozen, v);
+  }
   *m = (struct memo_slot){obj, key, v};
   return v;
 }

@@ -962,6 +962,14 @@ static enum ts_result count_write(void *ctx, const char *data, size_t len,
   return TS_OK;
 }
 
+/* A sink that fails and says nothing. */
+static enum ts_result mute_failure(void *ctx, const char *data, size_t len,
+                                   struct ts_error *err)
+{
+  (void)ctx, (void)data, (void)len, (void)err;
+  return TS_ERR_IO;
+}
+
 static void streams_through_sink(void)
 {
   struct ts_mustache_env *env = ts_mustache_env_new(NULL);
@@ -992,6 +1000,12 @@ static void streams_through_sink(void)
                                &e),
             TS_ERR_IO);
   CHECK_STR(e.msg, "disk full");
+  /* One that fails without a message gets a generic one. */
+  CHECK_INT(ts_mustache_render(tpl, data,
+                               (struct ts_mustache_sink){mute_failure, NULL},
+                               &e),
+            TS_ERR_IO);
+  CHECK_STR(e.msg, "t: writing the output failed");
   json_decref(data);
   ts_mustache_env_free(env);
 }
