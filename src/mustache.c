@@ -171,7 +171,10 @@ enum node_flag {
   NF_STANDALONE = 4, /* PARTIAL/PARENT/BLOCK: a standalone site, indented */
   NF_DYNAMIC = 8,    /* PARTIAL/PARENT: {{>*name}}, name looked up in data */
   NF_ARG = 16,       /* BLOCK: an argument of the enclosing parent */
-  NF_BODY_BOL = 32   /* BLOCK: its body starts at the start of a line */
+  NF_BODY_BOL = 32,  /* BLOCK: its body starts at the start of a line */
+  /* VAR/SECTION/INVERTED with text: NF_BOL and NF_INNER_BOL of the text */
+  NF_TEXT_BOL = 64,
+  NF_TEXT_INNER_BOL = 128
 };
 
 struct node {
@@ -182,8 +185,16 @@ struct node {
   uint32_t str;    /* arena offset: the text, or the name ("a\0b\0c\0") */
   uint32_t len;    /* length of the text or of the whole name */
   uint32_t end;    /* SECTION/INVERTED/PARENT/BLOCK: index after the body */
-  uint32_t indent; /* arena offset of the site's indentation */
-  uint32_t indent_len;
+  union {
+    struct { /* PARTIAL/PARENT/BLOCK: arena offset of the indentation */
+      uint32_t indent;
+      uint32_t indent_len;
+    };
+    struct { /* VAR/SECTION/INVERTED: template text written first, a */
+      uint32_t text; /* TEXT node that preceded it, merged into it */
+      uint32_t text_len;
+    };
+  };
   uint32_t parts; /* a name looked up in the data: its first name_part */
   const struct ts_mustache *target; /* static PARTIAL/PARENT; NULL: none */
 };
@@ -1870,6 +1881,60 @@ static enum ts_result build(struct compiler *c)
   return r;
 }
 
+/* Merges each TEXT node into the variable or section that follows it,
+ * so that rendering visits one node instead of two; most text is
+ * followed by a tag. Not across the end of a body: the text and the node
+ * must be in the same one. Every index (`end`) is renumbered; an index
+ * of the text becomes one of the node it went into, which writes the
+ * text first. */
+static void merge_text(struct compiler *c)
+{
+  size_t n = c->nnodes;
+  if (n < 2)
+    return;
+  /* ends[i]: some body ends just before node i. */
+  bool *ends = calloc(n + 1, sizeof *ends);
+  uint32_t *to = malloc((n + 1) * sizeof *to);
+  if (!ends || !to) { /* merging is an optimisation: go without */
+    free(ends);
+    free(to);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint8_t k = c->nodes[i].kind;
+    if (k == N_SECTION || k == N_INVERTED || k == N_PARENT || k == N_BLOCK)
+      ends[c->nodes[i].end] = true;
+  }
+  size_t out = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct node *t = &c->nodes[i];
+    struct node *next = i + 1 < n ? &c->nodes[i + 1] : NULL;
+    if (t->kind == N_TEXT && next && !ends[i + 1] &&
+        (next->kind == N_VAR || next->kind == N_SECTION ||
+         next->kind == N_INVERTED)) {
+      next->text = t->str;
+      next->text_len = t->len;
+      if (t->flags & NF_BOL)
+        next->flags |= NF_TEXT_BOL;
+      if (t->flags & NF_INNER_BOL)
+        next->flags |= NF_TEXT_INNER_BOL;
+      to[i] = (uint32_t)out; /* the node that now writes this text */
+      continue;
+    }
+    to[i] = (uint32_t)out;
+    c->nodes[out++] = *t;
+  }
+  to[n] = (uint32_t)out;
+  for (size_t i = 0; i < out; i++) {
+    uint8_t k = c->nodes[i].kind;
+    if (k == N_SECTION || k == N_INVERTED || k == N_PARENT || k == N_BLOCK)
+      c->nodes[i].end = to[c->nodes[i].end];
+  }
+  c->nnodes = out;
+  free(ends);
+  free(to);
+}
+
 static void compiler_cleanup(struct compiler *c)
 {
   free(c->toks);
@@ -1914,6 +1979,7 @@ static enum ts_result compile_one(struct ts_mustache_env *env, struct txn *txn,
         memchr(c.arena.data + n->str, '\n', n->len - 1))
       n->flags |= NF_INNER_BOL;
   }
+  merge_text(&c);
   p->tpl->nodes = c.nodes;
   p->tpl->n_nodes = (uint32_t)c.nnodes;
   p->tpl->parts = c.parts;
@@ -2892,6 +2958,34 @@ static bool blank_line(const char *s, size_t n)
   return n && (s[0] == '\n' || (s[0] == '\r' && n > 1 && s[1] == '\n'));
 }
 
+/* Writes template text: a TEXT node, or the text merged into the node
+ * after it. `bol` and `inner_bol` are its NF_BOL and NF_INNER_BOL. */
+static HOT_INLINE enum ts_result write_text(struct render *r, const char *s,
+                                            size_t n, bool bol,
+                                            bool inner_bol)
+{
+  if (bol || r->force) {
+    r->force = false;
+    if (r->ind_len > r->ind_base && !blank_line(s, n)) {
+      enum ts_result res = out_write(&r->o, r->s->indent + r->ind_base,
+                                     r->ind_len - r->ind_base);
+      if (res != TS_OK)
+        return res;
+    }
+  }
+  if (inner_bol && r->ind_len > r->ind_base)
+    return write_indented(r, s, n);
+  return out_write(&r->o, s, n);
+}
+
+static enum ts_result too_many_steps(struct render *r)
+{
+  return ts_error_set(r->err, TS_ERR_LIMIT,
+                      "%s: rendering takes more than %zu steps (loops or "
+                      "recursion too large)",
+                      r->root, r->env->max_steps);
+}
+
 static enum ts_result add_indent(struct render *r, const char *s, size_t n)
 {
   if (n == 0)
@@ -3059,13 +3153,28 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       continue;
     }
     if (--r->steps == 0) {
-      res = ts_error_set(r->err, TS_ERR_LIMIT,
-                         "%s: rendering takes more than %zu steps (loops or "
-                         "recursion too large)",
-                         r->root, r->env->max_steps);
+      res = too_many_steps(r);
       break;
     }
     const struct node *n = &nodes[pc];
+    if (n->kind == N_TEXT) {
+      res = write_text(r, arena + n->str, n->len, n->flags & NF_BOL,
+                       n->flags & NF_INNER_BOL);
+      pc++;
+      continue;
+    }
+    if (n->kind <= N_INVERTED && n->text_len) {
+      /* The text merged into this node, which counts as a step of its
+       * own: the node's step is taken after it. */
+      if ((res = write_text(r, arena + n->text, n->text_len,
+                            n->flags & NF_TEXT_BOL,
+                            n->flags & NF_TEXT_INNER_BOL)) != TS_OK)
+        break;
+      if (--r->steps == 0) {
+        res = too_many_steps(r);
+        break;
+      }
+    }
     if ((n->flags & NF_BOL) || r->force) {
       r->force = false;
       if (r->ind_len > r->ind_base &&
@@ -3074,24 +3183,18 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
                            r->ind_len - r->ind_base)) != TS_OK)
         break;
     }
-    /* One place resolves the names of all three kinds, so that the
-     * lookup can be inlined here, on the hot path. */
+    /* One place resolves the names of all three kinds that have one, so
+     * that the lookup is inlined once. */
     const json_t *v = NULL;
     if (n->kind == N_VAR || n->kind == N_SECTION || n->kind == N_INVERTED)
       v = lookup(r, tpl, n);
-    switch (n->kind) {
-    case N_TEXT:
-      if ((n->flags & NF_INNER_BOL) && r->ind_len > r->ind_base)
-        res = write_indented(r, arena + n->str, n->len);
-      else
-        res = out_write(&r->o, arena + n->str, n->len);
-      pc++;
-      break;
-    case N_VAR:
+    if (n->kind == N_VAR) {
       if (v)
         res = write_value(r, v, n->escape);
       pc++;
-      break;
+      continue;
+    }
+    switch (n->kind) {
     case N_SECTION: {
       if (falsey(v) || pc + 1 == n->end) {
         pc = n->end;
