@@ -223,6 +223,7 @@ struct mem_partial {
 };
 
 struct scratch; /* render state kept between renders; defined below */
+struct cached_section; /* defined with the renderer */
 
 struct ts_mustache_env {
   char **dirs;
@@ -237,6 +238,9 @@ struct ts_mustache_env {
   struct map names;    /* every name part looked up in data -> its id */
   json_t **frozen;     /* ts_mustache_env_freeze: a reference each */
   size_t nfrozen, capfrozen;
+  struct cached_section *sections; /* output of sections over frozen data */
+  size_t nsections;
+  size_t section_bytes; /* their output, all together */
   /* Every template compiled here, by key:
    *   'F' mode path   a file compiled with that escaping
    *   'M' mode name   an in-memory partial compiled with that escaping
@@ -542,6 +546,7 @@ size_t ts_mustache_format_double(double v, char out[32])
 
 struct scratch; /* freed by scratch_free, defined with the renderer */
 static void scratch_free(struct scratch *s);
+static void sections_free(struct ts_mustache_env *env);
 
 struct ts_mustache_env *ts_mustache_env_new(const struct ts_mustache_options *o)
 {
@@ -602,6 +607,7 @@ void ts_mustache_env_free(struct ts_mustache_env *env)
   }
   map_free(&env->partials);
   map_free(&env->names);
+  sections_free(env); /* before the frozen data their entries point into */
   for (size_t i = 0; i < env->nfrozen; i++)
     json_decref(env->frozen[i]);
   free(env->frozen);
@@ -2580,6 +2586,8 @@ struct memo_slot {
 struct scratch {
   struct memo_slot *memo; /* 1 << MEMO_BITS slots */
   const json_t **frozen;  /* 1 << FROZEN_BITS containers of frozen data */
+  struct section_dep *deps; /* a recording's, for the next one */
+  size_t capdeps;
   uint32_t gen;           /* of the current render; 0 is never used */
   char *out;
   const json_t **ctx;
@@ -2600,6 +2608,7 @@ static void scratch_free(struct scratch *s)
   free(s->out);
   free(s->memo);
   free(s->frozen);
+  free(s->deps);
   free(s->ctx);
   free(s->frames);
   free(s->args);
@@ -2643,9 +2652,36 @@ static bool grow(void *p, size_t *cap, size_t need, size_t size)
   return true;
 }
 
+/* A dependency of a section's output: a name that its body looked up
+ * below the section's own frame, where the data may change from one
+ * render to the next, and what it found. */
+struct section_dep {
+  uint32_t node; /* the name's node, in the section's template */
+  bool owned;    /* `value` is a scalar's copy, else borrowed */
+  json_t *value; /* NULL: missing; else a copy of a scalar, or a frozen
+                    object or array */
+};
+
+/* The recording of a section's output, while its body runs. */
+struct recording {
+  const struct ts_mustache *tpl; /* NULL when not recording */
+  uint32_t node;
+  const json_t *value; /* the section's value, frozen */
+  size_t base;         /* context entries below the section's own */
+  size_t frame;        /* the section's frame */
+  size_t out_start;    /* where its output starts in the buffer */
+  size_t flushed;      /* out.flushed when it started */
+  size_t steps;        /* steps left when it started */
+  bool ok;             /* nothing seen yet that its output depends on
+                          beyond frozen data and the dependencies */
+  struct section_dep *deps;
+  size_t ndeps, capdeps;
+};
+
 struct render {
   struct ts_mustache_env *env;
   struct scratch *s;
+  struct recording rec;
   struct memo_slot *memo; /* s->memo */
   size_t nfrozen;         /* env->nfrozen */
   uint64_t gen;           /* s->gen << 32, for memo keys */
@@ -3113,6 +3149,204 @@ static bool find_argument(struct render *r, const struct ts_mustache *tpl,
   return found;
 }
 
+/* ------------------------------------------------------------------ */
+/* Sections over frozen data, rendered once.                           */
+/*                                                                     */
+/* A section over a frozen object or array (a site's navigation) writes */
+/* the same output in every render, except where its body reads names   */
+/* that are not found in frozen data but below the section (page.root   */
+/* in a link). The first render records the section's output and those */
+/* names with their values; a later render that finds the same values   */
+/* writes the recorded output instead of running the body. The body may */
+/* hold variables and sections, but no partial, parent or block, and    */
+/* no indentation may be pending: those depend on more than the data.   */
+/* What the body would count as steps is counted all the same.          */
+
+#define SECTION_VARIANTS 4 /* recorded outputs of one section */
+#define SECTION_TRIES 3    /* recordings that failed before giving up */
+#define MAX_SECTIONS 64    /* per environment */
+#define MAX_SECTION_OUTPUT ((size_t)64 << 10)
+#define MAX_SECTION_BYTES ((size_t)1 << 20) /* all of them */
+#define MAX_SECTION_DEPS 64
+
+struct cached_section {
+  const struct ts_mustache *tpl;
+  uint32_t node;
+  const json_t *value; /* the section's value: frozen */
+  bool ready;          /* else a record of failed attempts */
+  unsigned failures;
+  char *out;
+  size_t len;
+  size_t steps; /* what running the body counts */
+  struct section_dep *deps;
+  size_t ndeps;
+};
+
+static void deps_free(struct section_dep *deps, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (deps[i].owned)
+      json_decref(deps[i].value);
+}
+
+static void sections_free(struct ts_mustache_env *env)
+{
+  for (size_t i = 0; i < env->nsections; i++) {
+    struct cached_section *c = &env->sections[i];
+    deps_free(c->deps, c->ndeps);
+    free(c->deps);
+    free(c->out);
+  }
+  free(env->sections);
+}
+
+/* The same value, as far as output goes: scalars by value, containers
+ * (frozen, so unchanging) by address. */
+static bool same_value(const json_t *recorded, const json_t *now)
+{
+  if (!recorded || !now || json_typeof(recorded) <= JSON_ARRAY)
+    return recorded == now;
+  return json_equal(recorded, now);
+}
+
+/* Writes the recorded output of section node `pc` of `tpl` (value `v`)
+ * when one was recorded with the values that its dependencies have now;
+ * true when it did (or failed to, with *res set). Otherwise starts a
+ * recording when that may still pay. The caller has checked that `v` is
+ * frozen and that nothing is being recorded. */
+static bool replay_section(struct render *r, const struct ts_mustache *tpl,
+                           uint32_t pc, const json_t *v, enum ts_result *res)
+{
+  struct ts_mustache_env *env = r->env;
+  unsigned variants = 0, failures = 0;
+  size_t used = r->o.flushed + (size_t)(r->o.p - r->o.buf);
+  for (size_t i = 0; i < env->nsections; i++) {
+    const struct cached_section *c = &env->sections[i];
+    if (c->tpl != tpl || c->node != pc || c->value != v)
+      continue;
+    variants++;
+    if (!c->ready) {
+      failures = c->failures;
+      continue;
+    }
+    /* Near a cap the body runs, so that it fails where it would. */
+    if (r->steps <= c->steps || c->len > r->o.max - used)
+      return false;
+    size_t d = 0;
+    while (d < c->ndeps &&
+           same_value(c->deps[d].value,
+                      lookup(r, tpl, &tpl->nodes[c->deps[d].node])))
+      d++;
+    if (d < c->ndeps)
+      continue;
+    r->steps -= c->steps;
+    *res = out_write(&r->o, c->out, c->len);
+    return true;
+  }
+  if (failures < SECTION_TRIES && variants < SECTION_VARIANTS &&
+      env->nsections < MAX_SECTIONS) {
+    struct recording *rec = &r->rec;
+    rec->tpl = tpl;
+    rec->node = pc;
+    rec->value = v;
+    rec->base = r->nctx;
+    rec->frame = r->nframes;
+    rec->out_start = (size_t)(r->o.p - r->o.buf);
+    rec->flushed = r->o.flushed;
+    rec->steps = r->steps;
+    rec->ok = true;
+    rec->ndeps = 0;
+  }
+  return false;
+}
+
+/* While recording: notes what name node `n` (at `pc`) found, `v`, when
+ * it was found below the section, where data may change. */
+static void record_lookup(struct render *r, const struct ts_mustache *tpl,
+                          uint32_t pc, const struct node *n, const json_t *v)
+{
+  struct recording *rec = &r->rec;
+  if (!rec->ok || n->nparts == 0) /* "." is the top, above the section */
+    return;
+  const struct name_part *part = &tpl->parts[n->parts];
+  for (size_t i = r->nctx; i-- > rec->base;)
+    if (json_is_object(r->s->ctx[i]) &&
+        object_get(r, r->s->ctx[i], tpl->arena, part))
+      return; /* in frozen data, or in a value a dependency gave */
+  for (size_t i = 0; i < rec->ndeps; i++)
+    if (rec->deps[i].node == pc)
+      return; /* below the section, the same every time */
+  bool container = v && json_typeof(v) <= JSON_ARRAY;
+  if ((container && !is_frozen(r, v)) || rec->ndeps == MAX_SECTION_DEPS ||
+      !grow(&rec->deps, &rec->capdeps, rec->ndeps + 1, sizeof *rec->deps)) {
+    rec->ok = false;
+    return;
+  }
+  json_t *copy = NULL;
+  if (v && !container && !(copy = json_copy((json_t *)v))) {
+    rec->ok = false;
+    return;
+  }
+  rec->deps[rec->ndeps++] =
+      (struct section_dep){pc, copy != NULL, container ? (json_t *)v : copy};
+}
+
+/* The recorded section's frame is being popped: keeps its output if
+ * nothing spoilt the recording, else counts a failure. */
+static void finish_recording(struct render *r)
+{
+  struct recording *rec = &r->rec;
+  struct ts_mustache_env *env = r->env;
+  size_t len = (size_t)(r->o.p - r->o.buf) - rec->out_start;
+  bool keep = rec->ok && r->o.flushed == rec->flushed &&
+              len <= MAX_SECTION_OUTPUT &&
+              env->section_bytes + len <= MAX_SECTION_BYTES;
+  struct cached_section *c = NULL;
+  if (!keep) {
+    for (size_t i = 0; i < env->nsections && !c; i++)
+      if (env->sections[i].tpl == rec->tpl &&
+          env->sections[i].node == rec->node &&
+          env->sections[i].value == rec->value && !env->sections[i].ready)
+        c = &env->sections[i];
+  }
+  if (!c) {
+    struct cached_section *p =
+        realloc(env->sections, (env->nsections + 1) * sizeof *p);
+    if (p) {
+      env->sections = p;
+      c = &p[env->nsections++];
+      *c = (struct cached_section){
+          .tpl = rec->tpl, .node = rec->node, .value = rec->value};
+    }
+  }
+  if (c && keep) {
+    c->out = malloc(len ? len : 1);
+    c->deps = malloc((rec->ndeps ? rec->ndeps : 1) * sizeof *c->deps);
+    if (c->out && c->deps) {
+      memcpy(c->out, r->o.buf + rec->out_start, len);
+      if (rec->ndeps)
+        memcpy(c->deps, rec->deps, rec->ndeps * sizeof *c->deps);
+      c->len = len;
+      c->ndeps = rec->ndeps;
+      c->steps = rec->steps - r->steps;
+      c->ready = true;
+      env->section_bytes += len;
+      rec->ndeps = 0; /* the copies belong to the entry now */
+    } else {
+      free(c->out);
+      free(c->deps);
+      c->out = NULL;
+      c->deps = NULL;
+      c->failures = SECTION_TRIES;
+    }
+  } else if (c) {
+    c->failures++;
+  }
+  deps_free(rec->deps, rec->ndeps);
+  rec->ndeps = 0;
+  rec->tpl = NULL;
+}
+
 static enum ts_result run(struct render *r, const struct ts_mustache *root)
 {
   const struct ts_mustache *tpl = root;
@@ -3133,6 +3367,8 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         pc = f->body;
         continue;
       }
+      if (r->rec.tpl && r->nframes - 1 == r->rec.frame)
+        finish_recording(r);
       if (f->kind == F_CALL) {
         tpl = f->tpl;
         nodes = tpl->nodes;
@@ -3186,8 +3422,11 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
     /* One place resolves the names of all three kinds that have one, so
      * that the lookup is inlined once. */
     const json_t *v = NULL;
-    if (n->kind == N_VAR || n->kind == N_SECTION || n->kind == N_INVERTED)
+    if (n->kind == N_VAR || n->kind == N_SECTION || n->kind == N_INVERTED) {
       v = lookup(r, tpl, n);
+      if (r->rec.tpl)
+        record_lookup(r, tpl, pc, n, v);
+    }
     if (n->kind == N_VAR) {
       if (v)
         res = write_value(r, v, n->escape);
@@ -3197,6 +3436,12 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
     switch (n->kind) {
     case N_SECTION: {
       if (falsey(v) || pc + 1 == n->end) {
+        pc = n->end;
+        break;
+      }
+      if (r->nfrozen && !r->rec.tpl && json_typeof(v) <= JSON_ARRAY &&
+          r->ind_len == r->ind_base && is_frozen(r, v) &&
+          replay_section(r, tpl, pc, v, &res)) {
         pc = n->end;
         break;
       }
@@ -3232,6 +3477,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       break;
     case N_PARTIAL:
     case N_PARENT: {
+      r->rec.ok = false; /* not worth recording: see replay_section */
       const struct ts_mustache *target = n->target;
       const char *name = arena + n->str;
       size_t name_len = n->len;
@@ -3274,6 +3520,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       break;
     }
     case N_BLOCK: {
+      r->rec.ok = false;
       const struct ts_mustache *atpl;
       uint32_t aidx;
       bool site = n->flags & NF_STANDALONE;
@@ -3343,6 +3590,8 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
   }
   r.memo = s->memo;
   r.nfrozen = env->nfrozen;
+  r.rec.deps = s->deps;
+  r.rec.capdeps = s->capdeps;
   r.gen = (uint64_t)s->gen << 32;
   enum ts_result res = TS_OK;
   if (!grow(&s->ctx, &s->capctx, 1, sizeof *s->ctx))
@@ -3355,6 +3604,10 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
   }
   if (res == TS_OK)
     res = out_flush(&r.o);
+  if (r.rec.tpl) /* the render failed inside the section */
+    deps_free(r.rec.deps, r.rec.ndeps);
+  s->deps = r.rec.deps; /* kept for the next recording */
+  s->capdeps = r.rec.capdeps;
   if (env->scratch)
     scratch_free(s);
   else

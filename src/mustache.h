@@ -102,9 +102,11 @@ void ts_mustache_env_free(struct ts_mustache_env *env);
  * The environment keeps a reference to it until ts_mustache_env_free,
  * and renders may remember what they found in it from one render to the
  * next: data that every render shares, such as a site's navigation, is
- * then looked up once rather than once per page. Changing a frozen value
- * afterwards makes later renders print stale data. TS_ERR_NOMEM when out
- * of memory. */
+ * then looked up once rather than once per page, and a section over it
+ * is rendered once and its output reused while the names its body reads
+ * outside frozen data keep their values (docs/mustache.md). Changing a
+ * frozen value afterwards makes later renders print stale data.
+ * TS_ERR_NOMEM when out of memory. */
 enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
                                       json_t *value);
 
