@@ -2952,9 +2952,9 @@ static enum ts_result write_other(struct render *r, const json_t *v,
   }
 }
 
-/* Writes a value as {{name}} prints it. The common case, a string in an
- * HTML template with nothing to escape, is copied here in the render
- * loop. */
+/* Writes a value as {{name}} prints it. The common cases, a string in an
+ * HTML template with nothing to escape and an integer (digits escape to
+ * themselves), are written here in the render loop. */
 static HOT_INLINE enum ts_result write_value(struct render *r, const json_t *v,
                                              unsigned escape)
 {
@@ -2964,6 +2964,11 @@ static HOT_INLINE enum ts_result write_value(struct render *r, const json_t *v,
     if (scan_html((const unsigned char *)s, n) == n)
       return out_write(&r->o, s, n);
     return esc_html(&r->o, (const unsigned char *)s, n);
+  }
+  if (json_is_integer(v)) {
+    char num[24];
+    size_t n = format_int((long long)json_integer_value(v), num);
+    return out_write(&r->o, num, n);
   }
   return write_other(r, v, escape);
 }
