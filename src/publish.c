@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,11 +25,16 @@
 #define KEPT ".gitignore"
 
 struct ts_publish {
+  /* Set by _begin and read-only until _commit or _abort. */
   char *out;    /* the output folder */
   char *tmp;    /* the new tree, once created */
   bool old_exists;
-  bool tmp_created;
   const struct ts_log *log;
+  /* Everything below is guarded by `lock` while files are added: several
+   * threads may add files at once, and only the bookkeeping is under the
+   * lock, never the reads and writes of file contents. */
+  mtx_t lock;
+  bool tmp_created;
   /* Paths of the new tree: an open-addressing set (for finding files to
    * remove) plus, until the new tree exists, the list of files verified
    * identical (to link once it does). */
@@ -144,7 +150,7 @@ static void remove_tree(const char *path)
   nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Creates the folders above `rel` inside the new tree. */
+/* Creates the folders above `rel` inside the new tree. Under the lock. */
 static enum ts_result make_parents(struct ts_publish *p, const char *rel,
                                    struct ts_error *err)
 {
@@ -163,15 +169,10 @@ static enum ts_result make_parents(struct ts_publish *p, const char *rel,
   return r;
 }
 
-static enum ts_result write_new(struct ts_publish *p, const char *rel,
-                                const void *data, size_t len,
-                                struct ts_error *err)
+/* Creates `path` with `len` bytes of `data`; it must not exist yet. */
+static enum ts_result write_file(const char *path, const void *data,
+                                 size_t len, struct ts_error *err)
 {
-  enum ts_result r = make_parents(p, rel, err);
-  if (r != TS_OK)
-    return r;
-  char path[2 * PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s", p->tmp, rel);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
     return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
@@ -191,19 +192,14 @@ static enum ts_result write_new(struct ts_publish *p, const char *rel,
   }
   if (close(fd) != 0)
     return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
-  p->stats.written++;
-  p->stats.bytes += len;
   return TS_OK;
 }
 
 /* The new tree gets the previous tree's file: a hard link, or a copy
- * where links are not possible. */
-static enum ts_result link_old(struct ts_publish *p, const char *rel,
+ * where links are not possible. Its folder must exist. */
+static enum ts_result link_old(const struct ts_publish *p, const char *rel,
                                struct ts_error *err)
 {
-  enum ts_result r = make_parents(p, rel, err);
-  if (r != TS_OK)
-    return r;
   char from[2 * PATH_MAX], to[2 * PATH_MAX];
   snprintf(from, sizeof from, "%s/%s", p->out, rel);
   snprintf(to, sizeof to, "%s/%s", p->tmp, rel);
@@ -211,16 +207,16 @@ static enum ts_result link_old(struct ts_publish *p, const char *rel,
     return TS_OK;
   char *data;
   size_t len;
-  r = ts_fs_read(from, SIZE_MAX / 2, &data, &len, err);
+  enum ts_result r = ts_fs_read(from, SIZE_MAX / 2, &data, &len, err);
   if (r != TS_OK)
     return r;
-  r = write_new(p, rel, data, len, err);
-  p->stats.written--; /* a copy of an unchanged file is not a change */
-  p->stats.bytes -= len;
+  r = write_file(to, data, len, err);
   free(data);
   return r;
 }
 
+/* Creates the new tree and links the files verified so far into it.
+ * Under the lock. */
 static enum ts_result ensure_tmp(struct ts_publish *p, struct ts_error *err)
 {
   if (p->tmp_created)
@@ -229,7 +225,9 @@ static enum ts_result ensure_tmp(struct ts_publish *p, struct ts_error *err)
     return ts_error_set(err, TS_ERR_IO, "%s: %s", p->tmp, strerror(errno));
   p->tmp_created = true;
   for (size_t i = 0; i < p->nverified; i++) {
-    enum ts_result r = link_old(p, p->verified[i], err);
+    enum ts_result r = make_parents(p, p->verified[i], err);
+    if (r == TS_OK)
+      r = link_old(p, p->verified[i], err);
     if (r != TS_OK)
       return r;
   }
@@ -301,9 +299,12 @@ enum ts_result ts_publish_begin(const char *out_dir, const struct ts_log *log,
     return ts_error_set(err, TS_ERR_CONFIG, "output folder \"%s\" is not "
                         "usable", out_dir);
   struct ts_publish *p = calloc(1, sizeof *p);
-  if (!p || !(p->out = malloc(n + 1)) || !(p->tmp = malloc(PATH_MAX))) {
-    if (p)
+  if (!p || !(p->out = malloc(n + 1)) || !(p->tmp = malloc(PATH_MAX)) ||
+      mtx_init(&p->lock, mtx_plain) != thrd_success) {
+    if (p) {
       free(p->out);
+      free(p->tmp);
+    }
     free(p);
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   }
@@ -353,6 +354,25 @@ enum ts_result ts_publish_begin(const char *out_dir, const struct ts_log *log,
   return TS_OK;
 }
 
+/* Remembers that `rel` is identical in the old tree, to link it once the
+ * new tree exists. Under the lock. */
+static enum ts_result add_verified(struct ts_publish *p, const char *rel,
+                                   struct ts_error *err)
+{
+  if (p->nverified == p->verified_cap) {
+    size_t ncap = p->verified_cap ? p->verified_cap * 2 : 256;
+    char **v = realloc(p->verified, ncap * sizeof *v);
+    if (!v)
+      return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+    p->verified = v;
+    p->verified_cap = ncap;
+  }
+  if (!(p->verified[p->nverified] = dup_str(rel)))
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  p->nverified++;
+  return TS_OK;
+}
+
 enum ts_result ts_publish_file(struct ts_publish *p, const char *rel,
                                const void *data, size_t len,
                                struct ts_error *err)
@@ -361,31 +381,49 @@ enum ts_result ts_publish_file(struct ts_publish *p, const char *rel,
     return ts_error_set(err, TS_ERR_INTERNAL, "refusing to write \"%s\": not "
                         "a safe path inside the output folder", rel);
   bool nomem;
-  if (!set_add(p, rel, &nomem))
+  mtx_lock(&p->lock);
+  bool added = set_add(p, rel, &nomem);
+  if (added) {
+    p->stats.files++;
+    p->stats.total_bytes += len;
+  }
+  mtx_unlock(&p->lock);
+  if (!added)
     return nomem ? ts_error_set(err, TS_ERR_NOMEM, "out of memory")
                  : ts_error_set(err, TS_ERR_INTERNAL, "\"%s\" written twice",
                                 rel);
-  p->stats.files++;
-  p->stats.total_bytes += len;
-  if (same_as_old(p, rel, data, len)) {
+  /* Comparing and writing happen outside the lock: they are the slow part,
+   * and each thread works on files of its own. */
+  bool same = same_as_old(p, rel, data, len);
+  enum ts_result r = TS_OK;
+  mtx_lock(&p->lock);
+  if (same) {
     p->stats.unchanged++;
-    if (p->tmp_created)
-      return link_old(p, rel, err);
-    if (p->nverified == p->verified_cap) {
-      size_t ncap = p->verified_cap ? p->verified_cap * 2 : 256;
-      char **v = realloc(p->verified, ncap * sizeof *v);
-      if (!v)
-        return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-      p->verified = v;
-      p->verified_cap = ncap;
+    if (!p->tmp_created) {
+      r = add_verified(p, rel, err);
+      mtx_unlock(&p->lock);
+      return r;
     }
-    if (!(p->verified[p->nverified] = dup_str(rel)))
-      return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-    p->nverified++;
-    return TS_OK;
+  } else {
+    r = ensure_tmp(p, err);
   }
-  enum ts_result r = ensure_tmp(p, err);
-  return r == TS_OK ? write_new(p, rel, data, len, err) : r;
+  if (r == TS_OK)
+    r = make_parents(p, rel, err);
+  mtx_unlock(&p->lock);
+  if (r != TS_OK)
+    return r;
+  if (same)
+    return link_old(p, rel, err);
+  char path[2 * PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", p->tmp, rel);
+  r = write_file(path, data, len, err);
+  if (r == TS_OK) {
+    mtx_lock(&p->lock);
+    p->stats.written++;
+    p->stats.bytes += len;
+    mtx_unlock(&p->lock);
+  }
+  return r;
 }
 
 /* Counts files of the old tree (under `dir`, `rel` its path relative to
@@ -430,6 +468,7 @@ static void free_publish(struct ts_publish *p)
   free(p->verified);
   free(p->out);
   free(p->tmp);
+  mtx_destroy(&p->lock);
   free(p);
 }
 

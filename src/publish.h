@@ -47,7 +47,8 @@ enum ts_result ts_publish_begin(const char *out_dir, const struct ts_log *log,
 bool ts_publish_path_ok(const char *relpath);
 
 /* Adds one file to the new tree. TS_ERR_INTERNAL for an unsafe path or a
- * path written twice. */
+ * path written twice. Several threads may add files at once (the rest of
+ * the functions are for one thread). */
 enum ts_result ts_publish_file(struct ts_publish *pub, const char *relpath,
                                const void *data, size_t len,
                                struct ts_error *err);

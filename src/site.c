@@ -91,8 +91,6 @@ struct site {
   const struct ts_site_options *opts;
   struct renderer main;      /* the calling thread's */
   struct ts_publish *pub;
-  bool threaded;             /* workers share `pub`: take publish_lock */
-  mtx_t publish_lock;
   json_t *site_obj, *run_obj, *nav_obj;
   json_t *regions;           /* every YouTube region, for the index */
   json_t *keys;              /* key -> item index, for links and lookups */
@@ -554,12 +552,7 @@ static enum ts_result emit(struct site *s, const char *path,
 {
   if (s->opts->dump_context)
     return TS_OK;
-  if (!s->threaded)
-    return ts_publish_file(s->pub, path, data, len, err);
-  mtx_lock(&s->publish_lock);
-  enum ts_result r = ts_publish_file(s->pub, path, data, len, err);
-  mtx_unlock(&s->publish_lock);
-  return r;
+  return ts_publish_file(s->pub, path, data, len, err);
 }
 
 /* Renders template `t` with `ctx` (consumed) to `path`, with the
@@ -1027,12 +1020,11 @@ static enum ts_result all_item_pages(struct site *s, struct ts_error *err)
     return item_pages(s, &s->main, 0, 1, err);
   struct worker *w = calloc(n, sizeof *w);
   thrd_t *ids = calloc(n, sizeof *ids);
-  if (!w || !ids || mtx_init(&s->publish_lock, mtx_plain) != thrd_success) {
+  if (!w || !ids) {
     free(w);
     free(ids);
     return item_pages(s, &s->main, 0, 1, err);
   }
-  s->threaded = true;
   enum ts_result r = TS_OK;
   unsigned started = 0;
   for (unsigned k = 1; k < n && r == TS_OK; k++) {
@@ -1062,8 +1054,6 @@ static enum ts_result all_item_pages(struct site *s, struct ts_error *err)
     s->main.skipped += w[k].rd.skipped;
     renderer_cleanup(&w[k].rd);
   }
-  s->threaded = false;
-  mtx_destroy(&s->publish_lock);
   free(w);
   free(ids);
   return r;

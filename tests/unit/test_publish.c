@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -227,6 +228,94 @@ static void the_folders_gitignore_survives(void)
   teardown();
 }
 
+/* Several threads adding files at once, as the site's page workers do:
+ * every file arrives with its bytes, unchanged ones are linked from the
+ * old tree, and the counts add up. */
+enum { WRITERS = 4, PER_WRITER = 300 };
+
+struct writer {
+  struct ts_publish *pub;
+  int first, round;
+  int failed;
+};
+
+static void writer_file(int i, int round, char *rel, size_t rsz, char *text,
+                        size_t tsz)
+{
+  snprintf(rel, rsz, "d%02d/f%04d.html", i % 17, i);
+  /* Odd files change between rounds, even ones keep their bytes. */
+  snprintf(text, tsz, "file %d round %d", i, i % 2 ? round : 0);
+}
+
+static int run_writer(void *arg)
+{
+  struct writer *w = arg;
+  for (int i = w->first; i < WRITERS * PER_WRITER; i += WRITERS) {
+    char rel[64], text[64];
+    writer_file(i, w->round, rel, sizeof rel, text, sizeof text);
+    struct ts_error err;
+    if (ts_publish_file(w->pub, rel, text, strlen(text), &err) != TS_OK)
+      w->failed++;
+  }
+  return 0;
+}
+
+static struct ts_publish_stats publish_threaded(int round)
+{
+  struct ts_publish *p = NULL;
+  struct ts_error err;
+  struct ts_publish_stats st = {0};
+  if (ts_publish_begin(out, NULL, &p, &err) != TS_OK) {
+    ts_test_fail(__FILE__, __LINE__, "begin: %s", err.msg);
+    return st;
+  }
+  struct writer w[WRITERS];
+  thrd_t ids[WRITERS];
+  int failed = 0;
+  for (int k = 0; k < WRITERS; k++) {
+    w[k] = (struct writer){.pub = p, .first = k, .round = round};
+    if (thrd_create(&ids[k], run_writer, &w[k]) != thrd_success)
+      ts_test_fail(__FILE__, __LINE__, "thrd_create");
+  }
+  for (int k = 0; k < WRITERS; k++) {
+    thrd_join(ids[k], NULL);
+    failed += w[k].failed;
+  }
+  CHECK_INT(failed, 0);
+  if (ts_publish_commit(p, &st, &err) != TS_OK)
+    ts_test_fail(__FILE__, __LINE__, "commit: %s", err.msg);
+  return st;
+}
+
+static void threads_publish_together(void)
+{
+  setup();
+  const int n = WRITERS * PER_WRITER;
+  struct ts_publish_stats st = publish_threaded(1);
+  CHECK_INT(st.files, n);
+  CHECK_INT(st.written, n);
+  ino_t even = inode("d00/f0000.html");
+  st = publish_threaded(2);
+  CHECK(st.swapped);
+  CHECK_INT(st.files, n);
+  CHECK_INT(st.written, n / 2);
+  CHECK_INT(st.unchanged, n / 2);
+  CHECK_INT(st.removed, 0);
+  CHECK(inode("d00/f0000.html") == even); /* linked, not rewritten */
+  int wrong = 0;
+  for (int i = 0; i < n; i++) {
+    char rel[64], text[64];
+    writer_file(i, 2, rel, sizeof rel, text, sizeof text);
+    char *c = content(rel);
+    if (!c || strcmp(c, text))
+      wrong++;
+    free(c);
+  }
+  CHECK_INT(wrong, 0);
+  CHECK_INT(leftovers(), 0);
+  teardown();
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -237,6 +326,7 @@ int main(int argc, char **argv)
     TEST(unsafe_paths_are_refused),
     TEST(leftovers_of_dead_runs_are_removed),
     TEST(the_folders_gitignore_survives),
+    TEST(threads_publish_together),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
