@@ -847,12 +847,22 @@ static enum ts_result region_api(struct site *s, const struct ts_status *st,
   return r;
 }
 
-static enum ts_result region_pages(struct site *s, json_t *paths,
+/* Whether list `st` gets a page of its own (regions/XX.html). */
+static bool has_region_page(const struct site *s, const struct ts_status *st)
+{
+  return is_youtube_list(s, st) && ts_site_key_ok(st->region);
+}
+
+/* The pages of regions first, first + step, ... (of the lists that have
+ * one) and their api/regions/XX.json: threads take turns. */
+static enum ts_result region_pages(struct site *s, struct renderer *rd,
+                                   size_t first, size_t step,
                                    struct ts_error *err)
 {
+  size_t nth = 0;
   for (size_t i = 0; i < s->in->nstatuses; i++) {
     const struct ts_status *st = &s->in->statuses[i];
-    if (!is_youtube_list(s, st) || !ts_site_key_ok(st->region))
+    if (!has_region_page(s, st) || nth++ % step != first)
       continue;
     char path[64], title[160], desc[256], flag[9], when[64];
     snprintf(path, sizeof path, "regions/%s.html", st->region);
@@ -881,12 +891,11 @@ static enum ts_result region_pages(struct site *s, json_t *paths,
     json_object_set_new_nocheck(ctx, "region", region);
     json_object_set_new_nocheck(ctx, "has_items", json_boolean(list->n > 0));
     json_object_set_new_nocheck(ctx, "items", items);
-    enum ts_result r = render(s, T_REGION, path, ctx, err);
+    enum ts_result r = render_with(s, rd, T_REGION, path, ctx, err);
     if (r == TS_OK)
       r = region_api(s, st, list, err);
     if (r != TS_OK)
       return r;
-    json_array_append_new(paths, json_string(path));
   }
   return TS_OK;
 }
@@ -966,11 +975,12 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
 
 /* ---- threads ------------------------------------------------------------ */
 
-/* Item pages are most of a site (30,000 of 32,000 for a large one) and
- * independent: they are rendered by several threads, each with its own
- * renderer, writing through the publisher one at a time. Everything they
- * share (site, run, navigation, history) is only read, and jansson's
- * reference counts are atomic. */
+/* Region and item pages are most of a site (30,800 of 32,400 files for
+ * a large one) and independent: they are rendered by several threads,
+ * each with its own renderer, writing through the publisher (which takes
+ * files from several threads at once). Everything they share (site, run,
+ * navigation, history, items) is only read, and jansson's reference
+ * counts are atomic. */
 struct worker {
   struct site *s;
   struct renderer rd;
@@ -979,10 +989,20 @@ struct worker {
   struct ts_error err;
 };
 
+/* One thread's share: every step-th region page, then every step-th
+ * item page, starting at `first`. */
+static enum ts_result page_share(struct site *s, struct renderer *rd,
+                                 size_t first, size_t step,
+                                 struct ts_error *err)
+{
+  enum ts_result r = region_pages(s, rd, first, step, err);
+  return r == TS_OK ? item_pages(s, rd, first, step, err) : r;
+}
+
 static int run_worker(void *arg)
 {
   struct worker *w = arg;
-  w->result = item_pages(w->s, &w->rd, w->first, w->step, &w->err);
+  w->result = page_share(w->s, &w->rd, w->first, w->step, &w->err);
   return 0;
 }
 
@@ -1013,17 +1033,18 @@ static void renderer_cleanup(struct renderer *rd)
   memset(rd, 0, sizeof *rd);
 }
 
-static enum ts_result all_item_pages(struct site *s, struct ts_error *err)
+/* Region and item pages, on as many threads as thread_count says. */
+static enum ts_result shared_pages(struct site *s, struct ts_error *err)
 {
   unsigned n = thread_count(s);
   if (n == 1)
-    return item_pages(s, &s->main, 0, 1, err);
+    return page_share(s, &s->main, 0, 1, err);
   struct worker *w = calloc(n, sizeof *w);
   thrd_t *ids = calloc(n, sizeof *ids);
   if (!w || !ids) {
     free(w);
     free(ids);
-    return item_pages(s, &s->main, 0, 1, err);
+    return page_share(s, &s->main, 0, 1, err);
   }
   enum ts_result r = TS_OK;
   unsigned started = 0;
@@ -1041,7 +1062,7 @@ static enum ts_result all_item_pages(struct site *s, struct ts_error *err)
   }
   /* This thread takes its own share, then waits for the others. */
   if (r == TS_OK)
-    r = item_pages(s, &s->main, 0, n, err);
+    r = page_share(s, &s->main, 0, n, err);
   for (unsigned k = 1; k <= started; k++) {
     thrd_join(ids[k], NULL);
     if (r == TS_OK && w[k].result != TS_OK) {
@@ -1507,9 +1528,7 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   json_array_append_new(paths, json_string("index.html"));
   r = index_page(s, err);
   if (r == TS_OK)
-    r = region_pages(s, paths, err);
-  if (r == TS_OK)
-    r = all_item_pages(s, err);
+    r = shared_pages(s, err);
   if (r == TS_OK)
     r = news_page(s, err);
   if (r == TS_OK)
@@ -1520,6 +1539,14 @@ static enum ts_result build(struct site *s, struct ts_error *err)
                             false),
                err);
   /* The sitemap lists every page a search engine should see. */
+  for (size_t i = 0; i < s->in->nstatuses; i++) {
+    const struct ts_status *st = &s->in->statuses[i];
+    if (has_region_page(s, st)) {
+      char page[64];
+      snprintf(page, sizeof page, "regions/%s.html", st->region);
+      json_array_append_new(paths, json_string(page));
+    }
+  }
   if (json_is_true(json_object_get(s->nav_obj, "has_news")))
     json_array_append_new(paths, json_string("news.html"));
   json_array_append_new(paths, json_string("status.html"));
