@@ -1006,18 +1006,23 @@ static int run_worker(void *arg)
   return 0;
 }
 
-/* Threads to use: TRENDSITE_THREADS, else the processors online, at most
- * four; one for small sites, where starting threads costs more. */
+/* Threads to use: TRENDSITE_THREADS (1 to 16), else the processors
+ * online, at most four, and one for small sites, where starting threads
+ * costs more than it saves. */
 static unsigned thread_count(const struct site *s)
 {
-  if (s->opts->dump_context || s->in->nitems < 2000 ||
-      !JANSSON_THREAD_SAFE_REFCOUNT)
+  if (s->opts->dump_context || !JANSSON_THREAD_SAFE_REFCOUNT)
     return 1;
   const char *env = getenv("TRENDSITE_THREADS");
-  long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 1)
-    n = 1;
-  return n > 4 ? 4 : (unsigned)n;
+  long n;
+  if (env && *env) {
+    n = strtol(env, NULL, 10);
+    n = n < 1 ? 1 : n > 16 ? 16 : n;
+  } else {
+    n = s->in->nitems < 2000 ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
+    n = n < 1 ? 1 : n > 4 ? 4 : n;
+  }
+  return (unsigned)n;
 }
 
 static enum ts_result load_templates(struct site *s, struct renderer *rd,

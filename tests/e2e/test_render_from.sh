@@ -39,7 +39,26 @@ malformed_snapshot_is_located() {
     has "$TS_TMP/err" "bad.json:2:14: trailing comma before ']'"
 }
 
+# The same site whether one thread renders it or several (taking turns
+# over region and item pages, writing through one publisher at once).
+threads_render_the_same_site() {
+  python3 "$TS_ROOT/bench/gen_snapshot.py" --regions 12 --per-region 30 \
+    --stories 20 --out "$TS_TMP/many.json" || return 1
+  local t
+  for t in 1 3; do
+    cat >"$TS_TMP/cfg$t.json" <<JSON
+{"site": {"base_url": "https://example.github.io/t/"}, "output": "$TS_TMP/site$t",
+ "state": "$TS_TMP/state$t", "sources": []}
+JSON
+    TRENDSITE_THREADS=$t run_ts 0 render --config "$TS_TMP/cfg$t.json" \
+      --from "$TS_TMP/many.json" || return 1
+  done
+  [ "$(find "$TS_TMP/site1" -name '*.html' | wc -l)" -gt 300 ] &&
+    diff -r "$TS_TMP/site1" "$TS_TMP/site3"
+}
+
 check "render --from: two shards merge into one site" shards_merge
 check "render --from: a list in two snapshots is refused" same_list_twice_is_refused
 check "render --from: a malformed snapshot names line and column" malformed_snapshot_is_located
+check "render: three threads publish the same site as one" threads_render_the_same_site
 finish
