@@ -443,10 +443,16 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   stage_done(o->log, "merge", &clock);
   struct ts_buf published;
   ts_buf_init(&published, 0);
+  /* Where each item lies in the snapshot: the region files copy it. */
+  struct ts_snapshot_span *spans = NULL;
+  if (r == TS_OK && nmerged &&
+      !(spans = malloc(nmerged * sizeof *spans)))
+    r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
   if (r == TS_OK) {
     struct ts_snapshot_meta meta = {now, 1, 1};
-    if (ts_snapshot_text(merged, nmerged, batch.statuses, batch.nstatuses,
-                         &meta, &published) != TS_OK)
+    if (ts_snapshot_text_spans(merged, nmerged, batch.statuses,
+                               batch.nstatuses, &meta, &published,
+                               spans) != TS_OK)
       r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
   }
   stage_done(o->log, "snapshot", &clock);
@@ -468,6 +474,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .history_opts = &ho,
       .snapshot = ts_buf_cstr(&published),
       .snapshot_len = published.len,
+      .item_spans = spans,
       .now = now,
     };
     struct ts_site_options so = {
@@ -522,6 +529,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   }
   ts_history_update_free(update);
   ts_buf_cleanup(&published);
+  free(spans);
   free(merged);
   ts_batch_cleanup(&batch);
   return r;

@@ -824,8 +824,12 @@ static enum ts_result region_api(struct site *s, const struct ts_status *st,
   for (size_t k = 0; k < list->n && r == TS_OK; k++) {
     ts_json_next(&w);
     r = ts_buf_append_char(&text, '\n');
-    if (r == TS_OK)
-      r = ts_snapshot_item_text(&s->in->items[list->entries[k].item], &text);
+    size_t item = list->entries[k].item;
+    if (r == TS_OK && s->in->item_spans)
+      r = ts_buf_append(&text, s->in->snapshot + s->in->item_spans[item].off,
+                        s->in->item_spans[item].len);
+    else if (r == TS_OK)
+      r = ts_snapshot_item_text(&s->in->items[item], &text);
     /* The item's closing brace makes way for its rank in this list. */
     if (r == TS_OK) {
       text.len--;

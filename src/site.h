@@ -23,6 +23,7 @@
 #include "history.h"
 #include "item.h"
 #include "publish.h"
+#include "snapshot.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -36,6 +37,8 @@ struct ts_site_input {
   const struct ts_history_options *history_opts; /* archive days */
   const char *snapshot;   /* the text published as api/snapshot.json */
   size_t snapshot_len;
+  /* Where each item's JSON lies in `snapshot` (NULL: written anew). */
+  const struct ts_snapshot_span *item_spans;
   int64_t now;            /* the data's time (generated_at) */
 };
 

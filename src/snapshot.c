@@ -202,6 +202,18 @@ enum ts_result ts_snapshot_text(const struct ts_item *items, size_t nitems,
                                 const struct ts_snapshot_meta *meta,
                                 struct ts_buf *out)
 {
+  return ts_snapshot_text_spans(items, nitems, statuses, nstatuses, meta, out,
+                                NULL);
+}
+
+enum ts_result ts_snapshot_text_spans(const struct ts_item *items,
+                                      size_t nitems,
+                                      const struct ts_status *statuses,
+                                      size_t nstatuses,
+                                      const struct ts_snapshot_meta *meta,
+                                      struct ts_buf *out,
+                                      struct ts_snapshot_span *spans)
+{
   /* One status and one item per line: compact, yet a deploy diff shows
    * which items changed. */
   struct ts_json_writer w = {.b = out};
@@ -225,8 +237,11 @@ enum ts_result ts_snapshot_text(const struct ts_item *items, size_t nitems,
   for (size_t i = 0; i < nitems && r == TS_OK; i++) {
     ts_json_next(&w);
     r = ts_buf_append_char(out, '\n');
+    size_t start = out->len;
     if (r == TS_OK)
       r = ts_snapshot_item_text(&items[i], out);
+    if (spans)
+      spans[i] = (struct ts_snapshot_span){start, out->len - start};
   }
   if (r == TS_OK)
     r = ts_buf_append_str(out, "\n]}\n");

@@ -37,6 +37,22 @@ enum ts_result ts_snapshot_text(const struct ts_item *items, size_t nitems,
                                 const struct ts_snapshot_meta *meta,
                                 struct ts_buf *out);
 
+/* Where one item's JSON lies in a snapshot's text. */
+struct ts_snapshot_span {
+  size_t off, len;
+};
+
+/* ts_snapshot_text that also fills spans[i] (an array of `nitems` the
+ * caller owns) with where item i's JSON lies in `out`, so the JSON API
+ * can copy it rather than write it again. */
+enum ts_result ts_snapshot_text_spans(const struct ts_item *items,
+                                      size_t nitems,
+                                      const struct ts_status *statuses,
+                                      size_t nstatuses,
+                                      const struct ts_snapshot_meta *meta,
+                                      struct ts_buf *out,
+                                      struct ts_snapshot_span *spans);
+
 /* One item's JSON as it appears in snapshots and the JSON API, appended
  * to `out`. */
 enum ts_result ts_snapshot_item_text(const struct ts_item *item,

@@ -104,6 +104,33 @@ static void round_trip_is_byte_identical(void)
   ts_batch_cleanup(&back);
 }
 
+/* The spans point at each item's own JSON inside the document. */
+static void spans_locate_each_item(void)
+{
+  struct ts_batch b;
+  ts_batch_init(&b);
+  fill(&b);
+  struct ts_snapshot_meta meta = {1795255200, 1, 1};
+  struct ts_buf text, one;
+  ts_buf_init(&text, 0);
+  ts_buf_init(&one, 0);
+  struct ts_snapshot_span spans[2];
+  REQUIRE(b.nitems == 2);
+  REQUIRE(ts_snapshot_text_spans(b.items, b.nitems, b.statuses, b.nstatuses,
+                                 &meta, &text, spans) == TS_OK);
+  for (size_t i = 0; i < b.nitems; i++) {
+    ts_buf_reset(&one);
+    REQUIRE(ts_snapshot_item_text(&b.items[i], &one) == TS_OK);
+    CHECK_INT(spans[i].len, one.len);
+    CHECK(spans[i].off + spans[i].len <= text.len);
+    CHECK(memcmp(text.data + spans[i].off, one.data, one.len) == 0);
+  }
+  CHECK(spans[0].off < spans[1].off);
+  ts_buf_cleanup(&text);
+  ts_buf_cleanup(&one);
+  ts_batch_cleanup(&b);
+}
+
 static void strings_are_escaped(void)
 {
   struct ts_batch b;
@@ -604,6 +631,7 @@ int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(round_trip_is_byte_identical),
+    TEST(spans_locate_each_item),
     TEST(strings_are_escaped),
     TEST(write_and_read_a_file),
     TEST(malformed_documents_are_named),
