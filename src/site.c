@@ -18,6 +18,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/json_arena.h"
 #include "util/json_text.h"
 #include "util/regions.h"
 #include "version.h"
@@ -83,6 +84,9 @@ struct renderer {
   const struct ts_mustache *tpl[T_COUNT];
   struct ts_buf page; /* the page being rendered */
   struct ts_buf svg;  /* a sparkline being drawn */
+  /* Where one page's context is built (NULL: from malloc); see
+   * page_begin. */
+  struct ts_json_arena *arena;
   size_t pages, skipped;
 };
 
@@ -851,6 +855,22 @@ static enum ts_result region_api(struct site *s, const struct ts_status *st,
   return r;
 }
 
+/* A region or item page's context is built in the renderer's JSON arena
+ * and is gone once render_with has rendered it: building and freeing
+ * millions of small values then costs no malloc and free. Rendering
+ * itself allocates from the heap (the template engine keeps some values
+ * from one page to the next). */
+static void page_begin(struct renderer *rd)
+{
+  if (rd->arena)
+    ts_json_arena_begin(rd->arena);
+}
+
+static void page_built(void)
+{
+  ts_json_arena_pause();
+}
+
 /* Whether list `st` gets a page of its own (regions/XX.html). */
 static bool has_region_page(const struct site *s, const struct ts_status *st)
 {
@@ -869,6 +889,7 @@ static enum ts_result region_pages(struct site *s, struct renderer *rd,
     if (!has_region_page(s, st) || nth++ % step != first)
       continue;
     char path[64], title[160], desc[256], flag[9], when[64];
+    page_begin(rd);
     snprintf(path, sizeof path, "regions/%s.html", st->region);
     snprintf(title, sizeof title, "Trending in %s", region_name(st->region));
     snprintf(desc, sizeof desc, "The most popular YouTube videos in %s "
@@ -895,6 +916,7 @@ static enum ts_result region_pages(struct site *s, struct renderer *rd,
     json_object_set_new_nocheck(ctx, "region", region);
     json_object_set_new_nocheck(ctx, "has_items", json_boolean(list->n > 0));
     json_object_set_new_nocheck(ctx, "items", items);
+    page_built();
     enum ts_result r = render_with(s, rd, T_REGION, path, ctx, err);
     if (r == TS_OK)
       r = region_api(s, st, list, err);
@@ -916,6 +938,7 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
       rd->skipped++;
       continue;
     }
+    page_begin(rd);
     bool video = it->kind == TS_ITEM_VIDEO;
     char path[96], desc[512], buf[64];
     snprintf(path, sizeof path, "%s/%s.html", video ? "videos" : "stories",
@@ -972,6 +995,7 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
                                                                 "last_seen")),
                              s->in->now, buf, sizeof buf));
     json_object_set_new_nocheck(ctx, "item", c);
+    page_built();
     r = render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
   }
   return r;
@@ -999,8 +1023,15 @@ static enum ts_result page_share(struct site *s, struct renderer *rd,
                                  size_t first, size_t step,
                                  struct ts_error *err)
 {
+  /* Without an arena (out of address space, or dumping a context) the
+   * pages are built from malloc as any other. */
+  if (!rd->arena && !s->opts->dump_context)
+    ts_json_arena_new(0, &rd->arena);
   enum ts_result r = region_pages(s, rd, first, step, err);
-  return r == TS_OK ? item_pages(s, rd, first, step, err) : r;
+  if (r == TS_OK)
+    r = item_pages(s, rd, first, step, err);
+  ts_json_arena_end();
+  return r;
 }
 
 static int run_worker(void *arg)
@@ -1039,6 +1070,7 @@ static void renderer_cleanup(struct renderer *rd)
   ts_mustache_env_free(rd->env);
   ts_buf_cleanup(&rd->page);
   ts_buf_cleanup(&rd->svg);
+  ts_json_arena_free(rd->arena);
   memset(rd, 0, sizeof *rd);
 }
 
@@ -1599,6 +1631,7 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
     stats = &local;
   memset(stats, 0, sizeof *stats);
   struct site s = {.in = in, .opts = opts, .stats = stats};
+  ts_json_arena_install();
   ts_buf_init(&s.main.page, 0);
   ts_buf_init(&s.main.svg, 64 * 1024);
   s.keys = json_object();
