@@ -19,6 +19,7 @@
 #include "theme.h"
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/json_arena.h"
 #include "version.h"
 
 /* ---- fetch ------------------------------------------------------------- */
@@ -456,10 +457,20 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
   }
   stage_done(o->log, "snapshot", &clock);
+  /* The history (every item's record, tens of MB of small JSON values
+   * for a large site) is built in an arena of its own and dropped at the
+   * end in one go: freeing it value by value took a tenth of a render. */
+  struct ts_json_arena *hist_arena = NULL;
+  ts_json_arena_install();
+  if (ts_json_arena_new((size_t)1 << 30, &hist_arena) == TS_OK) {
+    ts_json_arena_begin(hist_arena);
+    ts_json_arena_hold(hist_arena);
+  }
   struct ts_history_update *update = NULL;
   if (r == TS_OK)
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
                           batch.nstatuses, &update, err);
+  ts_json_arena_pause();
   stage_done(o->log, "history", &clock);
   struct ts_site_stats stats;
   memset(&stats, 0, sizeof stats);
@@ -528,6 +539,9 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       ts_log_warn(o->log, "run summary: %s", serr.msg);
   }
   ts_history_update_free(update);
+  ts_json_arena_hold(NULL);
+  ts_json_arena_end();
+  ts_json_arena_free(hist_arena);
   ts_buf_cleanup(&published);
   free(spans);
   free(merged);

@@ -38,6 +38,14 @@ struct ts_json_arena {
  * values are recognised) and whether it allocates from it. */
 static _Thread_local struct ts_json_arena *tl_arena;
 static _Thread_local bool tl_active;
+/* The held arena: set and cleared only while one thread runs, so every
+ * thread started in between reads the same value. */
+static const struct ts_json_arena *g_held;
+
+static bool contains(const struct ts_json_arena *a, const void *p)
+{
+  return a && (uintptr_t)p - (uintptr_t)a->base < a->cap;
+}
 
 static void *json_arena_malloc(size_t n)
 {
@@ -58,9 +66,10 @@ static void *json_arena_malloc(size_t n)
 
 static void json_arena_release(void *p)
 {
-  const struct ts_json_arena *a = tl_arena;
-  if (a && (uintptr_t)p - (uintptr_t)a->base < a->cap)
-    return; /* emptied all at once by the next begin */
+  /* Arena memory is emptied all at once (the next begin, or freeing the
+   * arena), never value by value. */
+  if (contains(tl_arena, p) || contains(g_held, p))
+    return;
   free(p);
 }
 
@@ -118,6 +127,11 @@ void ts_json_arena_end(void)
 {
   tl_arena = NULL;
   tl_active = false;
+}
+
+void ts_json_arena_hold(struct ts_json_arena *a)
+{
+  g_held = a;
 }
 
 size_t ts_json_arena_used(const struct ts_json_arena *a)

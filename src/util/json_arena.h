@@ -23,7 +23,7 @@
  * The rule: every value allocated from the arena must be gone (its last
  * reference dropped) before the next ts_json_arena_begin or
  * ts_json_arena_end on that thread, and values from the arena must not be
- * handed to other threads. Values allocated while paused, or by threads
+ * handed to other threads (unless it is held: ts_json_arena_hold). Values allocated while paused, or by threads
  * with no arena, come from malloc and live as long as they are referenced,
  * so code that keeps a value beyond the page (a cache, say) must allocate
  * it while paused. Under AddressSanitizer, emptied arena memory is
@@ -61,6 +61,14 @@ void ts_json_arena_pause(void);
 
 /* The calling thread lets go of its arena. */
 void ts_json_arena_end(void);
+
+/* Makes the values in `arena` free to release from any thread, even one
+ * with another arena or none (NULL: no arena is held). For data that
+ * lives as long as a whole stage, such as a run's history: it is filled
+ * between _begin and _pause on one thread, read by every thread, and
+ * released at no cost when the arena is freed. Call while only one
+ * thread runs; release the hold before freeing the arena. */
+void ts_json_arena_hold(struct ts_json_arena *arena);
 
 /* Bytes handed out since the last _begin, for tests and reports. */
 size_t ts_json_arena_used(const struct ts_json_arena *arena);

@@ -3,6 +3,7 @@
  * else still comes from (and goes back to) malloc. */
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <threads.h>
@@ -127,12 +128,56 @@ static void threads_have_arenas_of_their_own(void)
   json_decref(shared);
 }
 
+/* A held arena's values are filled on one thread, shared, and released
+ * by another thread that has an arena of its own. */
+static int release_held(void *arg)
+{
+  json_t *doc = arg;
+  struct ts_json_arena *mine;
+  if (ts_json_arena_new(0, &mine) != TS_OK)
+    return 1;
+  ts_json_arena_begin(mine);
+  json_t *page = json_pack("{s:O}", "history", doc); /* from `mine` */
+  ts_json_arena_pause();
+  json_decref(page);
+  json_decref(doc); /* the last reference: freed from the held arena */
+  ts_json_arena_end();
+  ts_json_arena_free(mine);
+  return 0;
+}
+
+static void a_held_arena_is_released_anywhere(void)
+{
+  ts_json_arena_install();
+  struct ts_json_arena *held;
+  REQUIRE(ts_json_arena_new(0, &held) == TS_OK);
+  ts_json_arena_begin(held);
+  ts_json_arena_hold(held);
+  json_t *doc = json_object();
+  for (int i = 0; i < 100; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "item%d", i);
+    json_object_set_new(doc, key, card(i));
+  }
+  ts_json_arena_pause();
+  CHECK(ts_json_arena_used(held) > 0);
+  ts_json_arena_end(); /* this thread lets go; the hold still counts */
+  thrd_t id;
+  REQUIRE(thrd_create(&id, release_held, doc) == thrd_success);
+  int rc = -1;
+  thrd_join(id, &rc);
+  CHECK_INT(rc, 0);
+  ts_json_arena_hold(NULL);
+  ts_json_arena_free(held);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(pages_reuse_the_same_memory),
     TEST(a_full_arena_falls_back_to_malloc),
     TEST(threads_have_arenas_of_their_own),
+    TEST(a_held_arena_is_released_anywhere),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
