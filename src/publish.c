@@ -42,7 +42,8 @@ struct ts_publish {
   size_t set_cap, set_count;
   char **verified;
   size_t nverified, verified_cap;
-  char last_dir[PATH_MAX]; /* the last folder created in the new tree */
+  char *dirs[64]; /* folders made in the new tree, relative to it */
+  size_t ndirs;
   struct ts_publish_stats stats;
 };
 
@@ -150,22 +151,30 @@ static void remove_tree(const char *path)
   nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Creates the folders above `rel` inside the new tree. Under the lock. */
+/* Creates the folders above `rel` inside the new tree. Under the lock.
+ * A site has a handful of folders and pages of several kinds arrive
+ * interleaved, so the folders already made are remembered (a few dozen;
+ * past that, ts_fs_mkdirs answers). */
 static enum ts_result make_parents(struct ts_publish *p, const char *rel,
                                    struct ts_error *err)
 {
   const char *slash = strrchr(rel, '/');
   if (!slash)
     return TS_OK;
+  size_t len = (size_t)(slash - rel);
+  for (size_t i = 0; i < p->ndirs; i++)
+    if (strlen(p->dirs[i]) == len && !memcmp(p->dirs[i], rel, len))
+      return TS_OK;
   char dir[PATH_MAX];
-  int n = snprintf(dir, sizeof dir, "%s/%.*s", p->tmp, (int)(slash - rel), rel);
+  int n = snprintf(dir, sizeof dir, "%s/%.*s", p->tmp, (int)len, rel);
   if (n < 0 || (size_t)n >= sizeof dir)
     return ts_error_set(err, TS_ERR_IO, "%s: path too long", rel);
-  if (!strcmp(dir, p->last_dir))
-    return TS_OK;
   enum ts_result r = ts_fs_mkdirs(dir, err);
-  if (r == TS_OK)
-    memcpy(p->last_dir, dir, (size_t)n + 1);
+  if (r == TS_OK && p->ndirs < sizeof p->dirs / sizeof p->dirs[0] &&
+      (p->dirs[p->ndirs] = malloc(len + 1))) {
+    memcpy(p->dirs[p->ndirs], rel, len);
+    p->dirs[p->ndirs++][len] = '\0';
+  }
   return r;
 }
 
@@ -466,6 +475,8 @@ static void free_publish(struct ts_publish *p)
   for (size_t i = 0; i < p->nverified; i++)
     free(p->verified[i]);
   free(p->verified);
+  for (size_t i = 0; i < p->ndirs; i++)
+    free(p->dirs[i]);
   free(p->out);
   free(p->tmp);
   mtx_destroy(&p->lock);
