@@ -599,22 +599,6 @@ static enum ts_result render(struct site *s, enum page_template t,
   return render_with(s, &s->main, t, path, ctx, err);
 }
 
-static enum ts_result emit_json(struct site *s, const char *path,
-                                const json_t *doc, size_t flags,
-                                struct ts_error *err)
-{
-  if (s->opts->dump_context)
-    return TS_OK;
-  char *text = json_dumps(doc, flags);
-  if (!text)
-    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
-  size_t n = strlen(text);
-  text[n] = '\n'; /* replaces the NUL: write n + 1 bytes */
-  enum ts_result r = emit(s, path, text, n + 1, err);
-  free(text);
-  return r;
-}
-
 /* ---- the pages --------------------------------------------------------- */
 
 /* Most videos first, then by name, so the filter lists the big ones on top
@@ -1412,18 +1396,27 @@ static enum ts_result api_files(struct site *s, struct ts_error *err)
   ts_buf_cleanup(&text);
 
   /* The search index: short keys, one compact line; the browser loads it
-   * on demand for instant search and filters. */
-  json_t *items = json_array();
+   * on demand for instant search and filters. Written as text: a tree of
+   * 30,000 entries took longer to build and dump than to use. */
+  ts_buf_init(&text, 0);
+  struct ts_json_writer w = {.b = &text};
+  ts_json_open(&w, '{');
+  ts_json_int_member(&w, "version", 1);
+  ts_json_key(&w, "items");
+  ts_json_open(&w, '[');
   for (size_t i = 0; i < s->in->nitems; i++) {
     const struct ts_item *it = &s->in->items[i];
     if (!ts_site_key_ok(it->key))
       continue;
     char page[96];
     item_page_url(it, page, sizeof page);
-    json_t *e = json_pack("{s:s, s:s, s:b}", "t", it->title, "u", page, "k",
-                          it->kind == TS_ITEM_VIDEO);
-    set_str(e, "a", it->author);
-    set_str(e, "c", it->category);
+    ts_json_next(&w);
+    ts_json_open(&w, '{');
+    ts_json_str_member(&w, "t", it->title ? it->title : "");
+    ts_json_str_member(&w, "u", page);
+    ts_json_bool_member(&w, "k", it->kind == TS_ITEM_VIDEO);
+    ts_json_str_member(&w, "a", it->author);
+    ts_json_str_member(&w, "c", it->category);
     if (it->kind == TS_ITEM_VIDEO) {
       char codes[256] = "";
       size_t used = 0;
@@ -1434,14 +1427,19 @@ static enum ts_result api_files(struct site *s, struct ts_error *err)
                                    used ? " " : "", rc);
       }
       if (used)
-        set_str(e, "r", codes);
+        ts_json_str_member(&w, "r", codes);
     }
-    json_array_append_new(items, e);
+    ts_json_close(&w, '}');
   }
-  json_t *search = json_pack("{s:i, s:o}", "version", 1, "items", items);
-  if (r == TS_OK)
-    r = emit_json(s, "api/search.json", search, JSON_COMPACT, err);
-  json_decref(search);
+  ts_json_close(&w, ']');
+  ts_json_close(&w, '}');
+  if (ts_buf_append_char(&text, '\n') != TS_OK || w.failed) {
+    if (r == TS_OK)
+      r = ts_error_set(err, TS_ERR_NOMEM, "api/search.json: out of memory");
+  } else if (r == TS_OK) {
+    r = emit(s, "api/search.json", ts_buf_cstr(&text), text.len, err);
+  }
+  ts_buf_cleanup(&text);
   return r;
 }
 
