@@ -360,7 +360,9 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
   json_t *old_items = json_object_get(doc, "items");
   if (!doc && !missing)
     ts_log_warn(o->log, "history: %s (starting a new history)", err->msg);
-  u->items = json_is_object(old_items) ? json_deep_copy(old_items)
+  /* The loaded document is ours alone: keep its items rather than copy
+   * them (a copy of a 30,000-item history cost as much as loading it). */
+  u->items = json_is_object(old_items) ? json_incref(old_items)
                                        : json_object();
   json_decref(doc);
 
@@ -426,17 +428,26 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
                           was ? json_pack("{s:O}", "previous", was)
                               : json_pack("{s:b}", "new", 1));
     }
-    json_t *entry = json_pack("{s:s, s:I, s:I, s:o, s:o}", "kind",
-                              it->kind == TS_ITEM_VIDEO ? "video" : "story",
-                              "first_seen", first, "last_seen", last, "peaks",
-                              peaks, "series", series);
+    /* Built with direct calls, not json_pack: this runs once per item. */
+    json_t *entry = json_object();
+    json_object_set_new_nocheck(entry, "kind", json_string_nocheck(
+        it->kind == TS_ITEM_VIDEO ? "video" : "story"));
+    json_object_set_new_nocheck(entry, "first_seen", json_integer(first));
+    json_object_set_new_nocheck(entry, "last_seen", json_integer(last));
+    json_object_set_nocheck(entry, "peaks", peaks);
+    json_object_set_nocheck(entry, "series", series);
     json_object_set_new(u->items, it->key, entry);
-    json_object_set_new(
-        u->annotate, it->key,
-        json_pack("{s:I, s:I, s:i, s:b, s:O, s:O, s:o}", "first_seen", first,
-                  "last_seen", last, "runs", (int)json_array_size(series),
-                  "new", first == o->now, "series", series, "peaks", peaks,
-                  "changes", changes));
+    json_t *note = json_object();
+    json_object_set_new_nocheck(note, "first_seen", json_integer(first));
+    json_object_set_new_nocheck(note, "last_seen", json_integer(last));
+    json_object_set_new_nocheck(note, "runs",
+                                json_integer((json_int_t)json_array_size(
+                                    series)));
+    json_object_set_new_nocheck(note, "new", json_boolean(first == o->now));
+    json_object_set_new_nocheck(note, "series", series);
+    json_object_set_new_nocheck(note, "peaks", peaks);
+    json_object_set_new_nocheck(note, "changes", changes);
+    json_object_set_new(u->annotate, it->key, note);
   }
   json_decref(prev);
   json_decref(prev_lists);
