@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <time.h>
 
 #include "dedupe.h"
@@ -136,6 +137,27 @@ enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
 }
 
 /* ---- render ------------------------------------------------------------ */
+
+/* The published snapshot's text, written beside the history record. */
+struct snapshot_job {
+  const struct ts_item *items;
+  size_t nitems;
+  const struct ts_status *statuses;
+  size_t nstatuses;
+  struct ts_snapshot_meta meta;
+  struct ts_buf *out;
+  struct ts_snapshot_span *spans; /* may be NULL */
+  enum ts_result result;
+};
+
+static int write_snapshot(void *arg)
+{
+  struct snapshot_job *j = arg;
+  j->result = ts_snapshot_text_spans(j->items, j->nitems, j->statuses,
+                                     j->nstatuses, &j->meta, j->out,
+                                     j->spans);
+  return 0;
+}
 
 /* Logs how long the stage that just ended took (-v), and restarts the
  * clock: where a run spends its time is the first question about it. */
@@ -449,14 +471,6 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   if (r == TS_OK && nmerged &&
       !(spans = malloc(nmerged * sizeof *spans)))
     r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
-  if (r == TS_OK) {
-    struct ts_snapshot_meta meta = {now, 1, 1};
-    if (ts_snapshot_text_spans(merged, nmerged, batch.statuses,
-                               batch.nstatuses, &meta, &published,
-                               spans) != TS_OK)
-      r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
-  }
-  stage_done(o->log, "snapshot", &clock);
   /* The history (every item's record, tens of MB of small JSON values
    * for a large site) is built in an arena of its own and dropped at the
    * end in one go: freeing it value by value took a tenth of a render. */
@@ -466,12 +480,33 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     ts_json_arena_begin(hist_arena);
     ts_json_arena_hold(hist_arena);
   }
+  /* The snapshot text and the history only read the merged items: the
+   * text is written on a second thread while this one records. */
+  struct snapshot_job job = {
+      .items = merged,
+      .nitems = nmerged,
+      .statuses = batch.statuses,
+      .nstatuses = batch.nstatuses,
+      .meta = {now, 1, 1},
+      .out = &published,
+      .spans = spans,
+  };
+  thrd_t writer;
+  bool threaded = false;
+  if (r == TS_OK)
+    threaded = thrd_create(&writer, write_snapshot, &job) == thrd_success;
   struct ts_history_update *update = NULL;
   if (r == TS_OK)
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
                           batch.nstatuses, &update, err);
   ts_json_arena_pause();
-  stage_done(o->log, "history", &clock);
+  if (threaded)
+    thrd_join(writer, NULL);
+  else if (r == TS_OK)
+    write_snapshot(&job);
+  if (r == TS_OK && job.result != TS_OK)
+    r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
+  stage_done(o->log, "snapshot and history", &clock);
   struct ts_site_stats stats;
   memset(&stats, 0, sizeof stats);
   if (r == TS_OK) {
