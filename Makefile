@@ -37,7 +37,9 @@ ifneq ($(filter-out $(NO_LIB_GOALS),$(or $(MAKECMDGOALS),all)),)
     $(error missing libraries: $(strip $(MISSING)); run `make deps` (Debian: $(DEB_BUILD)))
   endif
   PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-  PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+  # libcurl's headers only: the library is loaded when a command first
+  # fetches (src/util/curl_load.h), so commands that do not start faster.
+  PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) -ldl
 endif
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \

@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include "util/buf.h"
+#include "util/curl_load.h"
 #include "util/fs.h"
 #include "util/redact.h"
 #include "version.h"
@@ -1144,6 +1145,8 @@ struct ts_fetch *ts_fetch_new(const struct ts_fetch_options *opts,
     ts_error_set(err, TS_ERR_CONFIG, "fetch.concurrency must be at least 1");
     return NULL;
   }
+  if (ts_curl_load(err) != TS_OK)
+    return NULL;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     ts_error_set(err, TS_ERR_INTERNAL, "libcurl could not be initialised");
     return NULL;

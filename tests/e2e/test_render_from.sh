@@ -57,8 +57,21 @@ JSON
     diff -r "$TS_TMP/site1" "$TS_TMP/site3"
 }
 
+# Rendering never fetches, so it must not pay for loading libcurl and its
+# thirty-odd libraries (src/util/curl_load.h). The loader's own trace
+# lists every library the process loads, linked or dlopen()ed.
+render_does_not_load_libcurl() {
+  LD_DEBUG=files run_ts 0 -q render --config "$TS_TMP/cfg.json" \
+    --from "$TS_TMP/a.json" &&
+    has "$TS_TMP/err" "file=libjansson" &&
+    if grep -q "file=libcurl" "$TS_TMP/err"; then
+      echo "render loaded libcurl:"; grep "file=libcurl" "$TS_TMP/err"; return 1
+    fi
+}
+
 check "render --from: two shards merge into one site" shards_merge
 check "render --from: a list in two snapshots is refused" same_list_twice_is_refused
 check "render --from: a malformed snapshot names line and column" malformed_snapshot_is_located
+check "render: libcurl is not loaded" render_does_not_load_libcurl
 check "render: three threads publish the same site as one" threads_render_the_same_site
 finish
