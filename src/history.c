@@ -8,7 +8,9 @@
 
 #include "snapshot.h"
 #include "util/clock.h"
+#include "util/buf.h"
 #include "util/fs.h"
+#include "util/json_text.h"
 
 #define STATE_MAX_BYTES ((size_t)1 << 30)
 #define ARCHIVE_TOP 10 /* items per list kept for a day's archive page */
@@ -73,11 +75,16 @@ static json_t *load_json(const char *path, struct ts_error *err, bool *missing)
 static enum ts_result write_json(const char *path, const json_t *doc,
                                  struct ts_error *err)
 {
-  char *text = json_dumps(doc, JSON_COMPACT);
-  if (!text)
-    return ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
-  enum ts_result r = ts_fs_write_atomic(path, text, strlen(text), err);
-  free(text);
+  struct ts_buf text;
+  ts_buf_init(&text, 0);
+  enum ts_result r = ts_json_dump(&text, doc);
+  if (r == TS_OK)
+    r = ts_fs_write_atomic(path, text.data, text.len, err);
+  else
+    ts_error_set(err, r, "%s: %s", path,
+                 r == TS_ERR_NOMEM ? "out of memory"
+                                   : "not a JSON tree (a bug)");
+  ts_buf_cleanup(&text);
   return r;
 }
 

@@ -1,5 +1,7 @@
 #include "util/json_text.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Whether a byte needs an escape inside a JSON string. */
@@ -10,23 +12,27 @@ static bool needs_escape(unsigned char c)
 
 enum ts_result ts_json_string(struct ts_buf *b, const char *s)
 {
+  return ts_json_stringn(b, s, strlen(s));
+}
+
+enum ts_result ts_json_stringn(struct ts_buf *b, const char *s, size_t len)
+{
   static const char hex[] = "0123456789abcdef";
-  size_t len = strlen(s);
   /* Most strings need no escape at all: one reservation, one copy. */
   enum ts_result r = ts_buf_reserve(b, len + 2);
   if (r != TS_OK)
     return r;
   b->data[b->len++] = '"';
-  const char *run = s;
+  const char *run = s, *end = s + len;
   for (const char *p = s;; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c && !needs_escape(c))
+    if (p < end && !needs_escape((unsigned char)*p))
       continue;
     size_t n = (size_t)(p - run);
     if (n && (r = ts_buf_append(b, run, n)) != TS_OK)
       return r;
-    if (!c)
+    if (p == end)
       break;
+    unsigned char c = (unsigned char)*p;
     char esc[7] = {'\\', 0};
     switch (c) {
     case '"': esc[1] = '"'; break;
@@ -99,4 +105,89 @@ void ts_json_bool_member(struct ts_json_writer *w, const char *key, bool v)
 {
   ts_json_key(w, key);
   check(w, ts_buf_append_str(w->b, v ? "true" : "false"));
+}
+
+/* jansson's own dumper checks every object and array for cycles through
+ * a hash table keyed by the value's printed address, which makes dumping
+ * a large state file cost more than building it. The trees dumped here
+ * are built by trendsite and are trees, so a depth cap is the only guard
+ * needed. */
+#define DUMP_MAX_DEPTH 512
+
+static enum ts_result dump(struct ts_buf *b, const json_t *v, unsigned depth)
+{
+  enum ts_result r = TS_OK;
+  if (depth > DUMP_MAX_DEPTH)
+    return TS_ERR_LIMIT;
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: {
+    r = ts_buf_append_char(b, '{');
+    bool first = true;
+    for (void *it = json_object_iter((json_t *)v); it && r == TS_OK;
+         it = json_object_iter_next((json_t *)v, it)) {
+      if (!first && (r = ts_buf_append_char(b, ',')) != TS_OK)
+        break;
+      first = false;
+      if ((r = ts_json_stringn(b, json_object_iter_key(it),
+                               json_object_iter_key_len(it))) != TS_OK ||
+          (r = ts_buf_append_char(b, ':')) != TS_OK)
+        break;
+      r = dump(b, json_object_iter_value(it), depth + 1);
+    }
+    return r == TS_OK ? ts_buf_append_char(b, '}') : r;
+  }
+  case JSON_ARRAY: {
+    r = ts_buf_append_char(b, '[');
+    size_t n = json_array_size(v);
+    for (size_t i = 0; i < n && r == TS_OK; i++) {
+      if (i && (r = ts_buf_append_char(b, ',')) != TS_OK)
+        break;
+      r = dump(b, json_array_get(v, i), depth + 1);
+    }
+    return r == TS_OK ? ts_buf_append_char(b, ']') : r;
+  }
+  case JSON_STRING:
+    return ts_json_stringn(b, json_string_value(v), json_string_length(v));
+  case JSON_INTEGER:
+    return ts_buf_append_int(b, json_integer_value(v));
+  case JSON_REAL: {
+    /* As jansson writes reals: 17 significant digits, and always a
+     * fraction or an exponent so that the value reads back as a real.
+     * JSON has no infinity or NaN. */
+    double d = json_real_value(v);
+    char num[40];
+    if (!isfinite(d))
+      return TS_ERR_LIMIT;
+    int n = snprintf(num, sizeof num - 2, "%.17g", d);
+    if (n < 0 || (size_t)n >= sizeof num - 2)
+      return TS_ERR_LIMIT;
+    char *e = strchr(num, 'e');
+    if (e) {
+      /* "1e+300", "1e-05" -> "1e300", "1e-5" */
+      char *from = e + 1, *to = e + 1;
+      if (*from == '+')
+        from++;
+      else if (*from == '-')
+        *to++ = *from++;
+      while (*from == '0' && from[1])
+        from++;
+      memmove(to, from, strlen(from) + 1);
+    } else if (!strchr(num, '.')) {
+      memcpy(num + n, ".0", 3);
+    }
+    return ts_buf_append_str(b, num);
+  }
+  case JSON_TRUE:
+    return ts_buf_append_str(b, "true");
+  case JSON_FALSE:
+    return ts_buf_append_str(b, "false");
+  case JSON_NULL:
+    return ts_buf_append_str(b, "null");
+  }
+  return TS_ERR_INTERNAL;
+}
+
+enum ts_result ts_json_dump(struct ts_buf *b, const json_t *value)
+{
+  return value ? dump(b, value, 0) : TS_ERR_INTERNAL;
 }
