@@ -629,6 +629,11 @@ enum ts_result ts_history_commit(const struct ts_history_options *o,
   return r;
 }
 
+void ts_history_update_drop(struct ts_history_update *u)
+{
+  free(u);
+}
+
 void ts_history_update_free(struct ts_history_update *u)
 {
   if (!u)

@@ -108,4 +108,9 @@ enum ts_result ts_history_commit(const struct ts_history_options *opts,
 
 void ts_history_update_free(struct ts_history_update *update);
 
+/* Frees `update` without releasing its JSON values one by one: for when
+ * every one of them lives in a JSON arena about to be freed (see
+ * ts_json_arena_spilled). For a large site that walk cost 55 ms. */
+void ts_history_update_drop(struct ts_history_update *update);
+
 #endif

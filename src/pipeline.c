@@ -573,7 +573,11 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
                                  &quota, &serr) != TS_OK)
       ts_log_warn(o->log, "run summary: %s", serr.msg);
   }
-  ts_history_update_free(update);
+  /* Built entirely in hist_arena, the history goes with it. */
+  if (hist_arena && !ts_json_arena_spilled(hist_arena))
+    ts_history_update_drop(update);
+  else
+    ts_history_update_free(update);
   ts_json_arena_hold(NULL);
   ts_json_arena_end();
   ts_json_arena_free(hist_arena);

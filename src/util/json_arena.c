@@ -32,6 +32,7 @@ struct ts_json_arena {
   size_t cap;
   size_t used;
   size_t high; /* the most ever used: what to poison on the next begin */
+  bool spilled; /* an allocation went to malloc since the last begin */
 };
 
 /* The calling thread's arena (kept while paused, so that frees of its
@@ -60,6 +61,7 @@ static void *json_arena_malloc(size_t n)
       UNPOISON(p, n);
       return p;
     }
+    a->spilled = true;
   }
   return malloc(n);
 }
@@ -114,6 +116,7 @@ void ts_json_arena_begin(struct ts_json_arena *a)
 {
   POISON(a->base, a->high);
   a->used = 0;
+  a->spilled = false;
   tl_arena = a;
   tl_active = true;
 }
@@ -137,4 +140,9 @@ void ts_json_arena_hold(struct ts_json_arena *a)
 size_t ts_json_arena_used(const struct ts_json_arena *a)
 {
   return a->used;
+}
+
+bool ts_json_arena_spilled(const struct ts_json_arena *a)
+{
+  return a->spilled;
 }

@@ -32,6 +32,7 @@
 #ifndef TS_JSON_ARENA_H
 #define TS_JSON_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/error.h"
@@ -69,6 +70,13 @@ void ts_json_arena_end(void);
  * released at no cost when the arena is freed. Call while only one
  * thread runs; release the hold before freeing the arena. */
 void ts_json_arena_hold(struct ts_json_arena *arena);
+
+/* Whether an allocation made while `arena` was active had to come from
+ * malloc (the arena was full) since the last _begin. When it did not,
+ * every value allocated in that stretch is in the arena, and a structure
+ * built only of them can be let go by freeing the arena, without
+ * releasing its values one by one. */
+bool ts_json_arena_spilled(const struct ts_json_arena *arena);
 
 /* Bytes handed out since the last _begin, for tests and reports. */
 size_t ts_json_arena_used(const struct ts_json_arena *arena);

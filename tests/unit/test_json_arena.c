@@ -46,6 +46,7 @@ static void pages_reuse_the_same_memory(void)
     json_t *cached = json_string("a cache entry");
     CHECK_INT(ts_json_arena_used(a), used);
     CHECK(used > 50 * 5 * 32);
+    CHECK(!ts_json_arena_spilled(a));
     if (page == 0)
       first = used;
     CHECK_INT(used, first); /* the same page takes the same room */
@@ -75,11 +76,17 @@ static void a_full_arena_falls_back_to_malloc(void)
     json_array_append_new(items, card(i));
   ts_json_arena_pause();
   CHECK(ts_json_arena_used(a) <= 4096);
+  CHECK(ts_json_arena_spilled(a));
   CHECK_INT(json_array_size(items), 200);
   CHECK_INT(json_integer_value(json_object_get(json_array_get(items, 199),
                                                "rank")),
             199);
   json_decref(items); /* arena and heap values mixed: each freed its way */
+  /* The next page starts with a clean record. */
+  ts_json_arena_begin(a);
+  json_decref(card(1));
+  ts_json_arena_pause();
+  CHECK(!ts_json_arena_spilled(a));
   ts_json_arena_end();
   ts_json_arena_free(a);
 }
