@@ -25,6 +25,9 @@ struct ts_history_update {
   size_t nmerged;
   const struct ts_status *statuses;
   size_t nstatuses;
+  /* The text of items.json and of the day's file, once prepared. */
+  struct ts_buf items_text, day_text;
+  bool prepared;
 };
 
 /* ---- paths and small helpers ------------------------------------------ */
@@ -70,22 +73,6 @@ static json_t *load_json(const char *path, struct ts_error *err, bool *missing)
     ts_error_set(err, TS_ERR_PARSE, "%s:%d:%d: %s", path, jerr.line,
                  jerr.column, jerr.text);
   return doc;
-}
-
-static enum ts_result write_json(const char *path, const json_t *doc,
-                                 struct ts_error *err)
-{
-  struct ts_buf text;
-  ts_buf_init(&text, 0);
-  enum ts_result r = ts_json_dump(&text, doc);
-  if (r == TS_OK)
-    r = ts_fs_write_atomic(path, text.data, text.len, err);
-  else
-    ts_error_set(err, r, "%s: %s", path,
-                 r == TS_ERR_NOMEM ? "out of memory"
-                                   : "not a JSON tree (a bug)");
-  ts_buf_cleanup(&text);
-  return r;
 }
 
 /* Times encoded in file names of runs/ ("2026-11-21T10-00-00Z.json"). */
@@ -540,13 +527,15 @@ enum ts_result ts_history_load_day(const struct ts_history_options *o,
 /* ---- commit ------------------------------------------------------------ */
 
 /* days/DATE.json: the items in the top ARCHIVE_TOP of any list. */
-static enum ts_result save_day(const struct ts_history_options *o,
+/* The day's archive file: the run's items that made a list's top
+ * ARCHIVE_TOP, as a snapshot. */
+static enum ts_result day_text(const struct ts_history_options *o,
                                const struct ts_history_update *u,
-                               struct ts_error *err)
+                               struct ts_buf *out)
 {
   struct ts_item *top = calloc(u->nmerged ? u->nmerged : 1, sizeof *top);
   if (!top)
-    return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
+    return TS_ERR_NOMEM;
   size_t n = 0;
   for (size_t i = 0; i < u->nmerged; i++) {
     const struct ts_item *it = &u->merged[i];
@@ -557,13 +546,9 @@ static enum ts_result save_day(const struct ts_history_options *o,
       }
     }
   }
-  char date[11], name[32], path[4096];
-  date_of(o->now, date);
-  snprintf(name, sizeof name, "%s.json", date);
-  history_path(o, path, sizeof path, "days", name);
   struct ts_snapshot_meta meta = {o->now, 1, 1};
-  enum ts_result r = ts_snapshot_save(path, top, n, u->statuses, u->nstatuses,
-                                      &meta, err);
+  enum ts_result r =
+      ts_snapshot_text(top, n, u->statuses, u->nstatuses, &meta, out);
   free(top);
   return r;
 }
@@ -596,31 +581,62 @@ static void prune(const struct ts_history_options *o,
   ts_fs_free_names(names, n);
 }
 
+enum ts_result ts_history_prepare(const struct ts_history_options *o,
+                                  struct ts_history_update *u,
+                                  struct ts_error *err)
+{
+  if (u->prepared)
+    return TS_OK;
+  ts_buf_init(&u->items_text, 0);
+  ts_buf_init(&u->day_text, 0);
+  /* Written by hand rather than packed into a document: packing would
+   * take a reference to u->items, and other threads may be reading it. */
+  enum ts_result r = ts_buf_append_str(&u->items_text, "{\"version\":1,"
+                                                       "\"items\":");
+  if (r == TS_OK)
+    r = ts_json_dump(&u->items_text, u->items);
+  if (r == TS_OK)
+    r = ts_buf_append_char(&u->items_text, '}');
+  if (r == TS_OK)
+    r = day_text(o, u, &u->day_text);
+  if (r != TS_OK) {
+    ts_buf_cleanup(&u->items_text);
+    ts_buf_cleanup(&u->day_text);
+    return ts_error_set(err, r, "history: %s",
+                        r == TS_ERR_NOMEM ? "out of memory"
+                                          : "not a JSON tree (a bug)");
+  }
+  u->prepared = true;
+  return TS_OK;
+}
+
 enum ts_result ts_history_commit(const struct ts_history_options *o,
                                  struct ts_history_update *u,
                                  const char *snapshot, size_t len,
                                  struct ts_error *err)
 {
+  enum ts_result r = ts_history_prepare(o, u, err);
   const char *subs[] = {"runs", "days"};
-  for (size_t i = 0; i < 2; i++) {
+  for (size_t i = 0; i < 2 && r == TS_OK; i++) {
     char dir[4096];
     history_path(o, dir, sizeof dir, subs[i], "");
-    enum ts_result r = ts_fs_mkdirs(dir, err);
-    if (r != TS_OK)
-      return r;
+    r = ts_fs_mkdirs(dir, err);
   }
-  char path[4096], name[64];
+  if (r != TS_OK)
+    return r;
+  char path[4096], name[64], date[11];
   run_file_name(o->now, name, sizeof name);
   history_path(o, path, sizeof path, "runs", name);
-  enum ts_result r = ts_fs_write_atomic(path, snapshot, len, err);
-  if (r == TS_OK)
-    r = save_day(o, u, err);
+  r = ts_fs_write_atomic(path, snapshot, len, err);
   if (r == TS_OK) {
-    json_t *doc = json_pack("{s:i, s:O}", "version", 1, "items", u->items);
+    date_of(o->now, date);
+    snprintf(name, sizeof name, "%s.json", date);
+    history_path(o, path, sizeof path, "days", name);
+    r = ts_fs_write_atomic(path, u->day_text.data, u->day_text.len, err);
+  }
+  if (r == TS_OK) {
     history_path(o, path, sizeof path, "", "items.json");
-    r = doc ? write_json(path, doc, err)
-            : ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-    json_decref(doc);
+    r = ts_fs_write_atomic(path, u->items_text.data, u->items_text.len, err);
   }
   if (r == TS_OK) {
     prune(o, u, "runs");
@@ -629,8 +645,20 @@ enum ts_result ts_history_commit(const struct ts_history_options *o,
   return r;
 }
 
+/* The prepared texts are plain buffers: freed either way. */
+static void free_texts(struct ts_history_update *u)
+{
+  if (u->prepared) {
+    ts_buf_cleanup(&u->items_text);
+    ts_buf_cleanup(&u->day_text);
+  }
+}
+
 void ts_history_update_drop(struct ts_history_update *u)
 {
+  if (!u)
+    return;
+  free_texts(u);
   free(u);
 }
 
@@ -638,6 +666,7 @@ void ts_history_update_free(struct ts_history_update *u)
 {
   if (!u)
     return;
+  free_texts(u);
   json_decref(u->items);
   json_decref(u->annotate);
   json_decref(u->days);

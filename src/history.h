@@ -97,6 +97,16 @@ enum ts_result ts_history_load_day(const struct ts_history_options *opts,
                                    struct ts_error *err);
 
 /*
+ * Turns the update into the text of the files ts_history_commit writes,
+ * without touching the state folder. It only reads the update, so it may
+ * run on one thread while others read the update too (the site renders
+ * while the history is prepared). Optional: commit prepares what is not.
+ */
+enum ts_result ts_history_prepare(const struct ts_history_options *opts,
+                                  struct ts_history_update *update,
+                                  struct ts_error *err);
+
+/*
  * Writes the update and `snapshot` (the published snapshot's text, `len`
  * bytes, borrowed) to the state folder, and prunes what is older than
  * history_days.

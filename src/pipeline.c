@@ -159,6 +159,21 @@ static int write_snapshot(void *arg)
   return 0;
 }
 
+/* The history's files are turned into text while the site renders: the
+ * update is only read by both. Commit redoes it if this failed. */
+struct prepare_job {
+  const struct ts_history_options *opts;
+  struct ts_history_update *update;
+};
+
+static int prepare_history(void *arg)
+{
+  struct prepare_job *j = arg;
+  struct ts_error ignored;
+  ts_history_prepare(j->opts, j->update, &ignored);
+  return 0;
+}
+
 /* Logs how long the stage that just ended took (-v), and restarts the
  * clock: where a run spends its time is the first question about it. */
 static void stage_done(const struct ts_log *log, const char *stage,
@@ -529,7 +544,14 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .log = o->log,
       .dump_context = o->dump_context,
     };
+    struct prepare_job pj = {.opts = &ho, .update = update};
+    thrd_t preparer;
+    bool preparing = !o->dump_context &&
+                     thrd_create(&preparer, prepare_history, &pj) ==
+                         thrd_success;
     r = ts_site_build(&in, &so, &stats, err);
+    if (preparing)
+      thrd_join(preparer, NULL);
   }
   stage_done(o->log, "site", &clock);
   if (r == TS_OK && !o->dump_context) {

@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "history.h"
 #include "snapshot.h"
+#include "util/fs.h"
 
 #define T1 INT64_C(1795255200) /* 2026-11-21T10:00:00Z */
 #define HOUR 3600
@@ -258,6 +259,41 @@ static void archive_days_and_pruning(void)
   teardown();
 }
 
+/* Preparing writes nothing (a site that fails to publish leaves the
+ * history as it was); committing afterwards writes what it would have
+ * written anyway. */
+static void prepare_writes_nothing_until_commit(void)
+{
+  setup();
+  struct ts_batch b;
+  ts_batch_init(&b);
+  add(&b, "aaaaaaaaaaa", 1, 100);
+  add(&b, "bbbbbbbbbbb", 2, 50);
+  set_status(&b, TS_STATUS_OK, T1);
+  struct ts_history_options o = options(T1);
+  struct ts_history_update *u = NULL;
+  struct ts_error err;
+  REQUIRE(ts_history_record(&o, b.items, b.nitems, b.statuses, b.nstatuses,
+                            &u, &err) == TS_OK);
+  REQUIRE(ts_history_prepare(&o, u, &err) == TS_OK);
+  char path[160];
+  snprintf(path, sizeof path, "%s/history/items.json", state_dir);
+  CHECK(access(path, F_OK) != 0);
+  CHECK(ts_history_commit(&o, u, "{}", 2, &err) == TS_OK);
+  ts_history_update_free(u);
+  char *text = NULL;
+  REQUIRE(ts_fs_read(path, 1 << 20, &text, NULL, &err) == TS_OK);
+  json_t *doc = json_loads(text, 0, NULL);
+  CHECK_INT(num(doc, "version"), 1);
+  CHECK(num(doc, "items.bbbbbbbbbbb.first_seen") == T1);
+  json_decref(doc);
+  free(text);
+  snprintf(path, sizeof path, "%s/history/days/2026-11-21.json", state_dir);
+  CHECK(access(path, F_OK) == 0);
+  ts_batch_cleanup(&b);
+  teardown();
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -265,6 +301,7 @@ int main(int argc, char **argv)
     TEST(second_run_shows_rank_changes),
     TEST(failed_list_keeps_last_good_until_too_old),
     TEST(archive_days_and_pruning),
+    TEST(prepare_writes_nothing_until_commit),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
