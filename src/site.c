@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,13 @@ struct site {
   json_t *keys;              /* key -> item index, for links and lookups */
   struct list_index index;   /* this run's lists */
   const json_t **hist;       /* per item: what the history says, or NULL */
+  /* Region and item pages are claimed from these counters by whichever
+   * thread is free (see all_pages); `stop` ends every thread's claims
+   * after a failure. */
+  size_t *region_lists;      /* statuses with a region page, in order */
+  size_t nregion_lists;
+  atomic_size_t next_region, next_item;
+  atomic_bool stop;
   bool dump_found;
   struct ts_site_stats *stats;
 };
@@ -861,17 +869,17 @@ static bool has_region_page(const struct site *s, const struct ts_status *st)
   return is_youtube_list(s, st) && ts_site_key_ok(st->region);
 }
 
-/* The pages of regions first, first + step, ... (of the lists that have
- * one) and their api/regions/XX.json: threads take turns. */
+/* Region pages (and their api/regions/XX.json), one claim at a time:
+ * each is 50 cards, enough work to be worth a claim of its own. */
 static enum ts_result region_pages(struct site *s, struct renderer *rd,
-                                   size_t first, size_t step,
                                    struct ts_error *err)
 {
-  size_t nth = 0;
-  for (size_t i = 0; i < s->in->nstatuses; i++) {
+  for (;;) {
+    size_t claim = atomic_fetch_add(&s->next_region, 1);
+    if (claim >= s->nregion_lists || atomic_load(&s->stop))
+      break;
+    size_t i = s->region_lists[claim];
     const struct ts_status *st = &s->in->statuses[i];
-    if (!has_region_page(s, st) || nth++ % step != first)
-      continue;
     char path[64], title[160], desc[256], flag[9], when[64];
     page_begin(rd);
     snprintf(path, sizeof path, "regions/%s.html", st->region);
@@ -910,77 +918,93 @@ static enum ts_result region_pages(struct site *s, struct renderer *rd,
   return TS_OK;
 }
 
-/* The pages of items first, first + step, ...: threads take turns. */
+/* Item `i`'s page (videos/KEY.html or stories/KEY.html). */
+static enum ts_result item_page(struct site *s, struct renderer *rd,
+                                size_t i, struct ts_error *err)
+{
+  const struct ts_item *it = &s->in->items[i];
+  if (!ts_site_key_ok(it->key)) {
+    rd->skipped++;
+    return TS_OK;
+  }
+  page_begin(rd);
+  bool video = it->kind == TS_ITEM_VIDEO;
+  char path[96], desc[512], buf[64];
+  snprintf(path, sizeof path, "%s/%s.html", video ? "videos" : "stories",
+           it->key);
+  if (it->summary)
+    snprintf(desc, sizeof desc, "%.300s", it->summary);
+  else
+    snprintf(desc, sizeof desc, "%s%s%s", video ? "Trending video" : "Story",
+             it->author ? " by " : "", it->author ? it->author : "");
+  json_t *c = card_copy(s, i);
+  bool stale = json_is_true(json_object_get(c, "stale"));
+  for (uint32_t k = 0; k < it->npositions && !stale; k++)
+    stale = it->positions[k].stale;
+  json_t *ctx = page_context(s, video ? T_VIDEO : T_STORY, path, it->title,
+                             desc, stale);
+  const json_t *thumb = json_object_get(c, "thumbnail");
+  if (thumb)
+    json_object_set(json_object_get(ctx, "page"), "image", (json_t *)thumb);
+  const json_t *h = history_of(s, i);
+  json_t *positions = json_array();
+  for (uint32_t k = 0; k < it->npositions; k++) {
+    const struct ts_item_position *p = &it->positions[k];
+    char label[160], list[64];
+    list_label(s, p->source, p->region, label, sizeof label);
+    snprintf(list, sizeof list, "%s%s%s", p->source, p->region[0] ? "/" : "",
+             p->region);
+    json_t *pj = json_object();
+    set_str(pj, "label", label);
+    set_int(pj, "rank", p->rank);
+    set_bool(pj, "stale", p->stale);
+    json_t *peak = json_object_get(json_object_get(h, "peaks"), list);
+    if (peak)
+      json_object_set(pj, "peak", peak);
+    if (p->region[0] && video) {
+      char url[64];
+      snprintf(url, sizeof url, "regions/%s.html", p->region);
+      set_str(pj, "url", url);
+    }
+    json_array_append_new(positions, pj);
+  }
+  json_object_set_new_nocheck(c, "positions", positions);
+  ts_buf_reset(&rd->svg);
+  const json_t *series = json_object_get(h, "series");
+  if (ts_display_sparkline(series, &rd->svg)) {
+    set_str(c, "sparkline", ts_buf_cstr(&rd->svg));
+    char label[160];
+    snprintf(label, sizeof label, "Best rank over the last %zu updates",
+             json_array_size(series));
+    set_str(c, "sparkline_label", label);
+  }
+  if (h)
+    set_str(c, "last_seen_display",
+            ts_display_ago(json_integer_value(json_object_get(h,
+                                                              "last_seen")),
+                           s->in->now, buf, sizeof buf));
+  json_object_set_new_nocheck(ctx, "item", c);
+  page_built();
+  return render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
+}
+
+/* Item pages are claimed this many at a time: few enough claims that
+ * the counter is not contended, small enough that threads finish
+ * together. */
+#define ITEM_CLAIM 16
+
 static enum ts_result item_pages(struct site *s, struct renderer *rd,
-                                 size_t first, size_t step,
                                  struct ts_error *err)
 {
   enum ts_result r = TS_OK;
-  for (size_t i = first; i < s->in->nitems && r == TS_OK; i += step) {
-    const struct ts_item *it = &s->in->items[i];
-    if (!ts_site_key_ok(it->key)) {
-      rd->skipped++;
-      continue;
-    }
-    page_begin(rd);
-    bool video = it->kind == TS_ITEM_VIDEO;
-    char path[96], desc[512], buf[64];
-    snprintf(path, sizeof path, "%s/%s.html", video ? "videos" : "stories",
-             it->key);
-    if (it->summary)
-      snprintf(desc, sizeof desc, "%.300s", it->summary);
-    else
-      snprintf(desc, sizeof desc, "%s%s%s", video ? "Trending video" : "Story",
-               it->author ? " by " : "", it->author ? it->author : "");
-    json_t *c = card_copy(s, i);
-    bool stale = json_is_true(json_object_get(c, "stale"));
-    for (uint32_t k = 0; k < it->npositions && !stale; k++)
-      stale = it->positions[k].stale;
-    json_t *ctx = page_context(s, video ? T_VIDEO : T_STORY, path, it->title,
-                               desc, stale);
-    const json_t *thumb = json_object_get(c, "thumbnail");
-    if (thumb)
-      json_object_set(json_object_get(ctx, "page"), "image", (json_t *)thumb);
-    const json_t *h = history_of(s, (size_t)(it - s->in->items));
-    json_t *positions = json_array();
-    for (uint32_t k = 0; k < it->npositions; k++) {
-      const struct ts_item_position *p = &it->positions[k];
-      char label[160], list[64];
-      list_label(s, p->source, p->region, label, sizeof label);
-      snprintf(list, sizeof list, "%s%s%s", p->source, p->region[0] ? "/" : "",
-               p->region);
-      json_t *pj = json_object();
-      set_str(pj, "label", label);
-      set_int(pj, "rank", p->rank);
-      set_bool(pj, "stale", p->stale);
-      json_t *peak = json_object_get(json_object_get(h, "peaks"), list);
-      if (peak)
-        json_object_set(pj, "peak", peak);
-      if (p->region[0] && video) {
-        char url[64];
-        snprintf(url, sizeof url, "regions/%s.html", p->region);
-        set_str(pj, "url", url);
-      }
-      json_array_append_new(positions, pj);
-    }
-    json_object_set_new_nocheck(c, "positions", positions);
-    ts_buf_reset(&rd->svg);
-    const json_t *series = json_object_get(h, "series");
-    if (ts_display_sparkline(series, &rd->svg)) {
-      set_str(c, "sparkline", ts_buf_cstr(&rd->svg));
-      char label[160];
-      snprintf(label, sizeof label, "Best rank over the last %zu updates",
-               json_array_size(series));
-      set_str(c, "sparkline_label", label);
-    }
-    if (h)
-      set_str(c, "last_seen_display",
-              ts_display_ago(json_integer_value(json_object_get(h,
-                                                                "last_seen")),
-                             s->in->now, buf, sizeof buf));
-    json_object_set_new_nocheck(ctx, "item", c);
-    page_built();
-    r = render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
+  size_t n = s->in->nitems;
+  while (r == TS_OK && !atomic_load(&s->stop)) {
+    size_t from = atomic_fetch_add(&s->next_item, ITEM_CLAIM);
+    if (from >= n)
+      break;
+    size_t to = n - from < ITEM_CLAIM ? n : from + ITEM_CLAIM;
+    for (size_t i = from; i < to && r == TS_OK; i++)
+      r = item_page(s, rd, i, err);
   }
   return r;
 }
@@ -996,38 +1020,51 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
 struct worker {
   struct site *s;
   struct renderer rd;
-  size_t first, step;
   enum ts_result result;
   struct ts_error err;
 };
 
-/* One thread's share: every step-th region page, then every step-th
- * item page, starting at `first`. */
+static enum ts_result load_templates(struct site *s, struct renderer *rd,
+                                     struct ts_error *err);
+static enum ts_result freeze_common(struct site *s, struct renderer *rd,
+                                    struct ts_error *err);
+
+/* Region pages, then item pages, claimed until none is left. */
 static enum ts_result page_share(struct site *s, struct renderer *rd,
-                                 size_t first, size_t step,
                                  struct ts_error *err)
 {
   /* Without an arena (out of address space, or dumping a context) the
    * pages are built from malloc as any other. */
   if (!rd->arena && !s->opts->dump_context)
     ts_json_arena_new(0, &rd->arena);
-  enum ts_result r = region_pages(s, rd, first, step, err);
+  enum ts_result r = region_pages(s, rd, err);
   if (r == TS_OK)
-    r = item_pages(s, rd, first, step, err);
+    r = item_pages(s, rd, err);
   ts_json_arena_end();
+  if (r != TS_OK)
+    atomic_store(&s->stop, true);
   return r;
 }
 
+/* A worker sets up its renderer on its own thread, so that the calling
+ * thread can go on with the other pages meanwhile. */
 static int run_worker(void *arg)
 {
   struct worker *w = arg;
-  w->result = page_share(w->s, &w->rd, w->first, w->step, &w->err);
+  ts_buf_init(&w->rd.page, 0);
+  ts_buf_init(&w->rd.svg, 64 * 1024);
+  w->result = load_templates(w->s, &w->rd, &w->err);
+  if (w->result == TS_OK)
+    w->result = freeze_common(w->s, &w->rd, &w->err);
+  if (w->result == TS_OK)
+    w->result = page_share(w->s, &w->rd, &w->err);
+  else
+    atomic_store(&w->s->stop, true);
   return 0;
 }
 
 /* Threads to use: TRENDSITE_THREADS (1 to 16), else the processors
- * online, at most four, and one for small sites, where starting threads
- * costs more than it saves. */
+ * online, at most four. */
 static unsigned thread_count(const struct site *s)
 {
   if (s->opts->dump_context || !JANSSON_THREAD_SAFE_REFCOUNT)
@@ -1044,11 +1081,6 @@ static unsigned thread_count(const struct site *s)
   return (unsigned)n;
 }
 
-static enum ts_result load_templates(struct site *s, struct renderer *rd,
-                                     struct ts_error *err);
-static enum ts_result freeze_common(struct site *s, struct renderer *rd,
-                                    struct ts_error *err);
-
 static void renderer_cleanup(struct renderer *rd)
 {
   ts_mustache_env_free(rd->env);
@@ -1058,44 +1090,43 @@ static void renderer_cleanup(struct renderer *rd)
   memset(rd, 0, sizeof *rd);
 }
 
-/* Region and item pages, on as many threads as thread_count says. */
-static enum ts_result shared_pages(struct site *s, struct ts_error *err)
+static enum ts_result other_pages(struct site *s, struct ts_error *err);
+
+/* Every page. Workers start on the region and item pages at once; this
+ * thread renders the other pages (index, archive, feed, sitemap, API
+ * files: a tenth of a large site's work, and serial), then joins in on
+ * the region and item pages that are left. */
+static enum ts_result all_pages(struct site *s, struct ts_error *err)
 {
+  s->region_lists = calloc(s->in->nstatuses ? s->in->nstatuses : 1,
+                           sizeof *s->region_lists);
+  if (!s->region_lists)
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < s->in->nstatuses; i++)
+    if (has_region_page(s, &s->in->statuses[i]))
+      s->region_lists[s->nregion_lists++] = i;
+
   unsigned n = thread_count(s);
-  if (n == 1)
-    return page_share(s, &s->main, 0, 1, err);
-  struct worker *w = calloc(n, sizeof *w);
-  thrd_t *ids = calloc(n, sizeof *ids);
-  if (!w || !ids) {
-    free(w);
-    free(ids);
-    return page_share(s, &s->main, 0, 1, err);
-  }
-  enum ts_result r = TS_OK;
+  struct worker *w = n > 1 ? calloc(n, sizeof *w) : NULL;
+  thrd_t *ids = n > 1 ? calloc(n, sizeof *ids) : NULL;
   unsigned started = 0;
-  for (unsigned k = 1; k < n && r == TS_OK; k++) {
-    w[k] = (struct worker){.s = s, .first = k, .step = n};
-    ts_buf_init(&w[k].rd.page, 0);
-    ts_buf_init(&w[k].rd.svg, 64 * 1024);
-    r = load_templates(s, &w[k].rd, err);
-    if (r == TS_OK)
-      r = freeze_common(s, &w[k].rd, err);
-    if (r == TS_OK && thrd_create(&ids[k], run_worker, &w[k]) == thrd_success)
-      started = k;
-    else if (r == TS_OK)
-      r = ts_error_set(err, TS_ERR_INTERNAL, "could not start a thread");
+  for (unsigned k = 1; w && ids && k < n; k++) {
+    w[k].s = s;
+    if (thrd_create(&ids[k], run_worker, &w[k]) != thrd_success)
+      break; /* fewer threads: the pages get done all the same */
+    started = k;
   }
-  /* This thread takes its own share, then waits for the others. */
+  enum ts_result r = other_pages(s, err);
   if (r == TS_OK)
-    r = page_share(s, &s->main, 0, n, err);
+    r = page_share(s, &s->main, err);
+  else
+    atomic_store(&s->stop, true);
   for (unsigned k = 1; k <= started; k++) {
     thrd_join(ids[k], NULL);
     if (r == TS_OK && w[k].result != TS_OK) {
       r = w[k].result;
       *err = w[k].err;
     }
-  }
-  for (unsigned k = 1; k < n; k++) {
     s->main.pages += w[k].rd.pages;
     s->main.skipped += w[k].rd.skipped;
     renderer_cleanup(&w[k].rd);
@@ -1563,11 +1594,15 @@ static enum ts_result build(struct site *s, struct ts_error *err)
     r = freeze_common(s, &s->main, err);
   if (r != TS_OK)
     return r;
+  return all_pages(s, err);
+}
+
+/* Every page but the region and item pages, on the calling thread. */
+static enum ts_result other_pages(struct site *s, struct ts_error *err)
+{
   json_t *paths = json_array();
   json_array_append_new(paths, json_string("index.html"));
-  r = index_page(s, err);
-  if (r == TS_OK)
-    r = shared_pages(s, err);
+  enum ts_result r = index_page(s, err);
   if (r == TS_OK)
     r = news_page(s, err);
   if (r == TS_OK)
@@ -1676,6 +1711,7 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
                      opts->dump_context);
   list_index_free(&s.index);
   free(s.hist);
+  free(s.region_lists);
 
   json_decref(s.regions);
   json_decref(s.keys);
