@@ -1064,7 +1064,8 @@ static int run_worker(void *arg)
 }
 
 /* Threads to use: TRENDSITE_THREADS (1 to 16), else the processors
- * online, at most four. */
+ * online, at most four. Small sites gain too: a worker sets itself up
+ * while this thread renders the other pages. */
 static unsigned thread_count(const struct site *s)
 {
   if (s->opts->dump_context || !JANSSON_THREAD_SAFE_REFCOUNT)
@@ -1075,7 +1076,7 @@ static unsigned thread_count(const struct site *s)
     n = strtol(env, NULL, 10);
     n = n < 1 ? 1 : n > 16 ? 16 : n;
   } else {
-    n = s->in->nitems < 2000 ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
+    n = sysconf(_SC_NPROCESSORS_ONLN);
     n = n < 1 ? 1 : n > 4 ? 4 : n;
   }
   return (unsigned)n;
