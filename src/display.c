@@ -1,9 +1,8 @@
 #include "display.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "util/cat.h"
 #include "util/clock.h"
 
 /* Appends the decimal digits of `v` at `p` (at most 20 bytes); returns
@@ -57,8 +56,8 @@ char *ts_display_count(int64_t n, char *out, size_t size)
     }
     *p++ = scales[i].suffix;
   }
-  *p = '\0';
-  snprintf(out, size, "%s", tmp);
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_strn(&c, tmp, (size_t)(p - tmp));
   return out;
 }
 
@@ -67,15 +66,10 @@ char *ts_display_count_unit(int64_t n, const char *one, const char *many,
 {
   char num[32];
   ts_display_count(n, num, sizeof num);
-  const char *unit = n == 1 ? one : many;
-  size_t a = strlen(num), b = strlen(unit);
-  if (a + 1 + b < size) {
-    memcpy(out, num, a);
-    out[a] = ' ';
-    memcpy(out + a + 1, unit, b + 1);
-  } else if (size) {
-    snprintf(out, size, "%s %s", num, unit);
-  }
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, num);
+  ts_cat_strn(&c, " ", 1);
+  ts_cat_str(&c, n == 1 ? one : many);
   return out;
 }
 
@@ -89,7 +83,12 @@ char *ts_display_date(int64_t t, char *out, size_t size)
   int64_t y;
   unsigned m, d;
   ts_civil_from_days(days, &y, &m, &d);
-  snprintf(out, size, "%u %s %" PRId64, d, months[(m - 1) % 12], y);
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_uint(&c, d, 0);
+  ts_cat_strn(&c, " ", 1);
+  ts_cat_str(&c, months[(m - 1) % 12]);
+  ts_cat_strn(&c, " ", 1);
+  ts_cat_int(&c, y);
   return out;
 }
 
@@ -97,24 +96,39 @@ char *ts_display_datetime(int64_t t, char *out, size_t size)
 {
   char date[32];
   int64_t secs = ((t % 86400) + 86400) % 86400;
-  snprintf(out, size, "%s, %02d:%02d UTC", ts_display_date(t, date, sizeof date),
-           (int)(secs / 3600), (int)(secs / 60 % 60));
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, ts_display_date(t, date, sizeof date));
+  ts_cat_strn(&c, ", ", 2);
+  ts_cat_uint(&c, (uint64_t)(secs / 3600), 2);
+  ts_cat_strn(&c, ":", 1);
+  ts_cat_uint(&c, (uint64_t)(secs / 60 % 60), 2);
+  ts_cat_str(&c, " UTC");
+  return out;
+}
+
+/* "N unit" into `out`. */
+static char *count_of(int64_t n, const char *unit, char *out, size_t size)
+{
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_int(&c, n);
+  ts_cat_str(&c, unit);
   return out;
 }
 
 char *ts_display_ago(int64_t t, int64_t now, char *out, size_t size)
 {
   int64_t d = now - t;
+  struct ts_cat c = ts_cat_start(out, size);
   if (d < 60)
-    snprintf(out, size, "just now");
+    ts_cat_str(&c, "just now");
   else if (d < 3600)
-    snprintf(out, size, "%" PRId64 " min ago", d / 60);
+    count_of(d / 60, " min ago", out, size);
   else if (d < 86400)
-    snprintf(out, size, "%" PRId64 " h ago", d / 3600);
+    count_of(d / 3600, " h ago", out, size);
   else if (d < 2 * 86400)
-    snprintf(out, size, "1 day ago");
+    ts_cat_str(&c, "1 day ago");
   else if (d < 30 * 86400)
-    snprintf(out, size, "%" PRId64 " days ago", d / 86400);
+    count_of(d / 86400, " days ago", out, size);
   else
     ts_display_date(t, out, size);
   return out;
@@ -124,11 +138,16 @@ char *ts_display_duration(int64_t s, char *out, size_t size)
 {
   if (s < 0)
     s = 0;
-  if (s >= 3600)
-    snprintf(out, size, "%" PRId64 ":%02d:%02d", s / 3600, (int)(s / 60 % 60),
-             (int)(s % 60));
-  else
-    snprintf(out, size, "%d:%02d", (int)(s / 60), (int)(s % 60));
+  struct ts_cat c = ts_cat_start(out, size);
+  if (s >= 3600) {
+    ts_cat_int(&c, s / 3600);
+    ts_cat_strn(&c, ":", 1);
+    ts_cat_uint(&c, (uint64_t)(s / 60 % 60), 2);
+  } else {
+    ts_cat_int(&c, s / 60);
+  }
+  ts_cat_strn(&c, ":", 1);
+  ts_cat_uint(&c, (uint64_t)(s % 60), 2);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "snapshot.h"
 #include "theme.h"
 #include "util/buf.h"
+#include "util/cat.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json_arena.h"
@@ -202,11 +203,12 @@ static const char *region_name(const char *code)
 static void list_label(const struct site *s, const char *source,
                        const char *region, char *out, size_t size)
 {
-  if (region && region[0])
-    snprintf(out, size, "%s · %s", source_label(s, source),
-             region_name(region));
-  else
-    snprintf(out, size, "%s", source_label(s, source));
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, source_label(s, source));
+  if (region && region[0]) {
+    ts_cat_str(&c, " · ");
+    ts_cat_str(&c, region_name(region));
+  }
 }
 
 static bool is_youtube_list(const struct site *s, const struct ts_status *st)
@@ -222,8 +224,8 @@ static void link_host(const char *url, char *out, size_t size)
   p = p ? p + 3 : url;
   if (!strncmp(p, "www.", 4))
     p += 4;
-  size_t n = strcspn(p, "/:?#");
-  snprintf(out, size, "%.*s", (int)n, p);
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_strn(&c, p, strcspn(p, "/:?#"));
 }
 
 static bool safe_link(const char *url)
@@ -233,13 +235,34 @@ static bool safe_link(const char *url)
 
 /* ---- the shared parts of every context --------------------------------- */
 
+/* A list's id, "source/region" or "source" ("youtube/JP", "hackernews"). */
+static void list_key(const char *source, const char *region, char *out,
+                     size_t size)
+{
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, source);
+  if (region[0]) {
+    ts_cat_strn(&c, "/", 1);
+    ts_cat_str(&c, region);
+  }
+}
+
+/* A region's page, "regions/XX.html". */
+static void region_page_url(const char *code, char *out, size_t size)
+{
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, "regions/");
+  ts_cat_str(&c, code);
+  ts_cat_str(&c, ".html");
+}
+
 static json_t *region_entry(const struct site *s, const struct ts_status *st,
                             const char *current)
 {
   (void)s;
   char flag[9], url[64];
   ts_region_flag(st->region, flag);
-  snprintf(url, sizeof url, "regions/%s.html", st->region);
+  region_page_url(st->region, url, sizeof url);
   return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "code", st->region,
                    "name", region_name(st->region), "flag", flag, "url", url,
                    "current", current && !strcmp(current, st->region),
@@ -368,8 +391,10 @@ static bool item_page_url(const struct ts_item *it, char *out, size_t size)
 {
   if (!it->key || !ts_site_key_ok(it->key))
     return false;
-  snprintf(out, size, "%s/%s.html",
-           it->kind == TS_ITEM_VIDEO ? "videos" : "stories", it->key);
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, it->kind == TS_ITEM_VIDEO ? "videos/" : "stories/");
+  ts_cat_str(&c, it->key);
+  ts_cat_str(&c, ".html");
   return true;
 }
 
@@ -393,7 +418,9 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
     } else {
       char host[128], label[160];
       link_host(it->url, host, sizeof host);
-      snprintf(label, sizeof label, "Read on %s", host);
+      struct ts_cat lc = ts_cat_start(label, sizeof label);
+      ts_cat_str(&lc, "Read on ");
+      ts_cat_str(&lc, host);
       set_str(c, "link_label", label);
     }
   }
@@ -477,7 +504,7 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
     const struct ts_item_position *p = chips[k];
     char flag[9], url[64];
     ts_region_flag(p->region, flag);
-    snprintf(url, sizeof url, "regions/%s.html", p->region);
+    region_page_url(p->region, url, sizeof url);
     json_t *chip = json_object();
     set_str(chip, "code", p->region);
     set_str(chip, "name", region_name(p->region));
@@ -530,7 +557,7 @@ static json_t *list_card(struct site *s, size_t i, uint32_t rank,
   set_int(c, "rank", rank);
   const json_t *h = history_of(s, i);
   char list[64];
-  snprintf(list, sizeof list, "%s%s%s", source, region[0] ? "/" : "", region);
+  list_key(source, region, list, sizeof list);
   const json_t *change = json_object_get(json_object_get(h, "changes"), list);
   if (change) {
     char label[32];
@@ -699,12 +726,6 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
   json_object_set_new_nocheck(ctx, "archive", archive);
   set_str(ctx, "search_index", "api/search.json");
   return render(s, T_INDEX, "index.html", ctx, err);
-}
-
-static void list_key(const char *source, const char *region, char *out,
-                     size_t size)
-{
-  snprintf(out, size, "%s%s%s", source, region[0] ? "/" : "", region);
 }
 
 static int compare_entries(const void *a, const void *b)
@@ -882,7 +903,7 @@ static enum ts_result region_pages(struct site *s, struct renderer *rd,
     const struct ts_status *st = &s->in->statuses[i];
     char path[64], title[160], desc[256], flag[9], when[64];
     page_begin(rd);
-    snprintf(path, sizeof path, "regions/%s.html", st->region);
+    region_page_url(st->region, path, sizeof path);
     snprintf(title, sizeof title, "Trending in %s", region_name(st->region));
     snprintf(desc, sizeof desc, "The most popular YouTube videos in %s "
              "right now, with rank changes since the last update.",
@@ -930,13 +951,17 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
   page_begin(rd);
   bool video = it->kind == TS_ITEM_VIDEO;
   char path[96], desc[512], buf[64];
-  snprintf(path, sizeof path, "%s/%s.html", video ? "videos" : "stories",
-           it->key);
-  if (it->summary)
-    snprintf(desc, sizeof desc, "%.300s", it->summary);
-  else
-    snprintf(desc, sizeof desc, "%s%s%s", video ? "Trending video" : "Story",
-             it->author ? " by " : "", it->author ? it->author : "");
+  item_page_url(it, path, sizeof path);
+  struct ts_cat d = ts_cat_start(desc, sizeof desc);
+  if (it->summary) {
+    ts_cat_strn(&d, it->summary, strnlen(it->summary, 300));
+  } else {
+    ts_cat_str(&d, video ? "Trending video" : "Story");
+    if (it->author) {
+      ts_cat_str(&d, " by ");
+      ts_cat_str(&d, it->author);
+    }
+  }
   json_t *c = card_copy(s, i);
   bool stale = json_is_true(json_object_get(c, "stale"));
   for (uint32_t k = 0; k < it->npositions && !stale; k++)
@@ -952,8 +977,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
     const struct ts_item_position *p = &it->positions[k];
     char label[160], list[64];
     list_label(s, p->source, p->region, label, sizeof label);
-    snprintf(list, sizeof list, "%s%s%s", p->source, p->region[0] ? "/" : "",
-             p->region);
+    list_key(p->source, p->region, list, sizeof list);
     json_t *pj = json_object();
     set_str(pj, "label", label);
     set_int(pj, "rank", p->rank);
@@ -963,7 +987,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
       json_object_set(pj, "peak", peak);
     if (p->region[0] && video) {
       char url[64];
-      snprintf(url, sizeof url, "regions/%s.html", p->region);
+      region_page_url(p->region, url, sizeof url);
       set_str(pj, "url", url);
     }
     json_array_append_new(positions, pj);
@@ -1618,7 +1642,7 @@ static enum ts_result other_pages(struct site *s, struct ts_error *err)
     const struct ts_status *st = &s->in->statuses[i];
     if (has_region_page(s, st)) {
       char page[64];
-      snprintf(page, sizeof page, "regions/%s.html", st->region);
+      region_page_url(st->region, page, sizeof page);
       json_array_append_new(paths, json_string(page));
     }
   }

@@ -1,8 +1,11 @@
 /* Display strings: counts, times, durations and the sparkline. */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "display.h"
 #include "harness.h"
+#include "util/cat.h"
 
 static void counts_read_like_people_write_them(void)
 {
@@ -42,6 +45,33 @@ static void times_and_durations(void)
   CHECK_STR(ts_display_duration(93784, b, sizeof b), "26:03:04");
 }
 
+/* Pieces appended to a short array are cut where snprintf would cut
+ * them, and the array always ends in a NUL. */
+static void short_arrays_truncate_like_snprintf(void)
+{
+  const int64_t now = 1795255200;
+  for (size_t size = 1; size <= 24; size++) {
+    char ours[32], theirs[32];
+    ts_display_datetime(now + 125, ours, size);
+    snprintf(theirs, size, "%s", "21 Nov 2026, 10:02 UTC");
+    CHECK_STR(ours, theirs);
+    ts_display_count_unit(1234567, "view", "views", ours, size);
+    snprintf(theirs, size, "%s", "1.2M views");
+    CHECK_STR(ours, theirs);
+    ts_display_duration(3842, ours, size);
+    snprintf(theirs, size, "%s", "1:04:02");
+    CHECK_STR(ours, theirs);
+  }
+  char b[32];
+  struct ts_cat c = ts_cat_start(b, sizeof b);
+  ts_cat_int(&c, INT64_MIN);
+  CHECK_STR(b, "-9223372036854775808");
+  c = ts_cat_start(b, sizeof b);
+  ts_cat_uint(&c, UINT64_MAX, 0);
+  ts_cat_uint(&c, 7, 3);
+  CHECK_STR(b, "18446744073709551615007");
+}
+
 static void sparkline_needs_two_points_and_puts_rank_one_on_top(void)
 {
   struct ts_buf out;
@@ -66,6 +96,7 @@ int main(int argc, char **argv)
   static const struct ts_test tests[] = {
     TEST(counts_read_like_people_write_them),
     TEST(times_and_durations),
+    TEST(short_arrays_truncate_like_snprintf),
     TEST(sparkline_needs_two_points_and_puts_rank_one_on_top),
     TEST_END,
   };
