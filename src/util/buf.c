@@ -48,7 +48,10 @@ enum ts_result ts_buf_reserve(struct ts_buf *b, size_t extra)
 
 enum ts_result ts_buf_append(struct ts_buf *b, const void *data, size_t len)
 {
-  enum ts_result result = ts_buf_reserve(b, len);
+  /* Most appends fit: skip the call when they do. */
+  enum ts_result result =
+      len < b->cap - b->len && len <= b->max - b->len ? TS_OK
+                                                       : ts_buf_reserve(b, len);
   if (result != TS_OK)
     return result;
   if (len)
@@ -65,6 +68,11 @@ enum ts_result ts_buf_append_str(struct ts_buf *b, const char *s)
 
 enum ts_result ts_buf_append_char(struct ts_buf *b, char c)
 {
+  if (b->len + 1 < b->cap && b->len < b->max) {
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return TS_OK;
+  }
   return ts_buf_append(b, &c, 1);
 }
 

@@ -15,6 +15,20 @@ enum ts_result ts_json_string(struct ts_buf *b, const char *s)
   return ts_json_stringn(b, s, strlen(s));
 }
 
+/* Whether any of the eight bytes in `w` needs an escape: one below 0x20,
+ * a '"' or a '\\'. Strings are mostly long runs that need none, and this
+ * checks a word at a time (the usual "has a zero byte" / "has a byte
+ * less than n" bit tricks). */
+static bool word_needs_escape(uint64_t w)
+{
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+  uint64_t below = (w - ones * 0x20) & ~w;
+  uint64_t is_quote = (quote - ones) & ~quote;
+  uint64_t is_slash = (slash - ones) & ~slash;
+  return ((below | is_quote | is_slash) & highs) != 0;
+}
+
 enum ts_result ts_json_stringn(struct ts_buf *b, const char *s, size_t len)
 {
   static const char hex[] = "0123456789abcdef";
@@ -23,10 +37,13 @@ enum ts_result ts_json_stringn(struct ts_buf *b, const char *s, size_t len)
   if (r != TS_OK)
     return r;
   b->data[b->len++] = '"';
-  const char *run = s, *end = s + len;
-  for (const char *p = s;; p++) {
-    if (p < end && !needs_escape((unsigned char)*p))
-      continue;
+  const char *run = s, *p = s, *end = s + len;
+  for (;;) {
+    uint64_t w;
+    while (end - p >= 8 && (memcpy(&w, p, 8), !word_needs_escape(w)))
+      p += 8;
+    while (p < end && !needs_escape((unsigned char)*p))
+      p++;
     size_t n = (size_t)(p - run);
     if (n && (r = ts_buf_append(b, run, n)) != TS_OK)
       return r;
@@ -48,7 +65,7 @@ enum ts_result ts_json_stringn(struct ts_buf *b, const char *s, size_t len)
     }
     if ((r = ts_buf_append_str(b, esc)) != TS_OK)
       return r;
-    run = p + 1;
+    run = ++p;
   }
   return ts_buf_append_char(b, '"');
 }

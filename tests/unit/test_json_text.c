@@ -2,6 +2,7 @@
  * jansson tree reads back equal, byte for byte what json_dumps writes
  * when no rare escape is involved. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,39 @@ static void strings_escape_what_json_requires(void)
   ts_buf_reset(&b);
   REQUIRE(ts_json_string(&b, "caf\xc3\xa9 \xe2\x86\x92 </script>") == TS_OK);
   CHECK_STR(b.data, "\"caf\xc3\xa9 \xe2\x86\x92 </script>\"");
+  ts_buf_cleanup(&b);
+}
+
+/* Every byte value at every position of a run longer than a word: the
+ * word-at-a-time scan finds exactly the bytes the byte-wise rule does. */
+static void every_byte_at_every_position(void)
+{
+  struct ts_buf b;
+  ts_buf_init(&b, 0);
+  for (int c = 1; c < 256; c++) {
+    for (size_t at = 0; at < 19; at++) {
+      char in[19];
+      memset(in, 'a', sizeof in);
+      in[at] = (char)c;
+      ts_buf_reset(&b);
+      REQUIRE(ts_json_stringn(&b, in, sizeof in) == TS_OK);
+      bool escaped = c < 0x20 || c == '"' || c == '\\';
+      size_t want = 2 + sizeof in + (escaped ? (c == '"' || c == '\\' ||
+                                               c == '\n' || c == '\t' ||
+                                               c == '\r')
+                                                  ? 1
+                                                  : 5
+                                            : 0);
+      if (b.len != want) {
+        CHECK_INT(b.len, want);
+        CHECK_INT(c, -1); /* names the byte that went wrong */
+        CHECK_INT(at, 99);
+        ts_buf_cleanup(&b);
+        return;
+      }
+      CHECK(b.data[1 + at] == (escaped ? '\\' : (char)c));
+    }
+  }
   ts_buf_cleanup(&b);
 }
 
@@ -84,6 +118,7 @@ int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(strings_escape_what_json_requires),
+    TEST(every_byte_at_every_position),
     TEST(a_tree_dumps_as_jansson_does),
     TEST(what_json_cannot_hold_is_refused),
     TEST_END,
