@@ -66,16 +66,6 @@ enum ts_result ts_buf_append_str(struct ts_buf *b, const char *s)
   return ts_buf_append(b, s, strlen(s));
 }
 
-enum ts_result ts_buf_append_char(struct ts_buf *b, char c)
-{
-  if (b->len + 1 < b->cap && b->len < b->max) {
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
-    return TS_OK;
-  }
-  return ts_buf_append(b, &c, 1);
-}
-
 enum ts_result ts_buf_append_int(struct ts_buf *b, int64_t v)
 {
   char digits[24];

@@ -37,7 +37,19 @@ enum ts_result ts_buf_reserve(struct ts_buf *b, size_t extra);
 
 enum ts_result ts_buf_append(struct ts_buf *b, const void *data, size_t len);
 enum ts_result ts_buf_append_str(struct ts_buf *b, const char *s);
-enum ts_result ts_buf_append_char(struct ts_buf *b, char c);
+
+/* Inline: JSON and HTML writers append one character at a time, and the
+ * call cost more than the store. */
+static inline enum ts_result ts_buf_append_char(struct ts_buf *b, char c)
+{
+  if (b->len + 1 < b->cap && b->len < b->max) {
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return TS_OK;
+  }
+  return ts_buf_append(b, &c, 1);
+}
+
 
 /* Appends `v` in decimal; printf costs ten times as much for a number,
  * and snapshots and pages hold hundreds of thousands of them. */
