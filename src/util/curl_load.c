@@ -52,9 +52,12 @@ static once_flag load_once = ONCE_FLAG_INIT;
 static atomic_bool loaded;
 static char load_error[512];
 
-/* Debian and most distributions install the runtime library under its
- * soname only; the bare name is there when the -dev package is. */
-static const char *const library_names[] = {"libcurl.so.4", "libcurl.so"};
+/* Distributions install the runtime library under its soname; Debian's
+ * GnuTLS build (which git pulls in) has a name of its own and the same
+ * interface; the bare name is there when a -dev package is. */
+static const char *const library_names[] = {"libcurl.so.4",
+                                            "libcurl-gnutls.so.4",
+                                            "libcurl.so"};
 
 static void load(void)
 {
@@ -63,9 +66,11 @@ static void load(void)
        i++)
     lib = dlopen(library_names[i], RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
+    /* dlerror() names the last file tried; say that all were. */
     snprintf(load_error, sizeof load_error,
-             "libcurl could not be loaded (%s); install libcurl 7.66 or "
-             "newer (Debian: apt-get install libcurl4)", dlerror());
+             "libcurl could not be loaded (tried libcurl.so.4, "
+             "libcurl-gnutls.so.4 and libcurl.so; last: %s); install libcurl "
+             "7.66 or newer (Debian: apt-get install libcurl4)", dlerror());
     return;
   }
   /* The library stays loaded until the process ends: libcurl keeps
