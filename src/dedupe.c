@@ -23,6 +23,7 @@
 #include <utf8proc.h>
 
 #include "normalize.h"
+#include "util/bigmem.h"
 
 #define NONE UINT32_MAX
 
@@ -219,17 +220,23 @@ struct table {
   size_t stride;
 };
 
-static bool table_init(struct table *t, size_t count, const void *base,
-                       size_t stride)
+/* The slots a table of `count` strings needs: a power of two, at most
+ * two thirds full. */
+static size_t table_cap(size_t count)
 {
   size_t cap = 16;
   while (cap < count + count / 2)
     cap *= 2;
-  t->slots = calloc(cap, sizeof *t->slots);
-  t->mask = cap - 1;
+  return cap;
+}
+
+/* t->slots, table_cap(count) zeroed slots, are the caller's. */
+static void table_init(struct table *t, size_t count, const void *base,
+                       size_t stride)
+{
+  t->mask = table_cap(count) - 1;
   t->base = base;
   t->stride = stride;
-  return t->slots != NULL;
 }
 
 static const char *table_str(const struct table *t, uint32_t ref)
@@ -452,6 +459,8 @@ struct work {
   const struct ts_item *items;
   size_t n;
   size_t npositions; /* of all items */
+  size_t nvideos;    /* video items */
+  size_t nkeys;      /* room for the stories' match keys */
   struct ts_arena *arena;
   uint32_t *parent;
   uint8_t *valid;
@@ -470,25 +479,65 @@ struct work {
   struct ts_item_position *pos_scratch;
   const char **key_scratch;
   struct table videos, stories;
+  /* Every array above but groups, in one block of about 120 bytes an
+   * item, most of it touched once: in huge pages (ts_bigmem) that is a
+   * handful of page faults instead of thousands. */
+  void *block;
+  size_t block_size;
 };
+
+/* The sizes the work arrays depend on. */
+static void count_work(struct work *w)
+{
+  for (size_t i = 0; i < w->n; i++) {
+    w->npositions += w->items[i].npositions;
+    if (w->items[i].kind == TS_ITEM_VIDEO)
+      w->nvideos++;
+    else
+      w->nkeys += 2 + w->items[i].nmatch_keys;
+  }
+}
+
+/* The next `size` bytes of `block` at *at, on a cache line of their own;
+ * NULL when only measuring (block NULL). */
+static void *carve(unsigned char *block, size_t *at, size_t size)
+{
+  void *p = block ? block + *at : NULL;
+  *at += (size + 63) & ~(size_t)63;
+  return p;
+}
+
+/* Places the work arrays in `block` (NULL: only measures) and returns
+ * the bytes they take; the tables' slots must be zero. A group of
+ * several members has at least two, so there are at most n / 2 of them
+ * to aggregate. */
+static size_t work_layout(struct work *w, unsigned char *block)
+{
+  size_t at = 0, n1 = w->n ? w->n : 1, k1 = w->nkeys ? w->nkeys : 1;
+  w->parent = carve(block, &at, n1 * sizeof *w->parent);
+  w->valid = carve(block, &at, n1 * sizeof *w->valid);
+  w->ikey = carve(block, &at, n1 * sizeof *w->ikey);
+  w->key_start = carve(block, &at, (w->n + 1) * sizeof *w->key_start);
+  w->keys = carve(block, &at, k1 * sizeof *w->keys);
+  w->key_item = carve(block, &at, k1 * sizeof *w->key_item);
+  w->key_hash = carve(block, &at, k1 * sizeof *w->key_hash);
+  w->videos.slots =
+    carve(block, &at, table_cap(w->nvideos) * sizeof *w->videos.slots);
+  w->stories.slots =
+    carve(block, &at, table_cap(w->nkeys) * sizeof *w->stories.slots);
+  w->group_of = carve(block, &at, n1 * sizeof *w->group_of);
+  w->group_start = carve(block, &at, (w->n + 1) * sizeof *w->group_start);
+  w->members = carve(block, &at, n1 * sizeof *w->members);
+  w->aggs = carve(block, &at, (w->n / 2 + 1) * sizeof *w->aggs);
+  w->key_scratch = carve(block, &at, (w->nkeys + 2) * sizeof *w->key_scratch);
+  w->pos_scratch =
+    carve(block, &at, (w->npositions + 1) * sizeof *w->pos_scratch);
+  return at;
+}
 
 static void work_free(struct work *w)
 {
-  free(w->parent);
-  free(w->valid);
-  free(w->ikey);
-  free(w->key_start);
-  free(w->keys);
-  free(w->key_item);
-  free(w->key_hash);
-  free(w->group_of);
-  free(w->group_start);
-  free(w->members);
-  free(w->pos_scratch);
-  free(w->aggs);
-  free(w->key_scratch);
-  free(w->videos.slots);
-  free(w->stories.slots);
+  ts_bigmem_free(w->block, w->block_size);
 }
 
 /* The first 8 bytes of a string, big-endian, zero-padded: comparing
@@ -570,22 +619,9 @@ static enum ts_result find_groups(struct work *w,
                                   const struct ts_dedupe_options *opts,
                                   struct ts_dedupe_stats *st)
 {
-  size_t nkeys = 0, nvideos = 0;
-  for (size_t i = 0; i < w->n; i++) {
-    w->npositions += w->items[i].npositions;
-    if (w->items[i].kind == TS_ITEM_VIDEO)
-      nvideos++;
-    else
-      nkeys += 2 + w->items[i].nmatch_keys;
-  }
-  w->keys = malloc((nkeys ? nkeys : 1) * sizeof *w->keys);
-  w->key_item = malloc((nkeys ? nkeys : 1) * sizeof *w->key_item);
-  w->key_hash = malloc((nkeys ? nkeys : 1) * sizeof *w->key_hash);
-  if (!w->keys || !w->key_item || !w->key_hash ||
-      !table_init(&w->videos, nvideos,
-                  w->n ? &w->items[0].id : NULL, sizeof(struct ts_item)) ||
-      !table_init(&w->stories, nkeys, w->keys, sizeof *w->keys))
-    return TS_ERR_NOMEM;
+  table_init(&w->videos, w->nvideos, w->n ? &w->items[0].id : NULL,
+             sizeof(struct ts_item));
+  table_init(&w->stories, w->nkeys, w->keys, sizeof *w->keys);
 
   uint64_t id_hash[LAG]; /* videos: item i's at i % LAG */
   uint32_t k = 0;
@@ -1090,42 +1126,28 @@ enum ts_result ts_dedupe_items(struct ts_batch *batch,
   if (nitems >= NONE / 2)
     return ts_error_set(err, TS_ERR_LIMIT, "dedupe: %zu items is too many",
                         nitems);
-  size_t n1 = nitems ? nitems : 1;
-  struct work w = {
-    .items = items,
-    .n = nitems,
-    .arena = &batch->arena,
-    .parent = malloc(n1 * sizeof(uint32_t)),
-    .valid = malloc(n1),
-    .ikey = malloc(n1 * sizeof(union item_key)),
-    .key_start = malloc((nitems + 1) * sizeof(uint32_t)),
-    .group_of = malloc(n1 * sizeof(uint32_t)),
-    .group_start = malloc((nitems + 1) * sizeof(uint32_t)),
-    .members = malloc(n1 * sizeof(uint32_t)),
-  };
+  struct work w = {.items = items, .n = nitems, .arena = &batch->arena};
+  count_work(&w);
+  w.block_size = work_layout(&w, NULL);
+  w.block = ts_bigmem_alloc(w.block_size);
   struct ts_item *merged = NULL;
   enum ts_result result = TS_ERR_NOMEM;
-  if (!w.parent || !w.valid || !w.ikey || !w.key_start ||
-      !w.group_of || !w.group_start || !w.members)
+  if (!w.block)
     goto done;
+  work_layout(&w, w.block);
   if ((result = find_groups(&w, opts, &st)) != TS_OK)
     goto done;
   w.item_group = w.parent;
   size_t ngroups = list_groups(&w);
   size_t g1 = ngroups ? ngroups : 1;
 
-  /* Scratch for any group's positions and keys: room for all of them,
-   * of which only the largest group's ever gets written (finding that
-   * group would read every member's item again, in random order). */
-  size_t nmerged = 0;
-  for (size_t g = 0; g < ngroups; g++)
-    nmerged += w.group_start[g + 1] - w.group_start[g] > 1;
+  /* The scratch for any group's positions and keys (in the work block)
+   * has room for all of them, of which only the largest group's ever
+   * gets written (finding that group would read every member's item
+   * again, in random order). */
   result = TS_ERR_NOMEM;
-  w.pos_scratch = malloc((w.npositions + 1) * sizeof *w.pos_scratch);
-  w.key_scratch = malloc((w.key_start[nitems] + 2) * sizeof *w.key_scratch);
-  w.aggs = malloc((nmerged ? nmerged : 1) * sizeof *w.aggs);
-  merged = malloc(g1 * sizeof *merged);
-  if (!w.pos_scratch || !w.key_scratch || !w.aggs || !merged)
+  merged = ts_bigmem_malloc(g1 * sizeof *merged);
+  if (!merged)
     goto done;
   /* The output array is allocated now and holds the work of steps 4 and
    * 5 until its items are written, instead of two more large arrays:

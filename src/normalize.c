@@ -812,10 +812,11 @@ static size_t identity_stretch(const unsigned char *s, size_t n,
     size_t len = at < n ? plain_len(s + at, n - at) : 0;
     if (!len || u + sep + 1 > fit_units || at >= fit_bytes)
       break;
-    for (size_t k = j; k <= at; k++)
-      if (k == at || s[k] == ' ' || s[k] == '\n')
-        if (++u == want)
-          *cut = k;
+    /* Each separator byte is a cluster, and so is the character: the
+     * clusters start at j, j + 1, ..., at. */
+    if (want > u && want <= u + sep + 1)
+      *cut = j + (want - u - 1);
+    u += sep + 1;
     *last = at;
     j = at + len;
   }

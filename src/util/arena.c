@@ -1,14 +1,56 @@
 #include "util/arena.h"
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/bigmem.h"
 
 struct ts_arena_chunk {
   struct ts_arena_chunk *next;
   size_t size, used;
+  bool big; /* a TS_BIGMEM_MIN block from ts_bigmem_alloc */
   alignas(max_align_t) unsigned char data[];
 };
+
+/* An arena that has handed out this many of its chunk sizes is a big
+ * one (a run's item text: tens of megabytes) and continues in chunks of
+ * TS_BIGMEM_MIN, which huge pages back with one page fault each instead
+ * of 512. Small arenas never get there and stay as cheap as before. */
+#define BIG_AFTER_CHUNKS 4
+
+/* The size of the next regular chunk's data. */
+static size_t regular_size(const struct ts_arena *arena)
+{
+  size_t big = TS_BIGMEM_MIN - sizeof(struct ts_arena_chunk);
+  if (arena->chunk_size < big &&
+      arena->total >= BIG_AFTER_CHUNKS * arena->chunk_size)
+    return big;
+  return arena->chunk_size;
+}
+
+/* A chunk with room for `size` bytes; caller frees with chunk_free. */
+static struct ts_arena_chunk *chunk_new(size_t size)
+{
+  bool big = sizeof(struct ts_arena_chunk) + size == TS_BIGMEM_MIN;
+  struct ts_arena_chunk *c = big ? ts_bigmem_alloc(TS_BIGMEM_MIN)
+                                 : malloc(sizeof *c + size);
+  if (c) {
+    c->size = size;
+    c->used = 0;
+    c->big = big;
+  }
+  return c;
+}
+
+static void chunk_free(struct ts_arena_chunk *c)
+{
+  if (c->big)
+    ts_bigmem_free(c, TS_BIGMEM_MIN);
+  else
+    free(c);
+}
 
 void ts_arena_init(struct ts_arena *arena, size_t chunk_size)
 {
@@ -22,7 +64,7 @@ void ts_arena_cleanup(struct ts_arena *arena)
   struct ts_arena_chunk *c = arena->head;
   while (c) {
     struct ts_arena_chunk *next = c->next;
-    free(c);
+    chunk_free(c);
     c = next;
   }
   arena->head = NULL;
@@ -40,13 +82,12 @@ static void *take(struct ts_arena *arena, size_t size, size_t align)
   if (!c || at > c->size || c->size - at < size) {
     /* Big requests get a chunk of their own, behind the current one, so
      * the space left in the current chunk is not wasted. */
-    size_t want = size > arena->chunk_size / 4 ? size : arena->chunk_size;
-    struct ts_arena_chunk *n = malloc(sizeof *n + want);
+    size_t regular = regular_size(arena);
+    bool own = size > regular / 4;
+    struct ts_arena_chunk *n = chunk_new(own ? size : regular);
     if (!n)
       return NULL;
-    n->size = want;
-    n->used = 0;
-    if (c && want != arena->chunk_size) {
+    if (c && own) {
       n->next = c->next;
       c->next = n;
     } else {

@@ -4,7 +4,8 @@
  * Items, their titles, URLs and region lists are allocated together and
  * freed together, so individual frees would be pure overhead: an arena
  * hands out memory from large chunks and releases every chunk at once.
- * Allocation never moves earlier results.
+ * Allocation never moves earlier results. An arena that grows past a few
+ * chunks continues in 2 MiB ones backed by huge pages (util/bigmem.h).
  */
 #ifndef TS_ARENA_H
 #define TS_ARENA_H
@@ -19,7 +20,7 @@ struct ts_arena {
   size_t total;                /* bytes handed out, for reports */
 };
 
-/* `chunk_size` 0 picks 64 KiB. */
+/* `chunk_size` 0 picks 64 KiB: the size of the first chunks. */
 void ts_arena_init(struct ts_arena *arena, size_t chunk_size);
 
 /* Frees every allocation made from the arena. */

@@ -3,6 +3,7 @@
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -73,12 +74,45 @@ static void arena_packs_strings(void)
   ts_arena_cleanup(&a);
 }
 
+/* Past a few chunks an arena continues in huge-page chunks: everything
+ * handed out before and after stays intact and aligned, and requests
+ * too big for any chunk still get one of their own. */
+static void arena_grows_into_big_chunks(void)
+{
+  struct ts_arena a;
+  ts_arena_init(&a, 1024);
+  enum { N = 40000 };
+  static char *strings[N];
+  char text[96];
+  for (int i = 0; i < N; i++) {
+    snprintf(text, sizeof text, "string %d of many, %.*s", i, i % 40,
+             "padding padding padding padding padding ");
+    strings[i] = ts_arena_strdup(&a, text);
+    REQUIRE(strings[i] != NULL);
+    if (i % 1000 == 0) {
+      void *p = ts_arena_alloc(&a, (size_t)i * 16 + 1);
+      REQUIRE(p != NULL);
+      CHECK((uintptr_t)p % alignof(max_align_t) == 0);
+      memset(p, 0xA5, (size_t)i * 16 + 1);
+    }
+  }
+  CHECK(a.total > 2 * 1024 * 1024);
+  for (int i = 0; i < N; i += 997) {
+    snprintf(text, sizeof text, "string %d of many, %.*s", i, i % 40,
+             "padding padding padding padding padding ");
+    CHECK_STR(strings[i], text);
+  }
+  ts_arena_cleanup(&a);
+  CHECK(a.head == NULL && a.total == 0);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(new_items_start_unknown),
     TEST(statuses_are_per_source_and_region),
     TEST(arena_packs_strings),
+    TEST(arena_grows_into_big_chunks),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
