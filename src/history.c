@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "snapshot.h"
-#include "util/clock.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/json_text.h"
 
@@ -526,9 +526,8 @@ enum ts_result ts_history_load_day(const struct ts_history_options *o,
 
 /* ---- commit ------------------------------------------------------------ */
 
-/* days/DATE.json: the items in the top ARCHIVE_TOP of any list. */
-/* The day's archive file: the run's items that made a list's top
- * ARCHIVE_TOP, as a snapshot. */
+/* The text of days/DATE.json: the run's items in the top ARCHIVE_TOP of
+ * any list, as a snapshot. */
 static enum ts_result day_text(const struct ts_history_options *o,
                                const struct ts_history_update *u,
                                struct ts_buf *out)

@@ -250,25 +250,6 @@ enum ts_result ts_snapshot_text_spans(const struct ts_item *items,
   return r;
 }
 
-enum ts_result ts_snapshot_save(const char *path, const struct ts_item *items,
-                                size_t nitems,
-                                const struct ts_status *statuses,
-                                size_t nstatuses,
-                                const struct ts_snapshot_meta *meta,
-                                struct ts_error *err)
-{
-  struct ts_buf text;
-  ts_buf_init(&text, 0);
-  enum ts_result r = ts_snapshot_text(items, nitems, statuses, nstatuses, meta,
-                                      &text);
-  if (r != TS_OK)
-    r = ts_error_set(err, r, "%s: out of memory", path);
-  else
-    r = ts_fs_write_atomic(path, ts_buf_cstr(&text), text.len, err);
-  ts_buf_cleanup(&text);
-  return r;
-}
-
 /* ---- reading ----------------------------------------------------------- */
 
 /*

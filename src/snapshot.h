@@ -62,14 +62,6 @@ enum ts_result ts_snapshot_item_text(const struct ts_item *item,
 enum ts_result ts_snapshot_statuses_text(const struct ts_status *statuses,
                                          size_t n, struct ts_buf *out);
 
-/* ts_snapshot_text written to `path` atomically. */
-enum ts_result ts_snapshot_save(const char *path, const struct ts_item *items,
-                                size_t nitems,
-                                const struct ts_status *statuses,
-                                size_t nstatuses,
-                                const struct ts_snapshot_meta *meta,
-                                struct ts_error *err);
-
 /*
  * Adds a snapshot's items (with all their positions) and statuses to
  * `batch`, and fills `meta`, from `len` bytes of JSON text (borrowed).

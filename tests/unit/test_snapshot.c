@@ -166,9 +166,13 @@ static void write_and_read_a_file(void)
   REQUIRE(fd >= 0);
   close(fd);
   struct ts_error err;
-  CHECK_INT(ts_snapshot_save(path, b.items, b.nitems, b.statuses,
-                             b.nstatuses, &meta, &err),
+  struct ts_buf out;
+  ts_buf_init(&out, 0);
+  CHECK_INT(ts_snapshot_text(b.items, b.nitems, b.statuses, b.nstatuses,
+                             &meta, &out),
             TS_OK);
+  CHECK_INT(ts_fs_write_atomic(path, out.data, out.len, &err), TS_OK);
+  ts_buf_cleanup(&out);
   CHECK_INT(ts_snapshot_read(path, &back, &meta2, &err), TS_OK);
   CHECK_INT(meta2.shard_index, 2);
   CHECK_INT(meta2.shard_count, 3);
