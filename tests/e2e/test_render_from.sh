@@ -39,8 +39,9 @@ malformed_snapshot_is_located() {
     has "$TS_TMP/err" "bad.json:2:14: trailing comma before ']'"
 }
 
-# The same site whether one thread renders it or several (taking turns
-# over region and item pages, writing through one publisher at once).
+# The same site whether one thread renders it or several (workers
+# claiming region and item pages from shared counters while one of them
+# renders the other pages, all writing through one publisher).
 threads_render_the_same_site() {
   python3 "$TS_ROOT/bench/gen_snapshot.py" --regions 12 --per-region 30 \
     --stories 20 --out "$TS_TMP/many.json" || return 1
