@@ -557,17 +557,7 @@ static uint64_t prefix8(const char *s)
  * hash_str, in one pass over it. */
 static bool video_key(const char *id, uint64_t *prefix, uint64_t *hash)
 {
-  if (!id)
-    return false;
-  /* [A-Za-z0-9_-] as a bitmap of ASCII: '-', 0-9; A-Z, '_', a-z. */
-  static const uint64_t id_bits[2] = {UINT64_C(0x03FF200000000000),
-                                      UINT64_C(0x07FFFFFE87FFFFFE)};
-  size_t n = 0;
-  for (; id[n]; n++) {
-    unsigned b = (unsigned char)id[n];
-    if (b >= 0x80 || !(id_bits[b >> 6] >> (b & 63) & 1) || n >= 64)
-      return false;
-  }
+  size_t n = ts_normalize_video_id_len(id);
   if (n == 0)
     return false;
   uint64_t p = 0;

@@ -1784,10 +1784,10 @@ static bool language_ok(const char *s)
   return n >= 2 && n <= 35 && run > 0 && s[0] != '-';
 }
 
-bool ts_normalize_video_id_ok(const char *id)
+size_t ts_normalize_video_id_len(const char *id)
 {
   if (!id)
-    return false;
+    return 0;
   /* [A-Za-z0-9_-] as a bitmap of ASCII: '-', 0-9; A-Z, '_', a-z. */
   static const uint64_t id_bits[2] = {UINT64_C(0x03FF200000000000),
                                       UINT64_C(0x07FFFFFE87FFFFFE)};
@@ -1795,9 +1795,14 @@ bool ts_normalize_video_id_ok(const char *id)
   for (; id[n]; n++) {
     unsigned b = (unsigned char)id[n];
     if (b >= 0x80 || !(id_bits[b >> 6] >> (b & 63) & 1) || n >= 64)
-      return false;
+      return 0;
   }
-  return n > 0;
+  return n;
+}
+
+bool ts_normalize_video_id_ok(const char *id)
+{
+  return ts_normalize_video_id_len(id) > 0;
 }
 
 /* A text field (`len` bytes of *field, the whole string when `len` is

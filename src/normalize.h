@@ -239,6 +239,10 @@ bool ts_normalize_pick_thumbnail(const json_t *thumbnails,
 /* Whether a video id is safe as a page name: [A-Za-z0-9_-]{1,64}. */
 bool ts_normalize_video_id_ok(const char *id);
 
+/* The id's length when it is safe (as above), else 0: one pass for
+ * callers that go on to read the id. */
+size_t ts_normalize_video_id_len(const char *id);
+
 struct ts_normalize_options {
   uint32_t title_graphemes;   /* default 150 */
   uint32_t summary_graphemes; /* default 400 */
