@@ -89,6 +89,7 @@ struct renderer {
   /* Where one page's context is built (NULL: from malloc); see
    * page_begin. */
   struct ts_json_arena *arena;
+  bool in_arena; /* the page being built is in `arena` */
   size_t pages, skipped;
 };
 
@@ -109,6 +110,12 @@ struct site {
   size_t nregion_lists;
   atomic_size_t next_region, next_item;
   atomic_bool stop;
+  /* site, run and nav, pinned while pages are built (ts_json_pin). */
+  struct {
+    json_t *value;
+    size_t count;
+  } pins[3];
+  size_t npins;
   bool dump_found;
   struct ts_site_stats *stats;
 };
@@ -527,7 +534,11 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
             ts_display_ago(first, s->in->now, buf, sizeof buf));
     json_object_set_new_nocheck(c, "is_new",
                         json_boolean(json_is_true(json_object_get(h, "new"))));
-    json_object_set(c, "runs", json_object_get(h, "runs"));
+    /* Copied, not shared: a page's context refers to nothing outside
+     * its arena but pinned values (see release_context). */
+    const json_t *runs = json_object_get(h, "runs");
+    if (json_is_integer(runs))
+      set_int(c, "runs", json_integer_value(runs));
     if (all_stale) {
       json_int_t last = json_integer_value(json_object_get(h, "last_seen"));
       char ago[64];
@@ -594,6 +605,19 @@ static enum ts_result emit(struct site *s, const char *path,
   return ts_publish_file(s->pub, path, data, len, err);
 }
 
+/* Lets go of a rendered page's context. One built wholly in the arena
+ * (nothing spilled to malloc) refers only to values in the arena and to
+ * pinned ones, so it needs no release value by value: the next
+ * page_begin empties the arena. Walking and releasing a context's values
+ * one by one was a seventh of a small site's work. */
+static void release_context(struct renderer *rd, json_t *ctx)
+{
+  bool dropped = rd->in_arena && !ts_json_arena_spilled(rd->arena);
+  rd->in_arena = false;
+  if (!dropped)
+    json_decref(ctx);
+}
+
 /* Renders template `t` with `ctx` (consumed) to `path`, with the
  * renderer of the calling thread. */
 static enum ts_result render_with(struct site *s, struct renderer *rd,
@@ -623,7 +647,7 @@ static enum ts_result render_with(struct site *s, struct renderer *rd,
                err);
     rd->pages++;
   }
-  json_decref(ctx);
+  release_context(rd, ctx);
   return r;
 }
 
@@ -877,6 +901,7 @@ static void page_begin(struct renderer *rd)
 {
   if (rd->arena)
     ts_json_arena_begin(rd->arena);
+  rd->in_arena = rd->arena != NULL;
 }
 
 static void page_built(void)
@@ -982,9 +1007,9 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
     set_str(pj, "label", label);
     set_int(pj, "rank", p->rank);
     set_bool(pj, "stale", p->stale);
-    json_t *peak = json_object_get(json_object_get(h, "peaks"), list);
-    if (peak)
-      json_object_set(pj, "peak", peak);
+    const json_t *peak = json_object_get(json_object_get(h, "peaks"), list);
+    if (json_is_integer(peak))
+      set_int(pj, "peak", json_integer_value(peak));
     if (p->region[0] && video) {
       char url[64];
       region_page_url(p->region, url, sizeof url);
@@ -1615,6 +1640,12 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   if (r != TS_OK)
     return r;
   build_common(s);
+  json_t *shared[] = {s->site_obj, s->run_obj, s->nav_obj};
+  for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
+    s->pins[i].value = shared[i];
+    s->pins[i].count = ts_json_pin(shared[i]);
+  }
+  s->npins = sizeof shared / sizeof shared[0];
   if (!s->opts->dump_context)
     r = freeze_common(s, &s->main, err);
   if (r != TS_OK)
@@ -1738,13 +1769,16 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
   free(s.hist);
   free(s.region_lists);
 
+  stats->pages = s.main.pages;
+  stats->skipped = s.main.skipped;
+  /* The environment refers to the pinned values: it goes first. */
+  renderer_cleanup(&s.main);
+  for (size_t i = 0; i < s.npins; i++)
+    ts_json_unpin(s.pins[i].value, s.pins[i].count);
   json_decref(s.regions);
   json_decref(s.keys);
   json_decref(s.site_obj);
   json_decref(s.run_obj);
   json_decref(s.nav_obj);
-  stats->pages = s.main.pages;
-  stats->skipped = s.main.skipped;
-  renderer_cleanup(&s.main);
   return r;
 }

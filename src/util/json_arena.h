@@ -32,6 +32,7 @@
 #ifndef TS_JSON_ARENA_H
 #define TS_JSON_ARENA_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -77,6 +78,17 @@ void ts_json_arena_hold(struct ts_json_arena *arena);
  * built only of them can be let go by freeing the arena, without
  * releasing its values one by one. */
 bool ts_json_arena_spilled(const struct ts_json_arena *arena);
+
+/* Pins `v` (NULL: no-op, returns 0): json_incref and json_decref leave a
+ * pinned value's count alone, as they do for true, false and null, until
+ * ts_json_unpin gives it back the count this returns. For values every
+ * page shares while a site is built (site, run, navigation): the threads
+ * that put them in their pages then write to no common counter, and a
+ * page's context that refers to them can be let go with its arena
+ * instead of being released value by value (nothing to give back). Call
+ * while only one thread uses `v`; unpin once no thread does. */
+size_t ts_json_pin(json_t *v);
+void ts_json_unpin(json_t *v, size_t count);
 
 /* Bytes handed out since the last _begin, for tests and reports. */
 size_t ts_json_arena_used(const struct ts_json_arena *arena);
