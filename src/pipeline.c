@@ -433,6 +433,16 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       return TS_OK;
     }
   }
+  struct ts_site_options so = {
+    .out_dir = o->out_dir ? o->out_dir : cfg->output,
+    .templates_dir = cfg->templates,
+    .log = o->log,
+    .dump_context = o->dump_context,
+  };
+  /* The templates compile on a thread of their own while the snapshots
+   * load (jansson's allocator is set up first, while one thread runs). */
+  ts_json_arena_install();
+  so.prepared = ts_site_prepare(&so);
   struct ts_batch batch;
   ts_batch_init(&batch);
   int64_t now;
@@ -538,12 +548,6 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .item_spans = spans,
       .now = now,
     };
-    struct ts_site_options so = {
-      .out_dir = o->out_dir ? o->out_dir : cfg->output,
-      .templates_dir = cfg->templates,
-      .log = o->log,
-      .dump_context = o->dump_context,
-    };
     struct prepare_job pj = {.opts = &ho, .update = update};
     thrd_t preparer;
     bool preparing = !o->dump_context &&
@@ -553,6 +557,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     if (preparing)
       thrd_join(preparer, NULL);
   }
+  ts_site_prep_free(so.prepared);
   stage_done(o->log, "site", &clock);
   if (r == TS_OK && !o->dump_context) {
     /* Only a published site moves the history forward. */

@@ -93,6 +93,19 @@ struct renderer {
   size_t pages, skipped;
 };
 
+/* Compiling the templates, once per thread, is about a tenth of a small
+ * site's work and needs none of the data: a thread of its own does it
+ * while the pipeline is still loading the snapshots (ts_site_prepare). */
+struct ts_site_prep {
+  struct ts_site_options opts; /* its strings are the caller's */
+  unsigned n;                  /* renderers, one per thread */
+  struct renderer *rds;        /* taken by ts_site_build */
+  thrd_t thread;
+  bool running;
+  enum ts_result result;
+  struct ts_error err;
+};
+
 struct site {
   const struct ts_site_input *in;
   const struct ts_site_options *opts;
@@ -1073,7 +1086,8 @@ struct worker {
   struct ts_error err;
 };
 
-static enum ts_result load_templates(struct site *s, struct renderer *rd,
+static enum ts_result load_templates(const struct ts_site_options *opts,
+                                     struct renderer *rd, bool say_missing,
                                      struct ts_error *err);
 static enum ts_result freeze_common(struct site *s, struct renderer *rd,
                                     struct ts_error *err);
@@ -1100,9 +1114,9 @@ static enum ts_result page_share(struct site *s, struct renderer *rd,
 static int run_worker(void *arg)
 {
   struct worker *w = arg;
-  ts_buf_init(&w->rd.page, 0);
-  ts_buf_init(&w->rd.svg, 64 * 1024);
-  w->result = load_templates(w->s, &w->rd, &w->err);
+  w->result = TS_OK;
+  if (!w->rd.env) /* not compiled ahead (see ts_site_prepare) */
+    w->result = load_templates(w->s->opts, &w->rd, false, &w->err);
   if (w->result == TS_OK)
     w->result = freeze_common(w->s, &w->rd, &w->err);
   if (w->result == TS_OK)
@@ -1115,9 +1129,9 @@ static int run_worker(void *arg)
 /* Threads to use: TRENDSITE_THREADS (1 to 16), else the processors
  * online, at most four. Small sites gain too: a worker sets itself up
  * while this thread renders the other pages. */
-static unsigned thread_count(const struct site *s)
+static unsigned thread_count(const struct ts_site_options *opts)
 {
-  if (s->opts->dump_context || !JANSSON_THREAD_SAFE_REFCOUNT)
+  if (opts->dump_context || !JANSSON_THREAD_SAFE_REFCOUNT)
     return 1;
   const char *env = getenv("TRENDSITE_THREADS");
   long n;
@@ -1156,12 +1170,17 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
     if (has_region_page(s, &s->in->statuses[i]))
       s->region_lists[s->nregion_lists++] = i;
 
-  unsigned n = thread_count(s);
+  unsigned n = thread_count(s->opts);
   struct worker *w = n > 1 ? calloc(n, sizeof *w) : NULL;
   thrd_t *ids = n > 1 ? calloc(n, sizeof *ids) : NULL;
   unsigned started = 0;
+  struct ts_site_prep *prep = s->opts->prepared;
   for (unsigned k = 1; w && ids && k < n; k++) {
     w[k].s = s;
+    if (prep && k < prep->n) {
+      w[k].rd = prep->rds[k];
+      memset(&prep->rds[k], 0, sizeof prep->rds[k]);
+    }
     if (thrd_create(&ids[k], run_worker, &w[k]) != thrd_success)
       break; /* fewer threads: the pages get done all the same */
     started = k;
@@ -1527,13 +1546,19 @@ static enum ts_result api_files(struct site *s, struct ts_error *err)
 /* ---- templates and assets ---------------------------------------------- */
 
 
-static enum ts_result load_templates(struct site *s, struct renderer *rd,
+/* Sets up `rd` and compiles every page template into an environment of
+ * its own. `say_missing`: log a missing user folder (once, not once per
+ * thread). */
+static enum ts_result load_templates(const struct ts_site_options *opts,
+                                     struct renderer *rd, bool say_missing,
                                      struct ts_error *err)
 {
-  const char *dir = s->opts->templates_dir;
+  ts_buf_init(&rd->page, 0);
+  ts_buf_init(&rd->svg, 64 * 1024);
+  const char *dir = opts->templates_dir;
   if (dir && !ts_fs_is_dir(dir)) {
-    if (rd == &s->main) /* said once, not once per thread */
-      ts_log_info(s->opts->log, "templates folder %s not found: using the "
+    if (say_missing)
+      ts_log_info(opts->log, "templates folder %s not found: using the "
                   "built-in theme", dir);
     dir = NULL;
   }
@@ -1629,14 +1654,79 @@ static enum ts_result assets(struct site *s, struct ts_error *err)
   return r;
 }
 
+/* ---- templates compiled ahead ------------------------------------------ */
+
+static int prep_run(void *arg)
+{
+  struct ts_site_prep *p = arg;
+  for (unsigned k = 0; k < p->n && p->result == TS_OK; k++)
+    p->result = load_templates(&p->opts, &p->rds[k], k == 0, &p->err);
+  return 0;
+}
+
+/* Waits for the compiling thread; its error, if any. */
+static enum ts_result prep_join(struct ts_site_prep *p, struct ts_error *err)
+{
+  if (p->running) {
+    thrd_join(p->thread, NULL);
+    p->running = false;
+  }
+  if (p->result != TS_OK)
+    *err = p->err;
+  return p->result;
+}
+
+struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
+{
+  if (opts->dump_context)
+    return NULL; /* nothing to compile */
+  struct ts_site_prep *p = calloc(1, sizeof *p);
+  unsigned n = thread_count(opts);
+  if (p)
+    p->rds = calloc(n, sizeof *p->rds);
+  if (!p || !p->rds) {
+    free(p);
+    return NULL; /* ts_site_build compiles them itself */
+  }
+  p->opts = *opts;
+  p->opts.prepared = NULL;
+  p->n = n;
+  p->running = thrd_create(&p->thread, prep_run, p) == thrd_success;
+  if (!p->running)
+    prep_run(p); /* no thread to spare: compiled here, all the same */
+  return p;
+}
+
+void ts_site_prep_free(struct ts_site_prep *p)
+{
+  if (!p)
+    return;
+  struct ts_error ignored;
+  prep_join(p, &ignored);
+  for (unsigned k = 0; k < p->n; k++)
+    renderer_cleanup(&p->rds[k]);
+  free(p->rds);
+  free(p);
+}
+
 /* ---- the whole site ---------------------------------------------------- */
 
 static enum ts_result build(struct site *s, struct ts_error *err)
 {
   /* Dumping a context needs no template: it is what a template author
    * looks at while the templates are still being written. */
-  enum ts_result r =
-      s->opts->dump_context ? TS_OK : load_templates(s, &s->main, err);
+  enum ts_result r = TS_OK;
+  struct ts_site_prep *prep = s->opts->prepared;
+  if (prep && prep->n > 0) {
+    r = prep_join(prep, err);
+    if (r != TS_OK)
+      return r;
+    renderer_cleanup(&s->main);
+    s->main = prep->rds[0];
+    memset(&prep->rds[0], 0, sizeof prep->rds[0]);
+  } else if (!s->opts->dump_context) {
+    r = load_templates(s->opts, &s->main, true, err);
+  }
   if (r != TS_OK)
     return r;
   build_common(s);
@@ -1721,8 +1811,8 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
   memset(stats, 0, sizeof *stats);
   struct site s = {.in = in, .opts = opts, .stats = stats};
   ts_json_arena_install();
-  ts_buf_init(&s.main.page, 0);
-  ts_buf_init(&s.main.svg, 64 * 1024);
+  ts_buf_init(&s.main.page, 0); /* for dumping a context, which loads */
+  ts_buf_init(&s.main.svg, 64 * 1024); /* no templates */
   s.keys = json_object();
   if (!s.keys)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");

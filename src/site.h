@@ -42,11 +42,16 @@ struct ts_site_input {
   int64_t now;            /* the data's time (generated_at) */
 };
 
+struct ts_site_prep;
+
 struct ts_site_options {
   const char *out_dir;
   const char *templates_dir;  /* user folder; NULL or missing: built-in */
   const struct ts_log *log;
   const char *dump_context;   /* print this page's context, write nothing */
+  /* Templates compiled ahead by ts_site_prepare (NULL: compiled by
+   * ts_site_build). Borrowed. */
+  struct ts_site_prep *prepared;
 };
 
 struct ts_site_stats {
@@ -66,6 +71,17 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
                              const struct ts_site_options *opts,
                              struct ts_site_stats *stats,
                              struct ts_error *err);
+
+/* Starts compiling the templates `opts` names, on a thread of its own, so
+ * that it overlaps whatever the caller does before ts_site_build (loading
+ * the snapshots): pass the result as `prepared` in the options of that
+ * call, with the same templates folder, and free it afterwards with
+ * ts_site_prep_free (which waits for the thread). A template error is
+ * returned by ts_site_build as if it had compiled them itself. NULL when
+ * there is nothing to compile (dumping a context) or no memory: then
+ * ts_site_build compiles them. */
+struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts);
+void ts_site_prep_free(struct ts_site_prep *prep);
 
 /* Whether `key` may name an item page (videos/KEY.html, stories/KEY.html). */
 bool ts_site_key_ok(const char *key);
