@@ -114,6 +114,43 @@ static void what_json_cannot_hold_is_refused(void)
   json_decref(real);
 }
 
+static void members_are_written_with_their_separators(void)
+{
+  struct ts_buf b;
+  ts_buf_init(&b, 0);
+  struct ts_json_writer w = {.b = &b};
+  ts_json_open(&w, '{');
+  ts_json_int_member(&w, "views", -1234567);
+  ts_json_str_member(&w, "title", "a \"quote\"");
+  ts_json_str_member(&w, "absent", NULL); /* writes nothing */
+  ts_json_key(&w, "odd \"key\"\n");       /* escaped like any string */
+  ts_json_open(&w, '[');
+  ts_json_close(&w, ']');
+  ts_json_bool_member(&w, "new", true);
+  ts_json_close(&w, '}');
+  CHECK(!w.failed);
+  CHECK_STR(b.data, "{\"views\":-1234567,\"title\":\"a \\\"quote\\\"\","
+                    "\"odd \\\"key\\\"\\n\":[],\"new\":true}");
+  CHECK_INT(b.len, strlen(b.data));
+  json_error_t jerr;
+  json_t *back = json_loads(b.data, 0, &jerr);
+  CHECK(back && json_is_array(json_object_get(back, "odd \"key\"\n")));
+  json_decref(back);
+  ts_buf_cleanup(&b);
+  /* A buffer at its cap: the writer says it failed (the text is then
+   * incomplete, and not used), and no name is half written. */
+  ts_buf_init(&b, 12);
+  w = (struct ts_json_writer){.b = &b};
+  ts_json_open(&w, '{');
+  ts_json_int_member(&w, "a", 1);
+  CHECK(!w.failed);
+  ts_json_int_member(&w, "a_long_member_name", 2);
+  CHECK(w.failed);
+  CHECK(strstr(b.data, "a_long") == NULL);
+  CHECK(b.len <= 12);
+  ts_buf_cleanup(&b);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -121,6 +158,7 @@ int main(int argc, char **argv)
     TEST(every_byte_at_every_position),
     TEST(a_tree_dumps_as_jansson_does),
     TEST(what_json_cannot_hold_is_refused),
+    TEST(members_are_written_with_their_separators),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
