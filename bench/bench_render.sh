@@ -15,6 +15,9 @@
 # Figures are medians of BENCH_RUNS runs (default 5; Hugo on the large
 # snapshot 3). Targets: (a) >= 10x Hugo's pages/s with peak RSS < 256 MB;
 # (b) within 1.25x of the floor; (c) at least 5x faster than (b).
+# Each run of either program is timed by bench_exec, from just before its
+# process starts to just after it is reaped, and its peak RSS comes from
+# the kernel's accounting of that process.
 set -u
 : "${TS_ROOT:=$PWD}"
 : "${TS_BUILD:=build/release}"
@@ -23,6 +26,7 @@ set -u
 cd "$TS_ROOT" || exit 1
 bin="$TS_ROOT/$TS_BUILD/trendsite"
 floor="$TS_ROOT/$TS_BUILD/bench/bench_write_floor"
+timer="$TS_ROOT/$TS_BUILD/bench/bench_exec"
 out="$TS_ROOT/bench/out/render"
 shm=/dev/shm/trendsite-bench-$$
 disk="$out/disk"
@@ -31,12 +35,8 @@ trap 'rm -rf "$shm" "$disk"' EXIT
 export TRENDSITE_NOW=2026-11-21T10:00:00Z
 status=0
 
-have_time=0
-[ -x /usr/bin/time ] && have_time=1
 have_hugo=0
 command -v hugo >/dev/null 2>&1 && have_hugo=1
-
-now_us() { echo "${EPOCHREALTIME/./}"; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
@@ -45,25 +45,18 @@ config() { # OUTPUT STATE
 "output": "%s", "state": "%s", "templates": "templates", "sources": []}\n' "$1" "$2"
 }
 
-# run_ts SNAP OUT STATE: one render; prints "SECONDS PEAK_RSS_KB WRITTEN"
+# run_ts SNAP OUT STATE: one render; prints "MICROSECONDS PEAK_RSS_KB WRITTEN"
 run_ts() {
   config "$2" "$3" >"$out/cfg.json"
-  local t0 t1 rss=0
-  t0=$(now_us)
-  if [ "$have_time" = 1 ]; then
-    /usr/bin/time -f "%M" -o "$out/rss" "$bin" render --config "$out/cfg.json" \
-      --from "$1" 2>"$out/log" || { cat "$out/log"; return 1; }
-    rss=$(tail -n1 "$out/rss")
-  else
-    "$bin" render --config "$out/cfg.json" --from "$1" 2>"$out/log" ||
-      { cat "$out/log"; return 1; }
-  fi
-  t1=$(now_us)
+  local us rss code
+  read -r us rss code _ < <("$timer" -e "$out/log" -- "$bin" render \
+    --config "$out/cfg.json" --from "$1")
+  [ "${code:-1}" = 0 ] || { cat "$out/log"; return 1; }
   local written
   written=$(sed -n 's/.*files to .* (\([0-9]*\) written.*/\1/p' "$out/log")
   # An unchanged run is skipped before rendering: it writes nothing.
   grep -q ' is up to date' "$out/log" && written=0
-  echo "$(( t1 - t0 )) $rss ${written:-?}"
+  echo "$us $rss ${written:-?}"
 }
 
 for size in $BENCH_SIZES; do
@@ -101,15 +94,10 @@ for size in $BENCH_SIZES; do
     htimes=() hrss=()
     for _ in $(seq "$hugo_runs"); do
       rm -rf "$shm/hugo"
-      t0=$(now_us)
-      if [ "$have_time" = 1 ]; then
-        (cd "$hugo_site" && /usr/bin/time -f "%M" -o "$out/hrss" hugo --quiet -d "$shm/hugo") || status=1
-        hrss+=("$(tail -n1 "$out/hrss")")
-      else
-        (cd "$hugo_site" && hugo --quiet -d "$shm/hugo") || status=1
-        hrss+=(0)
-      fi
-      htimes+=($(( $(now_us) - t0 )))
+      read -r us rss code _ < <("$timer" -C "$hugo_site" -e "$out/hlog" -- \
+        hugo --quiet -d "$shm/hugo")
+      [ "${code:-1}" = 0 ] || { cat "$out/hlog"; status=1; }
+      htimes+=("$us"); hrss+=("$rss")
     done
     hpages=$(find "$shm/hugo" -name '*.html' | wc -l)
     h_us=$(printf '%s\n' "${htimes[@]}" | median)
