@@ -320,10 +320,12 @@ static enum ts_result sort_statuses(const struct ts_config *cfg,
 
 /* ---- up to date? --------------------------------------------------------- */
 
-/* Everything the rendered site depends on (see fingerprint.h). */
-static void render_fingerprint(const struct ts_pipeline_options *o,
-                               const struct ts_pipeline_input *in, size_t n,
-                               char hex[33])
+/* Everything the rendered site depends on (see fingerprint.h) but the
+ * history, which a publish changes: *fp is what the run's fingerprint
+ * starts from, before and after the history moves on. */
+static void render_fingerprint_base(const struct ts_pipeline_options *o,
+                                    const struct ts_pipeline_input *in,
+                                    size_t n, struct ts_fingerprint *out)
 {
   const struct ts_config *cfg = o->config;
   struct ts_fingerprint fp;
@@ -344,10 +346,17 @@ static void render_fingerprint(const struct ts_pipeline_options *o,
   ts_fingerprint_add_int(&fp, cfg->stale_after_hours);
   for (size_t i = 0; i < n; i++)
     ts_fingerprint_add(&fp, in[i].text, in[i].len);
+  *out = fp;
+}
+
+/* The whole fingerprint: `base` and the history as it is now. */
+static void render_fingerprint(const struct ts_pipeline_options *o,
+                               struct ts_fingerprint base, char hex[33])
+{
   char history[4096];
-  snprintf(history, sizeof history, "%s/history", cfg->state);
-  ts_fingerprint_add_tree(&fp, history);
-  ts_fingerprint_hex(&fp, hex);
+  snprintf(history, sizeof history, "%s/history", o->config->state);
+  ts_fingerprint_add_tree(&base, history);
+  ts_fingerprint_hex(&base, hex);
 }
 
 static void site_record_path(const struct ts_config *cfg, char *out,
@@ -383,12 +392,12 @@ static bool up_to_date(const struct ts_pipeline_options *o, const char *hex,
 /* Saves what the next run compares with. A failure only costs the next
  * run its shortcut. */
 static void record_site(const struct ts_pipeline_options *o,
-                        const struct ts_pipeline_input *in, size_t n,
+                        struct ts_fingerprint base,
                         const struct ts_publish_stats *published,
                         enum ts_outcome outcome)
 {
   char hex[33], path[4096];
-  render_fingerprint(o, in, n, hex);
+  render_fingerprint(o, base, hex);
   /* The publisher counted the tree it swapped in; a kept .gitignore is
    * the one file it did not write. */
   uint64_t files = published->files, bytes = published->total_bytes;
@@ -421,8 +430,11 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   /* Unchanged data, history, templates and configuration render to the
    * site already published: nothing to do. */
   char fingerprint[33] = "";
+  struct ts_fingerprint base;
+  ts_fingerprint_init(&base);
   if (!o->dump_context) {
-    render_fingerprint(o, inputs, n, fingerprint);
+    render_fingerprint_base(o, inputs, n, &base);
+    render_fingerprint(o, base, fingerprint);
     if (up_to_date(o, fingerprint, outcome)) {
       ts_log_info(o->log, "%s/ is up to date: the same data, history, "
                   "templates and configuration as the last run",
@@ -577,7 +589,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     if (r != TS_OK)
       *outcome = TS_PUBLISHED_STALE;
     else
-      record_site(o, inputs, n, &stats.publish, *outcome);
+      record_site(o, base, &stats.publish, *outcome);
   }
   if (r == TS_OK && o->dump_context)
     *outcome = TS_PUBLISHED;
