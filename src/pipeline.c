@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <threads.h>
 #include <time.h>
 
 #include "dedupe.h"
@@ -21,6 +20,7 @@
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json_arena.h"
+#include "util/thread.h"
 #include "version.h"
 
 /* ---- fetch ------------------------------------------------------------- */
@@ -528,17 +528,17 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .out = &published,
       .spans = spans,
   };
-  thrd_t writer;
+  struct ts_thread writer;
   bool threaded = false;
   if (r == TS_OK)
-    threaded = thrd_create(&writer, write_snapshot, &job) == thrd_success;
+    threaded = ts_thread_start(&writer, write_snapshot, &job) == TS_OK;
   struct ts_history_update *update = NULL;
   if (r == TS_OK)
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
                           batch.nstatuses, &update, err);
   ts_json_arena_pause();
   if (threaded)
-    thrd_join(writer, NULL);
+    ts_thread_join(&writer);
   else if (r == TS_OK)
     write_snapshot(&job);
   if (r == TS_OK && job.result != TS_OK)
@@ -561,13 +561,12 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .now = now,
     };
     struct prepare_job pj = {.opts = &ho, .update = update};
-    thrd_t preparer;
+    struct ts_thread preparer;
     bool preparing = !o->dump_context &&
-                     thrd_create(&preparer, prepare_history, &pj) ==
-                         thrd_success;
+                     ts_thread_start(&preparer, prepare_history, &pj) == TS_OK;
     r = ts_site_build(&in, &so, &stats, err);
     if (preparing)
-      thrd_join(preparer, NULL);
+      ts_thread_join(&preparer);
   }
   ts_site_prep_free(so.prepared);
   stage_done(o->log, "site", &clock);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <threads.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -23,6 +22,7 @@
 #include "util/json_arena.h"
 #include "util/json_text.h"
 #include "util/regions.h"
+#include "util/thread.h"
 #include "version.h"
 
 #define INDEX_VIDEOS 24
@@ -100,7 +100,7 @@ struct ts_site_prep {
   struct ts_site_options opts; /* its strings are the caller's */
   unsigned n;                  /* renderers, one per thread */
   struct renderer *rds;        /* taken by ts_site_build */
-  thrd_t thread;
+  struct ts_thread thread;
   bool running;
   enum ts_result result;
   struct ts_error err;
@@ -1172,7 +1172,7 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
 
   unsigned n = thread_count(s->opts);
   struct worker *w = n > 1 ? calloc(n, sizeof *w) : NULL;
-  thrd_t *ids = n > 1 ? calloc(n, sizeof *ids) : NULL;
+  struct ts_thread *ids = n > 1 ? calloc(n, sizeof *ids) : NULL;
   unsigned started = 0;
   struct ts_site_prep *prep = s->opts->prepared;
   for (unsigned k = 1; w && ids && k < n; k++) {
@@ -1181,7 +1181,7 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
       w[k].rd = prep->rds[k];
       memset(&prep->rds[k], 0, sizeof prep->rds[k]);
     }
-    if (thrd_create(&ids[k], run_worker, &w[k]) != thrd_success)
+    if (ts_thread_start(&ids[k], run_worker, &w[k]) != TS_OK)
       break; /* fewer threads: the pages get done all the same */
     started = k;
   }
@@ -1191,7 +1191,7 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
   else
     atomic_store(&s->stop, true);
   for (unsigned k = 1; k <= started; k++) {
-    thrd_join(ids[k], NULL);
+    ts_thread_join(&ids[k]);
     if (r == TS_OK && w[k].result != TS_OK) {
       r = w[k].result;
       *err = w[k].err;
@@ -1668,7 +1668,7 @@ static int prep_run(void *arg)
 static enum ts_result prep_join(struct ts_site_prep *p, struct ts_error *err)
 {
   if (p->running) {
-    thrd_join(p->thread, NULL);
+    ts_thread_join(&p->thread);
     p->running = false;
   }
   if (p->result != TS_OK)
@@ -1691,7 +1691,7 @@ struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
   p->opts = *opts;
   p->opts.prepared = NULL;
   p->n = n;
-  p->running = thrd_create(&p->thread, prep_run, p) == thrd_success;
+  p->running = ts_thread_start(&p->thread, prep_run, p) == TS_OK;
   if (!p->running)
     prep_run(p); /* no thread to spare: compiled here, all the same */
   return p;

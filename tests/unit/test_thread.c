@@ -1,0 +1,77 @@
+/* Helper threads: they run their function with its argument, join, and
+ * once running may use every processor the process may (the start away
+ * from the creator's processor is undone), also when the process is
+ * held to a single processor. */
+#define _GNU_SOURCE /* sched_getcpu, CPU_* */
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "harness.h"
+#include "util/thread.h"
+
+struct probe {
+  atomic_int ran;
+  int value;
+  cpu_set_t seen; /* the thread's affinity, as its function saw it */
+};
+
+static int look(void *arg)
+{
+  struct probe *p = arg;
+  sched_getaffinity(0, sizeof p->seen, &p->seen);
+  p->value *= 2;
+  atomic_store(&p->ran, 1);
+  return 0;
+}
+
+static void threads_run_with_the_process_affinity(void)
+{
+  cpu_set_t wide;
+  REQUIRE(sched_getaffinity(0, sizeof wide, &wide) == 0);
+  struct probe probes[8];
+  struct ts_thread ids[8];
+  for (int i = 0; i < 8; i++) {
+    memset(&probes[i], 0, sizeof probes[i]);
+    probes[i].value = i + 1;
+    REQUIRE(ts_thread_start(&ids[i], look, &probes[i]) == TS_OK);
+  }
+  for (int i = 0; i < 8; i++) {
+    ts_thread_join(&ids[i]);
+    CHECK_INT(atomic_load(&probes[i].ran), 1);
+    CHECK_INT(probes[i].value, 2 * (i + 1));
+    CHECK(CPU_EQUAL(&probes[i].seen, &wide));
+  }
+}
+
+static void one_processor_is_enough(void)
+{
+  cpu_set_t wide, one;
+  REQUIRE(sched_getaffinity(0, sizeof wide, &wide) == 0);
+  int cpu = sched_getcpu();
+  REQUIRE(cpu >= 0);
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  struct probe p;
+  memset(&p, 0, sizeof p);
+  p.value = 21;
+  struct ts_thread id;
+  enum ts_result r = ts_thread_start(&id, look, &p);
+  if (r == TS_OK)
+    ts_thread_join(&id);
+  sched_setaffinity(0, sizeof wide, &wide);
+  CHECK_INT(r, TS_OK);
+  CHECK_INT(p.value, 42);
+  CHECK(CPU_EQUAL(&p.seen, &one));
+}
+
+int main(int argc, char **argv)
+{
+  static const struct ts_test tests[] = {
+    TEST(threads_run_with_the_process_affinity),
+    TEST(one_processor_is_enough),
+    TEST_END,
+  };
+  return ts_test_main(argc, argv, tests);
+}
