@@ -1,10 +1,12 @@
 #include "fingerprint.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/fs.h"
 
@@ -54,28 +56,56 @@ void ts_fingerprint_add_int(struct ts_fingerprint *fp, int64_t v)
   ts_fingerprint_add(fp, &v, sizeof v);
 }
 
-/* Calls `fn` for every regular file under `dir`/`rel`, in name order. */
-static void walk(const char *dir, const char *rel, unsigned depth,
+/* Calls `fn` for every regular file under the folder open as `fd`
+ * (closed here), in name order; `rel` is its path from the top (a buffer
+ * of PATH_MAX bytes, `len` of them used). Names are looked at relative
+ * to the folder's descriptor: a site's tree is hundreds of files, and
+ * resolving each one's whole path again was most of the time a run on
+ * unchanged data took. */
+static void walk(int fd, char *rel, size_t len, unsigned depth,
                  void (*fn)(void *, const char *, const struct stat *),
                  void *ctx)
 {
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s%s%s", dir, rel[0] ? "/" : "", rel);
   size_t n = 0;
-  char **names = depth < 32 ? ts_fs_list_dir(path, true, &n) : NULL;
+  char **names = depth < 32 ? ts_fs_list_dir_fd(fd, true, &n) : NULL;
   for (size_t i = 0; i < n; i++) {
-    char sub[PATH_MAX], full[PATH_MAX * 2];
-    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
-    snprintf(full, sizeof full, "%s/%s", dir, sub);
+    size_t nlen = strlen(names[i]);
+    if (len + 1 + nlen >= PATH_MAX)
+      continue;
+    size_t sub = len;
+    if (sub)
+      rel[sub++] = '/';
+    memcpy(rel + sub, names[i], nlen + 1);
     struct stat st;
-    if (lstat(full, &st) == 0) {
-      if (S_ISDIR(st.st_mode))
-        walk(dir, sub, depth + 1, fn, ctx);
-      else if (S_ISREG(st.st_mode))
-        fn(ctx, sub, &st);
+    if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        int child = openat(fd, names[i],
+                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (child >= 0)
+          walk(child, rel, sub + nlen, depth + 1, fn, ctx);
+      } else if (S_ISREG(st.st_mode)) {
+        fn(ctx, rel, &st);
+      }
     }
+    rel[len] = '\0';
   }
   ts_fs_free_names(names, n);
+  close(fd);
+}
+
+/* The folder `dir` (followed if it is a link), open for a walk; -1 when
+ * it is missing or not a folder. */
+static int open_tree(const char *dir)
+{
+  return dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
+static void walk_tree(int fd,
+                      void (*fn)(void *, const char *, const struct stat *),
+                      void *ctx)
+{
+  char rel[PATH_MAX] = "";
+  walk(fd, rel, 0, 0, fn, ctx);
 }
 
 static void add_file_meta(void *ctx, const char *rel, const struct stat *st)
@@ -89,13 +119,13 @@ static void add_file_meta(void *ctx, const char *rel, const struct stat *st)
 
 void ts_fingerprint_add_tree(struct ts_fingerprint *fp, const char *dir)
 {
-  struct stat st;
-  if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+  int fd = open_tree(dir);
+  if (fd < 0) {
     ts_fingerprint_add_str(fp, "(no folder)");
     return;
   }
   ts_fingerprint_add_str(fp, dir);
-  walk(dir, "", 0, add_file_meta, fp);
+  walk_tree(fd, add_file_meta, fp);
 }
 
 void ts_fingerprint_hex(const struct ts_fingerprint *fp, char out[33])
@@ -119,11 +149,11 @@ static void count_file(void *ctx, const char *rel, const struct stat *st)
 bool ts_fingerprint_tree_size(const char *dir, uint64_t *files,
                               uint64_t *bytes)
 {
-  struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+  int fd = open_tree(dir);
+  if (fd < 0)
     return false;
   struct tally t = {0, 0};
-  walk(dir, "", 0, count_file, &t);
+  walk_tree(fd, count_file, &t);
   *files = t.files;
   *bytes = t.bytes;
   return true;

@@ -156,12 +156,9 @@ static int compare_names(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n)
+/* The names in `d`, which is closed. */
+static char **list_names(DIR *d, bool hidden, size_t *n)
 {
-  *n = 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return NULL;
   char **names = NULL;
   size_t cap = 0;
   bool ok = true;
@@ -195,6 +192,29 @@ char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n)
   if (*n > 1)
     qsort(names, *n, sizeof *names, compare_names);
   return names;
+}
+
+char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n)
+{
+  *n = 0;
+  DIR *d = opendir(dir);
+  return d ? list_names(d, hidden, n) : NULL;
+}
+
+char **ts_fs_list_dir_fd(int fd, bool hidden, size_t *n)
+{
+  *n = 0;
+  /* fdopendir takes the descriptor it is given: a duplicate, so `fd`
+   * stays the caller's. */
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  DIR *d = own >= 0 ? fdopendir(own) : NULL;
+  if (!d) {
+    if (own >= 0)
+      close(own);
+    return NULL;
+  }
+  rewinddir(d); /* the duplicate shares the position: from the start */
+  return list_names(d, hidden, n);
 }
 
 void ts_fs_free_names(char **names, size_t n)

@@ -31,6 +31,12 @@ bool ts_fs_is_dir(const char *path);
  * Free with ts_fs_free_names. NULL (and *n = 0) for a missing or
  * unreadable folder or when out of memory. */
 char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n);
+
+/* The same for the folder open as descriptor `fd` (which stays open and
+ * the caller's): for walks that then look at each name with fstatat and
+ * openat, so the kernel does not resolve the folder's path again for
+ * every file. */
+char **ts_fs_list_dir_fd(int fd, bool hidden, size_t *n);
 void ts_fs_free_names(char **names, size_t n);
 
 #endif
