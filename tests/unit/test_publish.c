@@ -242,7 +242,12 @@ struct writer {
 static void writer_file(int i, int round, char *rel, size_t rsz, char *text,
                         size_t tsz)
 {
-  snprintf(rel, rsz, "d%02d/f%04d.html", i % 17, i);
+  /* 80 folders and 16 below them: more than the publisher keeps open
+   * (64), so files are created both ways, by folder and by path. */
+  if (i % 5 == 0)
+    snprintf(rel, rsz, "d%02d/deep/f%04d.html", i % 16, i);
+  else
+    snprintf(rel, rsz, "d%02d/f%04d.html", i % 80, i);
   /* Odd files change between rounds, even ones keep their bytes. */
   snprintf(text, tsz, "file %d round %d", i, i % 2 ? round : 0);
 }
@@ -294,14 +299,14 @@ static void threads_publish_together(void)
   struct ts_publish_stats st = publish_threaded(1);
   CHECK_INT(st.files, n);
   CHECK_INT(st.written, n);
-  ino_t even = inode("d00/f0000.html");
+  ino_t even = inode("d00/deep/f0000.html");
   st = publish_threaded(2);
   CHECK(st.swapped);
   CHECK_INT(st.files, n);
   CHECK_INT(st.written, n / 2);
   CHECK_INT(st.unchanged, n / 2);
   CHECK_INT(st.removed, 0);
-  CHECK(inode("d00/f0000.html") == even); /* linked, not rewritten */
+  CHECK(inode("d00/deep/f0000.html") == even); /* linked, not rewritten */
   int wrong = 0;
   for (int i = 0; i < n; i++) {
     char rel[64], text[64];
