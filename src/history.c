@@ -8,6 +8,7 @@
 
 #include "snapshot.h"
 #include "util/buf.h"
+#include "util/cat.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json_text.h"
@@ -43,7 +44,12 @@ static void history_path(const struct ts_history_options *o, char *out,
 static void list_name(const char *source, const char *region, char *out,
                       size_t size)
 {
-  snprintf(out, size, "%s%s%s", source, region[0] ? "/" : "", region);
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, source);
+  if (region[0]) {
+    ts_cat_strn(&c, "/", 1);
+    ts_cat_str(&c, region);
+  }
 }
 
 static void date_of(int64_t t, char out[11])
@@ -310,9 +316,12 @@ static json_t *update_series(const json_t *old, int64_t now, int64_t since,
     if (json_array_size(p) == 3 && t != now && t >= since)
       points[k++] = p;
   }
-  json_t *point = json_pack("[I, i, o]", (json_int_t)now, (int)best,
-                            views == TS_UNKNOWN ? json_null()
-                                                : json_integer(views));
+  /* Built with direct calls, not json_pack: this runs once per item. */
+  json_t *point = json_array();
+  json_array_append_new(point, json_integer((json_int_t)now));
+  json_array_append_new(point, json_integer((json_int_t)best));
+  json_array_append_new(point, views == TS_UNKNOWN ? json_null()
+                                                   : json_integer(views));
   if (points)
     points[k++] = point;
   qsort(points, k, sizeof *points, compare_series);
@@ -414,13 +423,16 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
       list_name(p->source, p->region, list, sizeof list);
       json_t *peak = json_object_get(peaks, list);
       if (!json_is_integer(peak) || json_integer_value(peak) > p->rank)
-        json_object_set_new(peaks, list, json_integer(p->rank));
+        json_object_set_new_nocheck(peaks, list, json_integer(p->rank));
       if (!prev_lists || !json_object_get(prev_lists, list))
         continue;
       json_t *was = json_object_get(prev_item, list);
-      json_object_set_new(changes, list,
-                          was ? json_pack("{s:O}", "previous", was)
-                              : json_pack("{s:b}", "new", 1));
+      json_t *change = json_object();
+      if (was)
+        json_object_set_nocheck(change, "previous", was);
+      else
+        json_object_set_new_nocheck(change, "new", json_true());
+      json_object_set_new_nocheck(changes, list, change);
     }
     /* Built with direct calls, not json_pack: this runs once per item. */
     json_t *entry = json_object();
@@ -430,7 +442,9 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
     json_object_set_new_nocheck(entry, "last_seen", json_integer(last));
     json_object_set_nocheck(entry, "peaks", peaks);
     json_object_set_nocheck(entry, "series", series);
-    json_object_set_new(u->items, it->key, entry);
+    /* Keys and list names are valid UTF-8 already (normalized, or
+     * checked by the snapshot reader): no second check. */
+    json_object_set_new_nocheck(u->items, it->key, entry);
     json_t *note = json_object();
     json_object_set_new_nocheck(note, "first_seen", json_integer(first));
     json_object_set_new_nocheck(note, "last_seen", json_integer(last));
@@ -441,7 +455,7 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
     json_object_set_new_nocheck(note, "series", series);
     json_object_set_new_nocheck(note, "peaks", peaks);
     json_object_set_new_nocheck(note, "changes", changes);
-    json_object_set_new(u->annotate, it->key, note);
+    json_object_set_new_nocheck(u->annotate, it->key, note);
   }
   json_decref(prev);
   json_decref(prev_lists);
