@@ -365,27 +365,48 @@ static void site_record_path(const struct ts_config *cfg, char *out,
   snprintf(out, size, "%s/site.json", cfg->state);
 }
 
-/* Whether the last publish had this fingerprint and its output folder is
- * still as it left it; *outcome is then what that run ended with. */
-static bool up_to_date(const struct ts_pipeline_options *o, const char *hex,
-                       enum ts_outcome *outcome)
+/* What the last publish left in the state folder (site.json). */
+struct site_record {
+  char fingerprint[33];
+  json_int_t files, bytes, outcome;
+};
+
+/* The last publish's record; false when there is none. */
+static bool read_record(const struct ts_pipeline_options *o,
+                        struct site_record *out)
 {
   char path[4096];
   site_record_path(o->config, path, sizeof path);
   json_t *rec = json_load_file(path, 0, NULL);
   const char *was = json_string_value(json_object_get(rec, "fingerprint"));
-  json_int_t files = json_integer_value(json_object_get(rec, "files"));
-  json_int_t bytes = json_integer_value(json_object_get(rec, "bytes"));
-  json_int_t code = json_integer_value(json_object_get(rec, "outcome"));
-  bool same = was && !strcmp(was, hex);
-  uint64_t now_files = 0, now_bytes = 0;
-  same = same && ts_fingerprint_tree_size(o->out_dir ? o->out_dir
-                                                     : o->config->output,
-                                          &now_files, &now_bytes) &&
-         (json_int_t)now_files == files && (json_int_t)now_bytes == bytes;
+  bool ok = was && strlen(was) < sizeof out->fingerprint;
+  if (ok) {
+    strcpy(out->fingerprint, was);
+    out->files = json_integer_value(json_object_get(rec, "files"));
+    out->bytes = json_integer_value(json_object_get(rec, "bytes"));
+    out->outcome = json_integer_value(json_object_get(rec, "outcome"));
+  }
   json_decref(rec);
+  return ok;
+}
+
+/* Whether the last publish (`rec`) had this fingerprint and its output
+ * folder is still as it left it; *outcome is then what that run ended
+ * with. */
+static bool up_to_date(const struct ts_pipeline_options *o,
+                       const struct site_record *rec, const char *hex,
+                       enum ts_outcome *outcome)
+{
+  uint64_t now_files = 0, now_bytes = 0;
+  bool same = !strcmp(rec->fingerprint, hex) &&
+              ts_fingerprint_tree_size(o->out_dir ? o->out_dir
+                                                  : o->config->output,
+                                       &now_files, &now_bytes) &&
+              (json_int_t)now_files == rec->files &&
+              (json_int_t)now_bytes == rec->bytes;
   if (same)
-    *outcome = code == TS_PUBLISHED_STALE ? TS_PUBLISHED_STALE : TS_PUBLISHED;
+    *outcome = rec->outcome == TS_PUBLISHED_STALE ? TS_PUBLISHED_STALE
+                                                  : TS_PUBLISHED;
   return same;
 }
 
@@ -429,13 +450,28 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   *outcome = TS_NOT_PUBLISHED;
   /* Unchanged data, history, templates and configuration render to the
    * site already published: nothing to do. */
+  struct ts_site_options so = {
+    .out_dir = o->out_dir ? o->out_dir : cfg->output,
+    .templates_dir = cfg->templates,
+    .log = o->log,
+    .dump_context = o->dump_context,
+  };
+  /* The templates compile on a thread of their own while this one loads
+   * the snapshots, from the moment the site is known to need rendering:
+   * at once when no publish left a record (jansson's allocator is set
+   * up first, while one thread runs). */
+  ts_json_arena_install();
+  struct site_record rec;
+  bool recorded = !o->dump_context && read_record(o, &rec);
+  if (!recorded)
+    so.prepared = ts_site_prepare(&so);
   char fingerprint[33] = "";
   struct ts_fingerprint base;
   ts_fingerprint_init(&base);
   if (!o->dump_context) {
     render_fingerprint_base(o, inputs, n, &base);
     render_fingerprint(o, base, fingerprint);
-    if (up_to_date(o, fingerprint, outcome)) {
+    if (recorded && up_to_date(o, &rec, fingerprint, outcome)) {
       ts_log_info(o->log, "%s/ is up to date: the same data, history, "
                   "templates and configuration as the last run",
                   o->out_dir ? o->out_dir : cfg->output);
@@ -445,16 +481,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       return TS_OK;
     }
   }
-  struct ts_site_options so = {
-    .out_dir = o->out_dir ? o->out_dir : cfg->output,
-    .templates_dir = cfg->templates,
-    .log = o->log,
-    .dump_context = o->dump_context,
-  };
-  /* The templates compile on a thread of their own while the snapshots
-   * load (jansson's allocator is set up first, while one thread runs). */
-  ts_json_arena_install();
-  so.prepared = ts_site_prepare(&so);
+  if (recorded)
+    so.prepared = ts_site_prepare(&so);
   struct ts_batch batch;
   ts_batch_init(&batch);
   int64_t now;

@@ -102,6 +102,7 @@ struct ts_site_prep {
   struct renderer *rds;        /* taken by ts_site_build */
   struct ts_thread thread;
   bool running;
+  atomic_bool cancel;          /* set when the templates are not needed */
   enum ts_result result;
   struct ts_error err;
 };
@@ -1088,6 +1089,7 @@ struct worker {
 
 static enum ts_result load_templates(const struct ts_site_options *opts,
                                      struct renderer *rd, bool say_missing,
+                                     const atomic_bool *cancel,
                                      struct ts_error *err);
 static enum ts_result freeze_common(struct site *s, struct renderer *rd,
                                     struct ts_error *err);
@@ -1116,7 +1118,7 @@ static int run_worker(void *arg)
   struct worker *w = arg;
   w->result = TS_OK;
   if (!w->rd.env) /* not compiled ahead (see ts_site_prepare) */
-    w->result = load_templates(w->s->opts, &w->rd, false, &w->err);
+    w->result = load_templates(w->s->opts, &w->rd, false, NULL, &w->err);
   if (w->result == TS_OK)
     w->result = freeze_common(w->s, &w->rd, &w->err);
   if (w->result == TS_OK)
@@ -1548,9 +1550,11 @@ static enum ts_result api_files(struct site *s, struct ts_error *err)
 
 /* Sets up `rd` and compiles every page template into an environment of
  * its own. `say_missing`: log a missing user folder (once, not once per
- * thread). */
+ * thread). Gives up between templates once `*cancel` (if given) is
+ * set. */
 static enum ts_result load_templates(const struct ts_site_options *opts,
                                      struct renderer *rd, bool say_missing,
+                                     const atomic_bool *cancel,
                                      struct ts_error *err)
 {
   ts_buf_init(&rd->page, 0);
@@ -1572,6 +1576,8 @@ static enum ts_result load_templates(const struct ts_site_options *opts,
   if (fr != TS_OK)
     return fr;
   for (int t = 0; t < T_COUNT; t++) {
+    if (cancel && atomic_load_explicit(cancel, memory_order_relaxed))
+      return ts_error_set(err, TS_ERR_INTERNAL, "templates: not needed");
     enum ts_result r =
         ts_mustache_compile_file(rd->env, template_names[t], &rd->tpl[t], err);
     if (r != TS_OK)
@@ -1659,8 +1665,11 @@ static enum ts_result assets(struct site *s, struct ts_error *err)
 static int prep_run(void *arg)
 {
   struct ts_site_prep *p = arg;
+  /* A missing templates folder is logged by ts_site_build: the site may
+   * turn out to be up to date, and then nothing is rendered. */
   for (unsigned k = 0; k < p->n && p->result == TS_OK; k++)
-    p->result = load_templates(&p->opts, &p->rds[k], k == 0, &p->err);
+    p->result =
+        load_templates(&p->opts, &p->rds[k], false, &p->cancel, &p->err);
   return 0;
 }
 
@@ -1701,6 +1710,7 @@ void ts_site_prep_free(struct ts_site_prep *p)
 {
   if (!p)
     return;
+  atomic_store(&p->cancel, true); /* unused: stop compiling */
   struct ts_error ignored;
   prep_join(p, &ignored);
   for (unsigned k = 0; k < p->n; k++)
@@ -1718,6 +1728,10 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   enum ts_result r = TS_OK;
   struct ts_site_prep *prep = s->opts->prepared;
   if (prep && prep->n > 0) {
+    const char *dir = s->opts->templates_dir;
+    if (dir && !ts_fs_is_dir(dir))
+      ts_log_info(s->opts->log, "templates folder %s not found: using the "
+                  "built-in theme", dir);
     r = prep_join(prep, err);
     if (r != TS_OK)
       return r;
@@ -1725,7 +1739,7 @@ static enum ts_result build(struct site *s, struct ts_error *err)
     s->main = prep->rds[0];
     memset(&prep->rds[0], 0, sizeof prep->rds[0]);
   } else if (!s->opts->dump_context) {
-    r = load_templates(s->opts, &s->main, true, err);
+    r = load_templates(s->opts, &s->main, true, NULL, err);
   }
   if (r != TS_OK)
     return r;

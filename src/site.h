@@ -73,12 +73,14 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
                              struct ts_error *err);
 
 /* Starts compiling the templates `opts` names, on a thread of its own, so
- * that it overlaps whatever the caller does before ts_site_build (loading
- * the snapshots): pass the result as `prepared` in the options of that
- * call, with the same templates folder, and free it afterwards with
- * ts_site_prep_free (which waits for the thread). A template error is
- * returned by ts_site_build as if it had compiled them itself. NULL when
- * there is nothing to compile (dumping a context) or no memory: then
+ * that it overlaps whatever the caller does before ts_site_build (the
+ * up-to-date check, loading the snapshots): pass the result as
+ * `prepared` in the options of that call, with the same templates
+ * folder, and free it afterwards with ts_site_prep_free, also when the
+ * site is not built after all (the compiling stops at the next template
+ * and the thread is waited for). A template error is returned by
+ * ts_site_build as if it had compiled them itself. NULL when there is
+ * nothing to compile (dumping a context) or no memory: then
  * ts_site_build compiles them. */
 struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts);
 void ts_site_prep_free(struct ts_site_prep *prep);
