@@ -28,7 +28,7 @@ void ts_buf_reset(struct ts_buf *b)
     b->data[0] = '\0';
 }
 
-enum ts_result ts_buf_reserve(struct ts_buf *b, size_t extra)
+enum ts_result ts_buf_grow(struct ts_buf *b, size_t extra)
 {
   if (extra > b->max - b->len)
     return TS_ERR_LIMIT;

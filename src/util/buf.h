@@ -31,9 +31,19 @@ void ts_buf_cleanup(struct ts_buf *b);
 /* Empties the buffer but keeps its memory for reuse. */
 void ts_buf_reset(struct ts_buf *b);
 
+/* ts_buf_reserve's slow half: grows the allocation. */
+enum ts_result ts_buf_grow(struct ts_buf *b, size_t extra);
+
 /* Makes room for `extra` more bytes. TS_ERR_LIMIT past `max`, TS_ERR_NOMEM
- * when allocation fails; the buffer is unchanged on failure. */
-enum ts_result ts_buf_reserve(struct ts_buf *b, size_t extra);
+ * when allocation fails; the buffer is unchanged on failure. Inline:
+ * writers reserve before every string and number they write, and there
+ * is almost always room. */
+static inline enum ts_result ts_buf_reserve(struct ts_buf *b, size_t extra)
+{
+  if (extra < b->cap - b->len && extra <= b->max - b->len)
+    return TS_OK;
+  return ts_buf_grow(b, extra);
+}
 
 enum ts_result ts_buf_append(struct ts_buf *b, const void *data, size_t len);
 enum ts_result ts_buf_append_str(struct ts_buf *b, const char *s);

@@ -109,20 +109,30 @@ void ts_json_key(struct ts_json_writer *w, const char *key)
   if (!w->first)
     *p++ = ',';
   *p++ = '"';
-  for (size_t i = 0; i < n; i++) {
-    if (needs_escape((unsigned char)key[i])) {
-      ts_json_next(w);
-      check(w, ts_json_string(w->b, key));
-      check(w, ts_buf_append_char(w->b, ':'));
-      return;
-    }
-    *p++ = key[i];
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    memcpy(&word, key + i, 8);
+    if (word_needs_escape(word))
+      goto escaped;
+    memcpy(p + i, &word, 8);
   }
+  for (; i < n; i++) {
+    if (needs_escape((unsigned char)key[i]))
+      goto escaped;
+    p[i] = key[i];
+  }
+  p += n;
   *p++ = '"';
   *p++ = ':';
   w->b->len += (size_t)(p - start);
   w->b->data[w->b->len] = '\0';
   w->first = false;
+  return;
+escaped: /* nothing committed yet: the general way */
+  ts_json_next(w);
+  check(w, ts_json_string(w->b, key));
+  check(w, ts_buf_append_char(w->b, ':'));
 }
 
 void ts_json_str_member(struct ts_json_writer *w, const char *key,
