@@ -448,8 +448,6 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
 {
   const struct ts_config *cfg = o->config;
   *outcome = TS_NOT_PUBLISHED;
-  /* Unchanged data, history, templates and configuration render to the
-   * site already published: nothing to do. */
   struct ts_site_options so = {
     .out_dir = o->out_dir ? o->out_dir : cfg->output,
     .templates_dir = cfg->templates,
@@ -465,6 +463,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   bool recorded = !o->dump_context && read_record(o, &rec);
   if (!recorded)
     so.prepared = ts_site_prepare(&so);
+  /* Unchanged data, history, templates and configuration render to the
+   * site already published: nothing to do. */
   char fingerprint[33] = "";
   struct ts_fingerprint base;
   ts_fingerprint_init(&base);
@@ -540,7 +540,6 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
    * for a large site) is built in an arena of its own and dropped at the
    * end in one go: freeing it value by value took a tenth of a render. */
   struct ts_json_arena *hist_arena = NULL;
-  ts_json_arena_install();
   if (ts_json_arena_new((size_t)1 << 30, &hist_arena) == TS_OK) {
     ts_json_arena_begin(hist_arena);
     ts_json_arena_hold(hist_arena);

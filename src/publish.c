@@ -153,15 +153,13 @@ static void remove_tree(const char *path)
   nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Creates the folders above `rel` inside the new tree. Under the lock.
- * A site has a handful of folders and pages of several kinds arrive
- * interleaved, so the folders already made are remembered (a few dozen;
- * past that, ts_fs_mkdirs answers). */
-/* Makes the folders `rel` lies in, in the new tree; *dir_fd gets that
- * folder open (-1 when it could not be kept open: create by path). Files
- * are created relative to their folder, so that the kernel does not
- * resolve the whole path for each of a site's hundreds of files. Under
- * the lock. */
+/* Creates the folders above `rel` inside the new tree; *dir_fd gets the
+ * one `rel` lies in, open (-1 when it is not kept open: create by path).
+ * Under the lock. A site has a handful of folders and pages of several
+ * kinds arrive interleaved, so the folders already made are remembered,
+ * open (a few dozen; past that, ts_fs_mkdirs answers): files are created
+ * relative to their folder, and the kernel does not resolve the whole
+ * path again for each of a site's hundreds of files. */
 static enum ts_result make_parents(struct ts_publish *p, const char *rel,
                                    int *dir_fd, struct ts_error *err)
 {

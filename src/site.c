@@ -1088,7 +1088,7 @@ struct worker {
 };
 
 static enum ts_result load_templates(const struct ts_site_options *opts,
-                                     struct renderer *rd, bool say_missing,
+                                     struct renderer *rd,
                                      const atomic_bool *cancel,
                                      struct ts_error *err);
 static enum ts_result freeze_common(struct site *s, struct renderer *rd,
@@ -1118,7 +1118,7 @@ static int run_worker(void *arg)
   struct worker *w = arg;
   w->result = TS_OK;
   if (!w->rd.env) /* not compiled ahead (see ts_site_prepare) */
-    w->result = load_templates(w->s->opts, &w->rd, false, NULL, &w->err);
+    w->result = load_templates(w->s->opts, &w->rd, NULL, &w->err);
   if (w->result == TS_OK)
     w->result = freeze_common(w->s, &w->rd, &w->err);
   if (w->result == TS_OK)
@@ -1549,23 +1549,18 @@ static enum ts_result api_files(struct site *s, struct ts_error *err)
 
 
 /* Sets up `rd` and compiles every page template into an environment of
- * its own. `say_missing`: log a missing user folder (once, not once per
- * thread). Gives up between templates once `*cancel` (if given) is
- * set. */
+ * its own (a missing user folder means the built-in theme; build says
+ * so). Gives up between templates once `*cancel` (if given) is set. */
 static enum ts_result load_templates(const struct ts_site_options *opts,
-                                     struct renderer *rd, bool say_missing,
+                                     struct renderer *rd,
                                      const atomic_bool *cancel,
                                      struct ts_error *err)
 {
   ts_buf_init(&rd->page, 0);
   ts_buf_init(&rd->svg, 64 * 1024);
   const char *dir = opts->templates_dir;
-  if (dir && !ts_fs_is_dir(dir)) {
-    if (say_missing)
-      ts_log_info(opts->log, "templates folder %s not found: using the "
-                  "built-in theme", dir);
+  if (dir && !ts_fs_is_dir(dir))
     dir = NULL;
-  }
   const char *dirs[1] = {dir};
   struct ts_mustache_options mo = {.dirs = dirs, .ndirs = dir ? 1 : 0};
   rd->env = ts_mustache_env_new(&mo);
@@ -1665,11 +1660,8 @@ static enum ts_result assets(struct site *s, struct ts_error *err)
 static int prep_run(void *arg)
 {
   struct ts_site_prep *p = arg;
-  /* A missing templates folder is logged by ts_site_build: the site may
-   * turn out to be up to date, and then nothing is rendered. */
   for (unsigned k = 0; k < p->n && p->result == TS_OK; k++)
-    p->result =
-        load_templates(&p->opts, &p->rds[k], false, &p->cancel, &p->err);
+    p->result = load_templates(&p->opts, &p->rds[k], &p->cancel, &p->err);
   return 0;
 }
 
@@ -1726,12 +1718,12 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   /* Dumping a context needs no template: it is what a template author
    * looks at while the templates are still being written. */
   enum ts_result r = TS_OK;
+  const char *dir = s->opts->templates_dir;
+  if (!s->opts->dump_context && dir && !ts_fs_is_dir(dir))
+    ts_log_info(s->opts->log, "templates folder %s not found: using the "
+                "built-in theme", dir); /* once, not once per thread */
   struct ts_site_prep *prep = s->opts->prepared;
   if (prep && prep->n > 0) {
-    const char *dir = s->opts->templates_dir;
-    if (dir && !ts_fs_is_dir(dir))
-      ts_log_info(s->opts->log, "templates folder %s not found: using the "
-                  "built-in theme", dir);
     r = prep_join(prep, err);
     if (r != TS_OK)
       return r;
@@ -1739,7 +1731,7 @@ static enum ts_result build(struct site *s, struct ts_error *err)
     s->main = prep->rds[0];
     memset(&prep->rds[0], 0, sizeof prep->rds[0]);
   } else if (!s->opts->dump_context) {
-    r = load_templates(s->opts, &s->main, true, NULL, err);
+    r = load_templates(s->opts, &s->main, NULL, err);
   }
   if (r != TS_OK)
     return r;
@@ -1825,8 +1817,9 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
   memset(stats, 0, sizeof *stats);
   struct site s = {.in = in, .opts = opts, .stats = stats};
   ts_json_arena_install();
-  ts_buf_init(&s.main.page, 0); /* for dumping a context, which loads */
-  ts_buf_init(&s.main.svg, 64 * 1024); /* no templates */
+  /* Dumping a context loads no templates, which set these up. */
+  ts_buf_init(&s.main.page, 0);
+  ts_buf_init(&s.main.svg, 64 * 1024);
   s.keys = json_object();
   if (!s.keys)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
