@@ -8,7 +8,6 @@
 
 #include "snapshot.h"
 #include "util/buf.h"
-#include "util/cat.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json_text.h"
@@ -38,18 +37,6 @@ static void history_path(const struct ts_history_options *o, char *out,
 {
   snprintf(out, size, "%s/history/%s%s%s", o->state_dir, sub,
            name[0] && sub[0] ? "/" : "", name);
-}
-
-/* "youtube/JP" or "hackernews": how a list is named in history files. */
-static void list_name(const char *source, const char *region, char *out,
-                      size_t size)
-{
-  struct ts_cat c = ts_cat_start(out, size);
-  ts_cat_str(&c, source);
-  if (region[0]) {
-    ts_cat_strn(&c, "/", 1);
-    ts_cat_str(&c, region);
-  }
 }
 
 static void date_of(int64_t t, char out[11])
@@ -160,7 +147,7 @@ static enum ts_result restore_list(const struct ts_history_options *o,
     return TS_OK;
   int64_t age = o->now - fetched;
   char name[64];
-  list_name(s->source, s->region, name, sizeof name);
+  ts_list_key(s->source, s->region, name, sizeof name);
   if (age > (int64_t)o->stale_after_hours * 3600) {
     char why[256];
     snprintf(why, sizeof why, "last-good data from %lld h ago dropped "
@@ -278,7 +265,7 @@ static json_t *previous_ranks(const struct ts_history_options *o, int64_t t,
     if (b.statuses[i].state == TS_STATUS_FAILED)
       continue;
     char list[64];
-    list_name(b.statuses[i].source, b.statuses[i].region, list, sizeof list);
+    ts_list_key(b.statuses[i].source, b.statuses[i].region, list, sizeof list);
     json_object_set_new(*lists, list, json_true());
   }
   for (size_t i = 0; i < b.nitems; i++) {
@@ -286,7 +273,7 @@ static json_t *previous_ranks(const struct ts_history_options *o, int64_t t,
     json_t *per = json_object();
     for (uint32_t k = 0; k < it->npositions; k++) {
       char list[64];
-      list_name(it->positions[k].source, it->positions[k].region, list,
+      ts_list_key(it->positions[k].source, it->positions[k].region, list,
                 sizeof list);
       json_object_set_new(per, list, json_integer(it->positions[k].rank));
     }
@@ -420,7 +407,7 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
       if (p->stale)
         continue;
       char list[64];
-      list_name(p->source, p->region, list, sizeof list);
+      ts_list_key(p->source, p->region, list, sizeof list);
       json_t *peak = json_object_get(peaks, list);
       if (!json_is_integer(peak) || json_integer_value(peak) > p->rank)
         json_object_set_new_nocheck(peaks, list, json_integer(p->rank));

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cat.h"
+
 /* item.h pairs the 32-bit fields so that an item has no padding. */
 _Static_assert(sizeof(void *) != 8 || sizeof(struct ts_item) == 192,
                "struct ts_item has padding");
@@ -15,6 +17,17 @@ const char *ts_status_state_name(enum ts_status_state state)
   case TS_STATUS_STALE: return "stale";
   }
   return "unknown";
+}
+
+void ts_list_key(const char *source, const char *region, char *out,
+                 size_t size)
+{
+  struct ts_cat c = ts_cat_start(out, size);
+  ts_cat_str(&c, source);
+  if (region[0]) {
+    ts_cat_strn(&c, "/", 1);
+    ts_cat_str(&c, region);
+  }
 }
 
 void ts_batch_init(struct ts_batch *b)

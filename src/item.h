@@ -87,6 +87,12 @@ enum ts_status_state {
 /* "ok", "failed", "stale". */
 const char *ts_status_state_name(enum ts_status_state state);
 
+/* A list's name, "source/region" or "source" ("youtube/JP",
+ * "hackernews"): the key of its rank changes and peaks in the history,
+ * which the site looks them up by. Truncated to fit `size`. */
+void ts_list_key(const char *source, const char *region, char *out,
+                 size_t size);
+
 /* The result of one (source, region) list in this run. */
 struct ts_status {
   const char *source;  /* configured name */

@@ -256,18 +256,6 @@ static bool safe_link(const char *url)
 
 /* ---- the shared parts of every context --------------------------------- */
 
-/* A list's id, "source/region" or "source" ("youtube/JP", "hackernews"). */
-static void list_key(const char *source, const char *region, char *out,
-                     size_t size)
-{
-  struct ts_cat c = ts_cat_start(out, size);
-  ts_cat_str(&c, source);
-  if (region[0]) {
-    ts_cat_strn(&c, "/", 1);
-    ts_cat_str(&c, region);
-  }
-}
-
 /* A region's page, "regions/XX.html". */
 static void region_page_url(const char *code, char *out, size_t size)
 {
@@ -582,7 +570,7 @@ static json_t *list_card(struct site *s, size_t i, uint32_t rank,
   set_int(c, "rank", rank);
   const json_t *h = history_of(s, i);
   char list[64];
-  list_key(source, region, list, sizeof list);
+  ts_list_key(source, region, list, sizeof list);
   const json_t *change = json_object_get(json_object_get(h, "changes"), list);
   if (change) {
     char label[32];
@@ -803,7 +791,7 @@ static enum ts_result list_index_build(const struct ts_item *items,
   }
   for (size_t i = 0; i < nstatuses; i++) {
     char key[64];
-    list_key(statuses[i].source, statuses[i].region, key, sizeof key);
+    ts_list_key(statuses[i].source, statuses[i].region, key, sizeof key);
     json_object_set_new_nocheck(x->ids, key, json_integer((json_int_t)i));
   }
   for (size_t i = 0; i < nitems; i++) {
@@ -812,7 +800,7 @@ static enum ts_result list_index_build(const struct ts_item *items,
       if (it->positions[k].stale && !with_stale)
         continue;
       char key[64];
-      list_key(it->positions[k].source, it->positions[k].region, key,
+      ts_list_key(it->positions[k].source, it->positions[k].region, key,
                sizeof key);
       json_t *id = json_object_get(x->ids, key);
       if (!id)
@@ -1016,7 +1004,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
     const struct ts_item_position *p = &it->positions[k];
     char label[160], list[64];
     list_label(s, p->source, p->region, label, sizeof label);
-    list_key(p->source, p->region, list, sizeof list);
+    ts_list_key(p->source, p->region, list, sizeof list);
     json_t *pj = json_object();
     set_str(pj, "label", label);
     set_int(pj, "rank", p->rank);

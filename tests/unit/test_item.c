@@ -50,6 +50,17 @@ static void statuses_are_per_source_and_region(void)
 
 /* Strings are packed end to end; everything else stays aligned for any
  * type, and a big request does not waste the current chunk. */
+static void list_keys_name_source_and_region(void)
+{
+  char key[16];
+  ts_list_key("youtube", "JP", key, sizeof key);
+  CHECK_STR(key, "youtube/JP");
+  ts_list_key("hackernews", "", key, sizeof key);
+  CHECK_STR(key, "hackernews");
+  ts_list_key("a-very-long-source", "GB", key, sizeof key);
+  CHECK_STR(key, "a-very-long-sou"); /* truncated, still a string */
+}
+
 static void arena_packs_strings(void)
 {
   struct ts_arena a;
@@ -111,6 +122,7 @@ int main(int argc, char **argv)
   static const struct ts_test tests[] = {
     TEST(new_items_start_unknown),
     TEST(statuses_are_per_source_and_region),
+    TEST(list_keys_name_source_and_region),
     TEST(arena_packs_strings),
     TEST(arena_grows_into_big_chunks),
     TEST_END,
