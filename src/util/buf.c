@@ -48,10 +48,7 @@ enum ts_result ts_buf_grow(struct ts_buf *b, size_t extra)
 
 enum ts_result ts_buf_append(struct ts_buf *b, const void *data, size_t len)
 {
-  /* Most appends fit: skip the call when they do. */
-  enum ts_result result =
-      len < b->cap - b->len && len <= b->max - b->len ? TS_OK
-                                                       : ts_buf_reserve(b, len);
+  enum ts_result result = ts_buf_reserve(b, len); /* inline when it fits */
   if (result != TS_OK)
     return result;
   if (len)
