@@ -18,7 +18,11 @@
 
 struct ts_history_update {
   json_t *items;    /* the new items.json "items" object (owned) */
-  json_t *annotate; /* key -> what the site shows (owned) */
+  /* What the site shows, per merged item (owned; NULL-series notes are
+   * unknown items), and the positions they point into (owned). */
+  struct ts_history_note *notes;
+  bool *known;
+  struct ts_history_position *positions;
   json_t *days;     /* archive days, newest first (owned) */
   int64_t previous; /* previous run, TS_TIME_UNKNOWN if none */
   const struct ts_item *merged;
@@ -325,6 +329,19 @@ static json_int_t int_or(const json_t *v, json_int_t fallback)
   return json_is_integer(v) ? json_integer_value(v) : fallback;
 }
 
+/* Each position's best rank in its list, from `peaks` (list -> rank). */
+static void fill_peaks(const struct ts_item *it, const json_t *peaks,
+                       struct ts_history_position *pos)
+{
+  for (uint32_t k = 0; k < it->npositions; k++) {
+    char list[64];
+    ts_list_key(it->positions[k].source, it->positions[k].region, list,
+                sizeof list);
+    json_int_t peak = json_integer_value(json_object_get(peaks, list));
+    pos[k].peak = peak > 0 && peak <= UINT32_MAX ? (uint32_t)peak : 0;
+  }
+}
+
 enum ts_result ts_history_record(const struct ts_history_options *o,
                                  const struct ts_item *items, size_t nitems,
                                  const struct ts_status *statuses,
@@ -340,8 +357,17 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
   u->statuses = statuses;
   u->nstatuses = nstatuses;
   u->previous = TS_TIME_UNKNOWN;
-  u->annotate = json_object();
   u->days = json_array();
+  size_t npositions = 0;
+  for (size_t i = 0; i < nitems; i++)
+    npositions += items[i].npositions;
+  u->notes = calloc(nitems ? nitems : 1, sizeof *u->notes);
+  u->known = calloc(nitems ? nitems : 1, sizeof *u->known);
+  u->positions = calloc(npositions ? npositions : 1, sizeof *u->positions);
+  if (!u->days || !u->notes || !u->known || !u->positions) {
+    ts_history_update_free(u);
+    return ts_error_set(err, TS_ERR_NOMEM, "history: out of memory");
+  }
 
   char path[4096];
   history_path(o, path, sizeof path, "", "items.json");
@@ -366,27 +392,32 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
                      : NULL;
 
   int64_t since = o->now - (int64_t)o->history_days * DAY;
-  for (size_t i = 0; i < nitems; i++) {
+  struct ts_history_position *pos = u->positions;
+  for (size_t i = 0; i < nitems; pos += items[i].npositions, i++) {
     const struct ts_item *it = &items[i];
+    struct ts_history_note *note = &u->notes[i];
+    note->positions = pos;
     uint32_t best = UINT32_MAX;
-    for (uint32_t k = 0; k < it->npositions; k++)
+    for (uint32_t k = 0; k < it->npositions; k++) {
+      pos[k].previous = TS_HISTORY_UNKNOWN;
       if (!it->positions[k].stale && it->positions[k].rank < best)
         best = it->positions[k].rank;
+    }
     json_t *h = json_object_get(u->items, it->key);
     if (best == UINT32_MAX) {
-      /* Only last-good positions: not seen this run. */
-      if (h)
-        json_object_set_new(u->annotate, it->key,
-                            json_pack("{s:O, s:O, s:i, s:b, s:O, s:O, s:{}}",
-                                      "first_seen",
-                                      json_object_get(h, "first_seen"),
-                                      "last_seen",
-                                      json_object_get(h, "last_seen"), "runs",
-                                      (int)json_array_size(
-                                          json_object_get(h, "series")),
-                                      "new", 0, "series",
-                                      json_object_get(h, "series"), "peaks",
-                                      json_object_get(h, "peaks"), "changes"));
+      /* Only last-good positions: not seen this run, so the history
+       * does not move; the site shows what it had. */
+      const json_t *first = json_object_get(h, "first_seen");
+      const json_t *last = json_object_get(h, "last_seen");
+      if (!json_is_integer(first) || !json_is_integer(last))
+        continue;
+      u->known[i] = true;
+      note->first_seen = json_integer_value(first);
+      note->last_seen = json_integer_value(last);
+      /* Held: the entry may be forgotten below, being too old. */
+      note->series = json_incref(json_object_get(h, "series"));
+      note->runs = (uint32_t)json_array_size(note->series);
+      fill_peaks(it, json_object_get(h, "peaks"), pos);
       continue;
     }
     json_int_t first = int_or(json_object_get(h, "first_seen"), o->now);
@@ -400,7 +431,6 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
     json_t *peaks = json_is_object(json_object_get(h, "peaks"))
                         ? json_deep_copy(json_object_get(h, "peaks"))
                         : json_object();
-    json_t *changes = json_object();
     json_t *prev_item = prev ? json_object_get(prev, it->key) : NULL;
     for (uint32_t k = 0; k < it->npositions; k++) {
       const struct ts_item_position *p = &it->positions[k];
@@ -414,35 +444,29 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
       if (!prev_lists || !json_object_get(prev_lists, list))
         continue;
       json_t *was = json_object_get(prev_item, list);
-      json_t *change = json_object();
-      if (was)
-        json_object_set_nocheck(change, "previous", was);
-      else
-        json_object_set_new_nocheck(change, "new", json_true());
-      json_object_set_new_nocheck(changes, list, change);
+      json_int_t rank = json_integer_value(was);
+      pos[k].previous = !was ? TS_HISTORY_NEW
+                        : rank > 0 && rank <= INT32_MAX ? (int32_t)rank
+                                                        : TS_HISTORY_UNKNOWN;
     }
+    fill_peaks(it, peaks, pos);
     /* Built with direct calls, not json_pack: this runs once per item. */
     json_t *entry = json_object();
     json_object_set_new_nocheck(entry, "kind", json_string_nocheck(
         it->kind == TS_ITEM_VIDEO ? "video" : "story"));
     json_object_set_new_nocheck(entry, "first_seen", json_integer(first));
     json_object_set_new_nocheck(entry, "last_seen", json_integer(last));
-    json_object_set_nocheck(entry, "peaks", peaks);
+    json_object_set_new_nocheck(entry, "peaks", peaks);
     json_object_set_nocheck(entry, "series", series);
     /* Keys and list names are valid UTF-8 already (normalized, or
      * checked by the snapshot reader): no second check. */
     json_object_set_new_nocheck(u->items, it->key, entry);
-    json_t *note = json_object();
-    json_object_set_new_nocheck(note, "first_seen", json_integer(first));
-    json_object_set_new_nocheck(note, "last_seen", json_integer(last));
-    json_object_set_new_nocheck(note, "runs",
-                                json_integer((json_int_t)json_array_size(
-                                    series)));
-    json_object_set_new_nocheck(note, "new", json_boolean(first == o->now));
-    json_object_set_new_nocheck(note, "series", series);
-    json_object_set_new_nocheck(note, "peaks", peaks);
-    json_object_set_new_nocheck(note, "changes", changes);
-    json_object_set_new_nocheck(u->annotate, it->key, note);
+    u->known[i] = true;
+    note->first_seen = first;
+    note->last_seen = last;
+    note->runs = (uint32_t)json_array_size(series);
+    note->is_new = first == o->now;
+    note->series = series; /* the reference update_series returned */
   }
   json_decref(prev);
   json_decref(prev_lists);
@@ -495,10 +519,10 @@ enum ts_result ts_history_record(const struct ts_history_options *o,
   return TS_OK;
 }
 
-const json_t *ts_history_item(const struct ts_history_update *u,
-                              const char *key)
+const struct ts_history_note *ts_history_note(
+    const struct ts_history_update *u, size_t i)
 {
-  return json_object_get(u->annotate, key);
+  return i < u->nmerged && u->known[i] ? &u->notes[i] : NULL;
 }
 
 int64_t ts_history_previous_run(const struct ts_history_update *u)
@@ -654,11 +678,20 @@ static void free_texts(struct ts_history_update *u)
   }
 }
 
+/* The notes' own memory (their series live with the JSON values). */
+static void free_notes(struct ts_history_update *u)
+{
+  free(u->notes);
+  free(u->known);
+  free(u->positions);
+}
+
 void ts_history_update_drop(struct ts_history_update *u)
 {
   if (!u)
     return;
   free_texts(u);
+  free_notes(u);
   free(u);
 }
 
@@ -667,8 +700,11 @@ void ts_history_update_free(struct ts_history_update *u)
   if (!u)
     return;
   free_texts(u);
+  for (size_t i = 0; u->known && i < u->nmerged; i++)
+    if (u->known[i])
+      json_decref((json_t *)u->notes[i].series);
+  free_notes(u);
   json_decref(u->items);
-  json_decref(u->annotate);
   json_decref(u->days);
   free(u);
 }

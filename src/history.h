@@ -31,6 +31,7 @@
 #define TS_HISTORY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "item.h"
@@ -69,18 +70,40 @@ enum ts_result ts_history_record(const struct ts_history_options *opts,
                                  struct ts_history_update **out,
                                  struct ts_error *err);
 
+/* What the history says about one position of an item (a list it is in
+ * this run), for the site. */
+enum {
+  TS_HISTORY_NEW = 0,      /* previous: the previous run's list lacked it */
+  TS_HISTORY_UNKNOWN = -1  /* previous: no change can be known */
+};
+struct ts_history_position {
+  uint32_t peak;    /* best rank in this list over the kept days; 0: none */
+  /* Rank in the previous run's same list (> 0), TS_HISTORY_NEW, or
+   * TS_HISTORY_UNKNOWN: a stale position, or a list the previous run did
+   * not have (then a change cannot be known). */
+  int32_t previous;
+};
+
+/* What the site shows about one item. Plain values rather than a JSON
+ * object: the site reads them for every card it builds. */
+struct ts_history_note {
+  int64_t first_seen, last_seen; /* Unix seconds */
+  uint32_t runs;                 /* runs it trended in, within the days */
+  bool is_new;                   /* first seen this run */
+  /* [[T, best_rank, views|null], ...], oldest first (borrowed from the
+   * update; may be NULL). */
+  const json_t *series;
+  /* One per position of the item, in the item's order (borrowed). */
+  const struct ts_history_position *positions;
+};
+
 /*
- * What the site shows for item `key` (borrowed from the update; NULL when
- * unknown):
- *   {"first_seen": T, "last_seen": T, "runs": N, "new": bool,
- *    "series": [[T, best_rank, views|null], ...],
- *    "peaks": {"youtube/JP": 1, ...},
- *    "changes": {"youtube/JP": {"previous": 4} | {"new": true}, ...}}
- * Times are Unix seconds. "changes" has an entry only for lists the
- * previous run also had (otherwise a change cannot be known).
+ * The note for `items[i]` of the items the update was recorded with, or
+ * NULL when the history knows nothing about it (an item only in
+ * last-good data, never seen before). Borrowed from the update.
  */
-const json_t *ts_history_item(const struct ts_history_update *update,
-                              const char *key);
+const struct ts_history_note *ts_history_note(
+    const struct ts_history_update *update, size_t i);
 
 /* The previous run's time, or TS_TIME_UNKNOWN for a first run. */
 int64_t ts_history_previous_run(const struct ts_history_update *update);

@@ -116,7 +116,6 @@ struct site {
   json_t *regions;           /* every YouTube region, for the index */
   json_t *keys;              /* key -> item index, for links and lookups */
   struct list_index index;   /* this run's lists */
-  const json_t **hist;       /* per item: what the history says, or NULL */
   /* Region and item pages are claimed from these counters by whichever
    * thread is free (see all_pages); `stop` ends every thread's claims
    * after a failure. */
@@ -377,9 +376,10 @@ static json_t *page_context(struct site *s, enum page_template t,
 /* ---- cards ------------------------------------------------------------- */
 
 /* What the history says about item `i` (NULL without a history). */
-static const json_t *history_of(const struct site *s, size_t i)
+static const struct ts_history_note *history_of(const struct site *s,
+                                                size_t i)
 {
-  return s->hist ? s->hist[i] : NULL;
+  return s->in->history ? ts_history_note(s->in->history, i) : NULL;
 }
 
 static void set_count_display(json_t *card, const char *key,
@@ -528,24 +528,18 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   json_object_set_new_nocheck(c, "sources", sources);
   json_object_set_new_nocheck(c, "stale", json_boolean(all_stale));
 
-  const json_t *h = history_of(s, (size_t)(it - s->in->items));
+  const struct ts_history_note *h =
+      history_of(s, (size_t)(it - s->in->items));
   if (h) {
-    json_int_t first = json_integer_value(json_object_get(h, "first_seen"));
-    set_time(c, "first_seen_at", first);
+    set_time(c, "first_seen_at", h->first_seen);
     set_str(c, "first_seen_display",
-            ts_display_ago(first, s->in->now, buf, sizeof buf));
-    json_object_set_new_nocheck(c, "is_new",
-                        json_boolean(json_is_true(json_object_get(h, "new"))));
-    /* Copied, not shared: a page's context refers to nothing outside
-     * its arena but pinned values (see release_context). */
-    const json_t *runs = json_object_get(h, "runs");
-    if (json_is_integer(runs))
-      set_int(c, "runs", json_integer_value(runs));
+            ts_display_ago(h->first_seen, s->in->now, buf, sizeof buf));
+    json_object_set_new_nocheck(c, "is_new", json_boolean(h->is_new));
+    set_int(c, "runs", h->runs);
     if (all_stale) {
-      json_int_t last = json_integer_value(json_object_get(h, "last_seen"));
       char ago[64];
       snprintf(buf, sizeof buf, "from %s",
-               ts_display_ago(last, s->in->now, ago, sizeof ago));
+               ts_display_ago(h->last_seen, s->in->now, ago, sizeof ago));
       set_str(c, "stale_display", buf);
     }
   }
@@ -568,15 +562,20 @@ static json_t *list_card(struct site *s, size_t i, uint32_t rank,
 {
   json_t *c = card_copy(s, i);
   set_int(c, "rank", rank);
-  const json_t *h = history_of(s, i);
-  char list[64];
-  ts_list_key(source, region, list, sizeof list);
-  const json_t *change = json_object_get(json_object_get(h, "changes"), list);
-  if (change) {
+  /* The change in this list: the item's position in it. */
+  const struct ts_history_note *h = history_of(s, i);
+  const struct ts_item *it = &s->in->items[i];
+  int32_t was = TS_HISTORY_UNKNOWN;
+  for (uint32_t k = 0; h && k < it->npositions; k++)
+    if (!strcmp(it->positions[k].region, region) &&
+        !strcmp(it->positions[k].source, source)) {
+      was = h->positions[k].previous;
+      break;
+    }
+  if (was != TS_HISTORY_UNKNOWN) {
     char label[32];
-    json_int_t was = json_integer_value(json_object_get(change, "previous"));
-    bool is_new = json_is_true(json_object_get(change, "new"));
-    long by = is_new ? 0 : (long)(was - (json_int_t)rank);
+    bool is_new = was == TS_HISTORY_NEW;
+    long by = is_new ? 0 : (long)was - (long)rank;
     if (is_new)
       snprintf(label, sizeof label, "new");
     else if (by > 0)
@@ -998,20 +997,18 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
   const json_t *thumb = json_object_get(c, "thumbnail");
   if (thumb)
     json_object_set(json_object_get(ctx, "page"), "image", (json_t *)thumb);
-  const json_t *h = history_of(s, i);
+  const struct ts_history_note *h = history_of(s, i);
   json_t *positions = json_array();
   for (uint32_t k = 0; k < it->npositions; k++) {
     const struct ts_item_position *p = &it->positions[k];
-    char label[160], list[64];
+    char label[160];
     list_label(s, p->source, p->region, label, sizeof label);
-    ts_list_key(p->source, p->region, list, sizeof list);
     json_t *pj = json_object();
     set_str(pj, "label", label);
     set_int(pj, "rank", p->rank);
     set_bool(pj, "stale", p->stale);
-    const json_t *peak = json_object_get(json_object_get(h, "peaks"), list);
-    if (json_is_integer(peak))
-      set_int(pj, "peak", json_integer_value(peak));
+    if (h && h->positions[k].peak)
+      set_int(pj, "peak", h->positions[k].peak);
     if (p->region[0] && video) {
       char url[64];
       region_page_url(p->region, url, sizeof url);
@@ -1021,7 +1018,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
   }
   json_object_set_new_nocheck(c, "positions", positions);
   ts_buf_reset(&rd->svg);
-  const json_t *series = json_object_get(h, "series");
+  const json_t *series = h ? h->series : NULL;
   if (ts_display_sparkline(series, &rd->svg)) {
     set_str(c, "sparkline", ts_buf_cstr(&rd->svg));
     char label[160];
@@ -1031,9 +1028,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
   }
   if (h)
     set_str(c, "last_seen_display",
-            ts_display_ago(json_integer_value(json_object_get(h,
-                                                              "last_seen")),
-                           s->in->now, buf, sizeof buf));
+            ts_display_ago(h->last_seen, s->in->now, buf, sizeof buf));
   json_object_set_new_nocheck(ctx, "item", c);
   page_built();
   return render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
@@ -1412,8 +1407,7 @@ static enum ts_result feed(struct site *s, struct ts_error *err)
   for (size_t i = 0; i < s->in->nitems; i++)
     if (ts_site_key_ok(s->in->items[i].key))
       order[n++] = (struct entrant){
-        json_integer_value(json_object_get(history_of(s, i), "first_seen")),
-        i};
+        history_of(s, i) ? history_of(s, i)->first_seen : 0, i};
   qsort(order, n, sizeof *order, compare_entrants);
   json_t *entries = json_array();
   const char *base = s->in->config->site.base_url;
@@ -1815,19 +1809,6 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
     if (in->items[i].key && ts_site_key_ok(in->items[i].key))
       json_object_set_new_nocheck(s.keys, in->items[i].key, json_integer((json_int_t)i));
 
-  /* One history lookup per item, not one per use. */
-  if (in->history) {
-    s.hist = calloc(in->nitems ? in->nitems : 1, sizeof *s.hist);
-    if (!s.hist) {
-      json_decref(s.keys);
-      return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < in->nitems; i++)
-      s.hist[i] = in->items[i].key
-                      ? ts_history_item(in->history, in->items[i].key)
-                      : NULL;
-  }
-
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   enum ts_result r = list_index_build(in->items, in->nitems, in->statuses,
@@ -1851,7 +1832,6 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
                      "(try index.html, regions/US.html, status.html)",
                      opts->dump_context);
   list_index_free(&s.index);
-  free(s.hist);
   free(s.region_lists);
 
   stats->pages = s.main.pages;

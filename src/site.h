@@ -33,7 +33,8 @@ struct ts_site_input {
   size_t nitems;
   const struct ts_status *statuses;
   size_t nstatuses;
-  const struct ts_history_update *history;       /* may be NULL */
+  /* Recorded with `items` (ts_history_note indexes them); may be NULL. */
+  const struct ts_history_update *history;
   const struct ts_history_options *history_opts; /* archive days */
   const char *snapshot;   /* the text published as api/snapshot.json */
   size_t snapshot_len;

@@ -75,6 +75,17 @@ static json_int_t num(const json_t *obj, const char *path)
   return json_is_integer(v) ? json_integer_value(v) : -999;
 }
 
+/* The note of the item of `b` with `key` (NULL: none). */
+static const struct ts_history_note *note(const struct ts_history_update *u,
+                                          const struct ts_batch *b,
+                                          const char *key)
+{
+  for (size_t i = 0; i < b->nitems; i++)
+    if (!strcmp(b->items[i].key, key))
+      return ts_history_note(u, i);
+  return NULL;
+}
+
 static void setup(void)
 {
   snprintf(state_dir, sizeof state_dir, "/tmp/ts-history-XXXXXX");
@@ -99,11 +110,15 @@ static void first_run_marks_everything_new(void)
   set_status(&b, TS_STATUS_OK, T1);
   struct ts_history_update *u = run(&b, T1);
   REQUIRE(u != NULL);
-  const json_t *a = ts_history_item(u, "aaaaaaaaaaa");
-  CHECK(json_is_true(json_object_get(a, "new")));
-  CHECK(num(a, "first_seen") == T1);
-  CHECK_INT(num(a, "runs"), 1);
-  CHECK_INT(json_object_size(json_object_get(a, "changes")), 0);
+  const struct ts_history_note *a = note(u, &b, "aaaaaaaaaaa");
+  REQUIRE(a != NULL);
+  CHECK(a->is_new);
+  CHECK(a->first_seen == T1 && a->last_seen == T1);
+  CHECK_INT(a->runs, 1);
+  CHECK_INT(json_array_size(a->series), 1);
+  /* No previous run: no change can be known. */
+  CHECK_INT(a->positions[0].previous, TS_HISTORY_UNKNOWN);
+  CHECK_INT(a->positions[0].peak, 1);
   CHECK(ts_history_previous_run(u) == TS_TIME_UNKNOWN);
   CHECK_INT(json_array_size(ts_history_days(u)), 1);
   CHECK_STR(json_string_value(json_object_get(
@@ -131,33 +146,31 @@ static void second_run_shows_rank_changes(void)
   struct ts_history_update *u = run(&r2, T1 + HOUR);
   REQUIRE(u != NULL);
   CHECK(ts_history_previous_run(u) == T1);
-  const json_t *bj = ts_history_item(u, "bbbbbbbbbbb");
-  CHECK(!json_is_true(json_object_get(bj, "new")));
-  CHECK(num(bj, "first_seen") == T1);
-  CHECK(num(bj, "last_seen") == T1 + HOUR);
-  CHECK_INT(num(bj, "runs"), 2);
-  CHECK_INT(num(json_object_get(bj, "changes"), "youtube/JP.previous"), 2);
-  CHECK_INT(num(bj, "peaks.youtube/JP"), 1);
-  const json_t *series = json_object_get(bj, "series");
-  CHECK_INT(json_array_size(series), 2);
-  CHECK_INT(json_integer_value(json_array_get(json_array_get(series, 1), 2)),
+  const struct ts_history_note *bn = note(u, &r2, "bbbbbbbbbbb");
+  REQUIRE(bn != NULL);
+  CHECK(!bn->is_new);
+  CHECK(bn->first_seen == T1);
+  CHECK(bn->last_seen == T1 + HOUR);
+  CHECK_INT(bn->runs, 2);
+  CHECK_INT(bn->positions[0].previous, 2);
+  CHECK_INT(bn->positions[0].peak, 1);
+  CHECK_INT(json_array_size(bn->series), 2);
+  CHECK_INT(json_integer_value(json_array_get(json_array_get(bn->series, 1),
+                                              2)),
             80);
-  const json_t *cj = ts_history_item(u, "ccccccccccc");
-  CHECK(json_is_true(json_object_get(cj, "new")));
-  CHECK(json_is_true(
-      json_object_get(json_object_get(json_object_get(cj, "changes"),
-                                      "youtube/JP"),
-                      "new")));
+  const struct ts_history_note *cn = note(u, &r2, "ccccccccccc");
+  REQUIRE(cn != NULL);
+  CHECK(cn->is_new);
+  CHECK_INT(cn->positions[0].previous, TS_HISTORY_NEW);
+  CHECK_INT(cn->positions[0].peak, 2);
   ts_history_update_free(u);
 
   /* Recording the same run again compares against T1 again. */
   u = run(&r2, T1 + HOUR);
   REQUIRE(u != NULL);
   CHECK(ts_history_previous_run(u) == T1);
-  CHECK_INT(num(ts_history_item(u, "bbbbbbbbbbb"), "runs"), 2);
-  CHECK_INT(num(json_object_get(ts_history_item(u, "bbbbbbbbbbb"), "changes"),
-                "youtube/JP.previous"),
-            2);
+  CHECK_INT(note(u, &r2, "bbbbbbbbbbb")->runs, 2);
+  CHECK_INT(note(u, &r2, "bbbbbbbbbbb")->positions[0].previous, 2);
   ts_history_update_free(u);
   ts_batch_cleanup(&r1);
   ts_batch_cleanup(&r2);
@@ -190,9 +203,14 @@ static void failed_list_keeps_last_good_until_too_old(void)
   /* Stale items are not "seen": their history does not move. */
   struct ts_history_update *u = run(&r2, T1 + 5 * HOUR);
   REQUIRE(u != NULL);
-  const json_t *a = ts_history_item(u, "aaaaaaaaaaa");
-  CHECK(num(a, "last_seen") == T1);
-  CHECK_INT(num(a, "runs"), 1);
+  const struct ts_history_note *a = note(u, &r2, "aaaaaaaaaaa");
+  REQUIRE(a != NULL);
+  CHECK(a->last_seen == T1);
+  CHECK_INT(a->runs, 1);
+  CHECK(!a->is_new);
+  /* A stale position shows its best rank but no change. */
+  CHECK_INT(a->positions[0].peak, 1);
+  CHECK_INT(a->positions[0].previous, TS_HISTORY_UNKNOWN);
   ts_history_update_free(u);
 
   /* Failing again: the stale data keeps its original age. */
@@ -294,6 +312,90 @@ static void prepare_writes_nothing_until_commit(void)
   teardown();
 }
 
+/* A list the previous run did not have shows no change; a new item in a
+ * list it had is "new"; an item with no history at all has no note. */
+static void changes_only_for_lists_the_previous_run_had(void)
+{
+  setup();
+  struct ts_batch r1, r2;
+  ts_batch_init(&r1);
+  ts_batch_init(&r2);
+  add(&r1, "aaaaaaaaaaa", 3, 100);
+  set_status(&r1, TS_STATUS_OK, T1);
+  ts_history_update_free(run(&r1, T1));
+
+  /* Merged: in JP (which the previous run had) and KR (which it did
+   * not). */
+  add(&r2, "aaaaaaaaaaa", 1, 100);
+  struct ts_item_position both[2] = {{"youtube", "JP", 1, false},
+                                     {"youtube", "KR", 5, false}};
+  r2.items[0].positions = both;
+  r2.items[0].npositions = 2;
+  set_status(&r2, TS_STATUS_OK, T1 + HOUR);
+  struct ts_status *kr = ts_batch_status(&r2, "youtube", "youtube", "KR");
+  kr->state = TS_STATUS_OK;
+  kr->fetched_at = T1 + HOUR;
+  struct ts_history_update *u = run(&r2, T1 + HOUR);
+  REQUIRE(u != NULL);
+  const struct ts_item *it = &r2.items[0];
+  const struct ts_history_note *a = ts_history_note(u, 0);
+  REQUIRE(a != NULL);
+  for (uint32_t k = 0; k < it->npositions; k++) {
+    if (!strcmp(it->positions[k].region, "JP")) {
+      CHECK_INT(a->positions[k].previous, 3);
+      CHECK_INT(a->positions[k].peak, 1);
+    } else {
+      CHECK_INT(a->positions[k].previous, TS_HISTORY_UNKNOWN);
+      CHECK_INT(a->positions[k].peak, 5);
+    }
+  }
+  CHECK(ts_history_note(u, 1) == NULL); /* out of range */
+  ts_history_update_free(u);
+  ts_batch_cleanup(&r1);
+  ts_batch_cleanup(&r2);
+  teardown();
+}
+
+/* Last-good items whose history entry falls out of the kept days in the
+ * same run still show their series (the note holds it). */
+static void stale_note_outlives_its_forgotten_entry(void)
+{
+  setup();
+  struct ts_batch r1, r2;
+  ts_batch_init(&r1);
+  ts_batch_init(&r2);
+  add(&r1, "aaaaaaaaaaa", 1, 100);
+  set_status(&r1, TS_STATUS_OK, T1);
+  struct ts_history_options o = {state_dir, 1, 48, T1, NULL};
+  struct ts_history_update *u = NULL;
+  struct ts_error err;
+  REQUIRE(ts_history_record(&o, r1.items, r1.nitems, r1.statuses,
+                            r1.nstatuses, &u, &err) == TS_OK);
+  REQUIRE(ts_history_commit(&o, u, "{}", 2, &err) == TS_OK);
+  ts_history_update_free(u);
+
+  /* 30 hours later, kept days 1: the entry is older than the window. */
+  add(&r2, "aaaaaaaaaaa", 1, 100);
+  r2.items[0].positions[0].stale = true;
+  set_status(&r2, TS_STATUS_STALE, T1 + 30 * HOUR);
+  o.now = T1 + 30 * HOUR;
+  REQUIRE(ts_history_record(&o, r2.items, r2.nitems, r2.statuses,
+                            r2.nstatuses, &u, &err) == TS_OK);
+  const struct ts_history_note *a = ts_history_note(u, 0);
+  REQUIRE(a != NULL);
+  CHECK(a->first_seen == T1 && a->last_seen == T1);
+  CHECK_INT(a->runs, 1);
+  CHECK_INT(json_array_size(a->series), 1);
+  CHECK_INT(json_integer_value(json_array_get(json_array_get(a->series, 0),
+                                              1)),
+            1);
+  REQUIRE(ts_history_prepare(&o, u, &err) == TS_OK);
+  ts_history_update_free(u);
+  ts_batch_cleanup(&r1);
+  ts_batch_cleanup(&r2);
+  teardown();
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -302,6 +404,8 @@ int main(int argc, char **argv)
     TEST(failed_list_keeps_last_good_until_too_old),
     TEST(archive_days_and_pruning),
     TEST(prepare_writes_nothing_until_commit),
+    TEST(changes_only_for_lists_the_previous_run_had),
+    TEST(stale_note_outlives_its_forgotten_entry),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
