@@ -123,11 +123,12 @@ struct site {
   size_t nregion_lists;
   atomic_size_t next_region, next_item;
   atomic_bool stop;
-  /* site, run and nav, pinned while pages are built (ts_json_pin). */
+  /* site, run, nav and the region list, pinned while pages are built
+   * (ts_json_pin). */
   struct {
     json_t *value;
     size_t count;
-  } pins[3];
+  } pins[4];
   size_t npins;
   bool dump_found;
   struct ts_site_stats *stats;
@@ -150,20 +151,27 @@ bool ts_site_key_ok(const char *key)
 /* Strings reaching a context are valid UTF-8 already (normalized, or
  * checked by the snapshot reader), and keys are our own literals: the
  * _nocheck forms skip jansson's second validation. */
+/* Sets o[key] = v (consumed). Inlined, with the length of a literal
+ * key known where it is called: jansson's own form measures each key. */
+static inline void put(json_t *o, const char *key, json_t *v)
+{
+  json_object_setn_new_nocheck(o, key, strlen(key), v);
+}
+
 static void set_str(json_t *o, const char *key, const char *value)
 {
   if (value)
-    json_object_set_new_nocheck(o, key, json_string_nocheck(value));
+    put(o, key, json_string_nocheck(value));
 }
 
 static void set_int(json_t *o, const char *key, int64_t v)
 {
-  json_object_set_new_nocheck(o, key, json_integer(v));
+  put(o, key, json_integer(v));
 }
 
 static void set_bool(json_t *o, const char *key, bool v)
 {
-  json_object_set_new_nocheck(o, key, json_boolean(v));
+  put(o, key, json_boolean(v));
 }
 
 static void set_time(json_t *o, const char *key, int64_t t)
@@ -172,7 +180,7 @@ static void set_time(json_t *o, const char *key, int64_t t)
   if (t == TS_TIME_UNKNOWN)
     return;
   ts_time_format(t, buf);
-  json_object_set_new_nocheck(o, key, json_string(buf));
+  put(o, key, json_stringn_nocheck(buf, strlen(buf)));
 }
 
 static const char *type_label(const char *type)
@@ -305,12 +313,10 @@ static void build_common(struct site *s)
       json_array_append_new(failed, e);
     }
   }
-  json_object_set_new_nocheck(s->run_obj, "has_stale",
-                      json_boolean(json_array_size(stale) > 0));
-  json_object_set_new_nocheck(s->run_obj, "stale_lists", stale);
-  json_object_set_new_nocheck(s->run_obj, "has_failed",
-                      json_boolean(json_array_size(failed) > 0));
-  json_object_set_new_nocheck(s->run_obj, "failed_lists", failed);
+  put(s->run_obj, "has_stale", json_boolean(json_array_size(stale) > 0));
+  put(s->run_obj, "stale_lists", stale);
+  put(s->run_obj, "has_failed", json_boolean(json_array_size(failed) > 0));
+  put(s->run_obj, "failed_lists", failed);
 
   s->regions = json_array();
   json_t *nav_regions = json_array();
@@ -318,8 +324,7 @@ static void build_common(struct site *s)
     if (!is_youtube_list(s, &s->in->statuses[i]))
       continue;
     json_t *r = region_entry(s, &s->in->statuses[i], NULL);
-    json_object_set_new_nocheck(r, "count",
-                        json_integer((json_int_t)s->index.lists[i].videos));
+    put(r, "count", json_integer((json_int_t)s->index.lists[i].videos));
     if (json_array_size(nav_regions) < NAV_REGIONS)
       json_array_append(nav_regions, r);
     json_array_append_new(s->regions, r);
@@ -366,7 +371,7 @@ static json_t *page_context(struct site *s, enum page_template t,
   set_bool(page, flag, true);
   json_t *ctx = json_object();
   json_object_set_nocheck(ctx, "site", s->site_obj);
-  json_object_set_new_nocheck(ctx, "page", page);
+  put(ctx, "page", page);
   json_object_set_nocheck(ctx, "run", s->run_obj);
   json_object_set_nocheck(ctx, "nav", s->nav_obj);
   set_str(ctx, "generator", "trendsite " TS_VERSION);
@@ -389,9 +394,9 @@ static void set_count_display(json_t *card, const char *key,
   if (n == TS_UNKNOWN)
     return;
   char buf[48];
-  json_object_set_new_nocheck(card, key, json_integer(n));
-  set_str(card, display_key, ts_display_count_unit(n, one, many, buf,
-                                                   sizeof buf));
+  put(card, key, json_integer(n));
+  set_str(card, display_key,
+          ts_display_count_unit(n, one, many, buf, sizeof buf));
 }
 
 /* The item's page ("videos/KEY.html"), relative to the site root; false
@@ -413,8 +418,8 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
   bool video = it->kind == TS_ITEM_VIDEO;
   char buf[256];
   set_str(c, "key", it->key);
-  json_object_set_new_nocheck(c, "is_video", json_boolean(video));
-  json_object_set_new_nocheck(c, "is_story", json_boolean(!video));
+  put(c, "is_video", json_boolean(video));
+  put(c, "is_story", json_boolean(!video));
   /* Only an item whose key is a safe file name gets a page (item_pages
    * skips the others), so only such an item links to one. */
   if (item_page_url(it, buf, sizeof buf))
@@ -448,7 +453,7 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
     set_str(thumb, "url", it->thumbnail);
     set_int(thumb, "width", w);
     set_int(thumb, "height", h);
-    json_object_set_new_nocheck(c, "thumbnail", thumb);
+    put(c, "thumbnail", thumb);
   }
   set_count_display(c, "views", "views_display", it->views, "view", "views");
   set_count_display(c, "likes", "likes_display", it->likes, "like", "likes");
@@ -458,8 +463,8 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
                     "points");
   bool live = it->live && !strcmp(it->live, "live");
   bool upcoming = it->live && !strcmp(it->live, "upcoming");
-  json_object_set_new_nocheck(c, "is_live", json_boolean(live));
-  json_object_set_new_nocheck(c, "is_upcoming", json_boolean(upcoming));
+  put(c, "is_live", json_boolean(live));
+  put(c, "is_upcoming", json_boolean(upcoming));
   if (it->duration_s > 0 && !live && !upcoming)
     set_str(c, "duration_display",
             ts_display_duration(it->duration_s, buf, sizeof buf));
@@ -522,11 +527,11 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
     set_str(chip, "url", url);
     json_array_append_new(regions, chip);
   }
-  json_object_set_new_nocheck(c, "regions", regions);
+  put(c, "regions", regions);
   set_str(c, "region_codes", ts_buf_cstr(&codes));
   ts_buf_cleanup(&codes);
-  json_object_set_new_nocheck(c, "sources", sources);
-  json_object_set_new_nocheck(c, "stale", json_boolean(all_stale));
+  put(c, "sources", sources);
+  put(c, "stale", json_boolean(all_stale));
 
   const struct ts_history_note *h =
       history_of(s, (size_t)(it - s->in->items));
@@ -534,7 +539,7 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
     set_time(c, "first_seen_at", h->first_seen);
     set_str(c, "first_seen_display",
             ts_display_ago(h->first_seen, s->in->now, buf, sizeof buf));
-    json_object_set_new_nocheck(c, "is_new", json_boolean(h->is_new));
+    put(c, "is_new", json_boolean(h->is_new));
     set_int(c, "runs", h->runs);
     if (all_stale) {
       char ago[64];
@@ -591,7 +596,7 @@ static json_t *list_card(struct site *s, size_t i, uint32_t rank,
     set_bool(ch, "same", !is_new && by == 0);
     set_int(ch, "by", by < 0 ? -by : by);
     set_str(ch, "label", label);
-    json_object_set_new_nocheck(c, "change", ch);
+    put(c, "change", ch);
   }
   return c;
 }
@@ -652,10 +657,30 @@ static enum ts_result render_with(struct site *s, struct renderer *rd,
   return r;
 }
 
+/* A page's context is built in the renderer's JSON arena
+ * and is gone once render_with has rendered it: building and freeing
+ * millions of small values then costs no malloc and free. Rendering
+ * itself allocates from the heap (the template engine keeps some values
+ * from one page to the next). */
+static void page_begin(struct renderer *rd)
+{
+  if (rd->arena)
+    ts_json_arena_begin(rd->arena);
+  rd->in_arena = rd->arena != NULL;
+}
+
+static void page_built(void)
+{
+  ts_json_arena_pause();
+}
+
+/* Renders a page whose context this thread built after page_begin on
+ * the main renderer (the pages other than region and item pages). */
 static enum ts_result render(struct site *s, enum page_template t,
                              const char *path, json_t *ctx,
                              struct ts_error *err)
 {
+  page_built();
   return render_with(s, &s->main, t, path, ctx, err);
 }
 
@@ -691,10 +716,10 @@ static void sort_categories(json_t *cats)
 
 static enum ts_result index_page(struct site *s, struct ts_error *err)
 {
-  json_t *ctx = page_context(s, T_INDEX, "index.html",
-                             s->in->config->site.title, NULL,
-                             json_is_true(json_object_get(s->run_obj,
-                                                          "has_stale")));
+  page_begin(&s->main);
+  json_t *ctx =
+      page_context(s, T_INDEX, "index.html", s->in->config->site.title, NULL,
+                   json_is_true(json_object_get(s->run_obj, "has_stale")));
   json_t *videos = json_array(), *stories = json_array();
   json_t *categories = json_object();
   for (size_t i = 0; i < s->in->nitems; i++) {
@@ -707,8 +732,7 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
                                             "", ""));
     if (it->kind == TS_ITEM_VIDEO && it->category) {
       json_t *n = json_object_get(categories, it->category);
-      json_object_set_new_nocheck(categories, it->category,
-                          json_integer(json_integer_value(n) + 1));
+      put(categories, it->category, json_integer(json_integer_value(n) + 1));
     }
   }
   json_t *cats = json_array();
@@ -739,16 +763,14 @@ static enum ts_result index_page(struct site *s, struct ts_error *err)
                                     ts_display_date(t, label, sizeof label),
                                     "url", url));
   }
-  json_object_set_new_nocheck(ctx, "has_videos", json_boolean(json_array_size(videos)));
-  json_object_set_new_nocheck(ctx, "has_stories",
-                      json_boolean(json_array_size(stories)));
-  json_object_set_new_nocheck(ctx, "has_archive",
-                      json_boolean(json_array_size(archive)));
-  json_object_set_new_nocheck(ctx, "top_videos", videos);
-  json_object_set_new_nocheck(ctx, "top_stories", stories);
-  json_object_set_new_nocheck(ctx, "regions", regions);
-  json_object_set_new_nocheck(ctx, "categories", cats);
-  json_object_set_new_nocheck(ctx, "archive", archive);
+  put(ctx, "has_videos", json_boolean(json_array_size(videos)));
+  put(ctx, "has_stories", json_boolean(json_array_size(stories)));
+  put(ctx, "has_archive", json_boolean(json_array_size(archive)));
+  put(ctx, "top_videos", videos);
+  put(ctx, "top_stories", stories);
+  put(ctx, "regions", regions);
+  put(ctx, "categories", cats);
+  put(ctx, "archive", archive);
   set_str(ctx, "search_index", "api/search.json");
   return render(s, T_INDEX, "index.html", ctx, err);
 }
@@ -791,7 +813,7 @@ static enum ts_result list_index_build(const struct ts_item *items,
   for (size_t i = 0; i < nstatuses; i++) {
     char key[64];
     ts_list_key(statuses[i].source, statuses[i].region, key, sizeof key);
-    json_object_set_new_nocheck(x->ids, key, json_integer((json_int_t)i));
+    put(x->ids, key, json_integer((json_int_t)i));
   }
   for (size_t i = 0; i < nitems; i++) {
     const struct ts_item *it = &items[i];
@@ -838,9 +860,9 @@ static void mark_current_region(json_t *ctx, const char *code)
   json_array_foreach(json_object_get(nav, "regions"), i, r)
   {
     const char *c = json_string_value(json_object_get(r, "code"));
-    json_object_set_new_nocheck(r, "current", json_boolean(c && !strcmp(c, code)));
+    put(r, "current", json_boolean(c && !strcmp(c, code)));
   }
-  json_object_set_new_nocheck(ctx, "nav", nav);
+  put(ctx, "nav", nav);
 }
 
 /* api/regions/XX.json: the list with each item's rank in it. Written as
@@ -893,22 +915,6 @@ static enum ts_result region_api(struct site *s, const struct ts_status *st,
   return r;
 }
 
-/* A region or item page's context is built in the renderer's JSON arena
- * and is gone once render_with has rendered it: building and freeing
- * millions of small values then costs no malloc and free. Rendering
- * itself allocates from the heap (the template engine keeps some values
- * from one page to the next). */
-static void page_begin(struct renderer *rd)
-{
-  if (rd->arena)
-    ts_json_arena_begin(rd->arena);
-  rd->in_arena = rd->arena != NULL;
-}
-
-static void page_built(void)
-{
-  ts_json_arena_pause();
-}
 
 /* Whether list `st` gets a page of its own (regions/XX.html). */
 static bool has_region_page(const struct site *s, const struct ts_status *st)
@@ -952,9 +958,9 @@ static enum ts_result region_pages(struct site *s, struct renderer *rd,
       json_array_append_new(items, list_card(s, list->entries[k].item,
                                              list->entries[k].rank, st->source,
                                              st->region));
-    json_object_set_new_nocheck(ctx, "region", region);
-    json_object_set_new_nocheck(ctx, "has_items", json_boolean(list->n > 0));
-    json_object_set_new_nocheck(ctx, "items", items);
+    put(ctx, "region", region);
+    put(ctx, "has_items", json_boolean(list->n > 0));
+    put(ctx, "items", items);
     page_built();
     enum ts_result r = render_with(s, rd, T_REGION, path, ctx, err);
     if (r == TS_OK)
@@ -1016,7 +1022,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
     }
     json_array_append_new(positions, pj);
   }
-  json_object_set_new_nocheck(c, "positions", positions);
+  put(c, "positions", positions);
   ts_buf_reset(&rd->svg);
   const json_t *series = h ? h->series : NULL;
   if (ts_display_sparkline(series, &rd->svg)) {
@@ -1029,7 +1035,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
   if (h)
     set_str(c, "last_seen_display",
             ts_display_ago(h->last_seen, s->in->now, buf, sizeof buf));
-  json_object_set_new_nocheck(ctx, "item", c);
+  put(ctx, "item", c);
   page_built();
   return render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
 }
@@ -1170,6 +1176,10 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
       break; /* fewer threads: the pages get done all the same */
     started = k;
   }
+  /* The other pages' contexts are built in the main renderer's arena
+   * too, one page at a time (see page_begin). */
+  if (!s->main.arena && !s->opts->dump_context)
+    ts_json_arena_new(0, &s->main.arena);
   enum ts_result r = other_pages(s, err);
   if (r == TS_OK)
     r = page_share(s, &s->main, err);
@@ -1192,6 +1202,7 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
 
 static enum ts_result news_page(struct site *s, struct ts_error *err)
 {
+  page_begin(&s->main);
   json_t *ctx = page_context(s, T_NEWS, "news.html", "News",
                              "Top stories from Hacker News, The Guardian and "
                              "NewsAPI, merged and ranked.",
@@ -1210,10 +1221,8 @@ static enum ts_result news_page(struct site *s, struct ts_error *err)
       if (k && !strcmp(it->positions[k - 1].source, it->positions[k].source))
         continue;
       const char *name = it->positions[k].source;
-      json_object_set_new_nocheck(per, name,
-                          json_integer(json_integer_value(
-                                           json_object_get(per, name)) +
-                                       1));
+      put(per, name,
+          json_integer(json_integer_value(json_object_get(per, name)) + 1));
     }
   }
   json_t *sources = json_array();
@@ -1226,21 +1235,21 @@ static enum ts_result news_page(struct site *s, struct ts_error *err)
                                              "count", n));
   }
   json_decref(per);
-  json_object_set_new_nocheck(json_object_get(ctx, "page"), "stale",
-                      json_boolean(stale));
-  json_object_set_new_nocheck(ctx, "has_items", json_boolean(json_array_size(items)));
-  json_object_set_new_nocheck(ctx, "items", items);
-  json_object_set_new_nocheck(ctx, "sources", sources);
+  put(json_object_get(ctx, "page"), "stale", json_boolean(stale));
+  put(ctx, "has_items", json_boolean(json_array_size(items)));
+  put(ctx, "items", items);
+  put(ctx, "sources", sources);
   return render(s, T_NEWS, "news.html", ctx, err);
 }
 
 static enum ts_result status_page(struct site *s, struct ts_error *err)
 {
-  json_t *ctx = page_context(s, T_STATUS, "status.html", "Status",
-                             "What the last update fetched from each source, "
-                             "and what failed.",
-                             json_is_true(json_object_get(s->run_obj,
-                                                          "has_stale")));
+  page_begin(&s->main);
+  json_t *ctx =
+      page_context(s, T_STATUS, "status.html", "Status",
+                   "What the last update fetched from each source, "
+                   "and what failed.",
+                   json_is_true(json_object_get(s->run_obj, "has_stale")));
   json_t *lists = json_array(), *api = json_array();
   unsigned ok = 0, stale = 0, failed = 0, items = 0, requests = 0, retries = 0,
            units = 0;
@@ -1276,15 +1285,14 @@ static enum ts_result status_page(struct site *s, struct ts_error *err)
     retries += st->retries;
     units += st->quota_units;
   }
-  json_object_set_new_nocheck(ctx, "lists", lists);
-  json_object_set_new_nocheck(
-      ctx, "totals",
+  put(ctx, "lists", lists);
+  put(ctx, "totals",
       json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "lists",
                 (int)s->in->nstatuses, "ok", (int)ok, "stale", (int)stale,
                 "failed", (int)failed, "items", (int)items, "requests",
                 (int)requests, "retries", (int)retries));
   if (units)
-    json_object_set_new_nocheck(ctx, "quota", json_pack("{s:i}", "units", (int)units));
+    put(ctx, "quota", json_pack("{s:i}", "units", (int)units));
   (void)api;
   json_decref(api);
   return render(s, T_STATUS, "status.html", ctx, err);
@@ -1335,6 +1343,7 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
       ts_batch_cleanup(&day);
       return r;
     }
+    page_begin(&s->main);
     json_t *ctx = page_context(s, T_ARCHIVE, path, title, NULL, false);
     json_t *lists = json_array();
     for (size_t k = 0; k < nstatuses; k++) {
@@ -1347,7 +1356,7 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
         json_t *c = json_object();
         set_str(c, "title", it->title);
         set_str(c, "author", it->author);
-        json_object_set_new_nocheck(c, "rank", json_integer(l->entries[e].rank));
+        put(c, "rank", json_integer(l->entries[e].rank));
         if (safe_link(it->url))
           set_str(c, "link", it->url);
         /* Link to the item's page only while it still has one. */
@@ -1369,10 +1378,9 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
                                              llabel, "flag", flag, "items",
                                              cards));
     }
-    json_object_set_new_nocheck(ctx, "day",
-                        json_pack("{s:s, s:s}", "date", date, "label", label));
-    json_object_set_new_nocheck(ctx, "has_lists", json_boolean(json_array_size(lists)));
-    json_object_set_new_nocheck(ctx, "lists", lists);
+    put(ctx, "day", json_pack("{s:s, s:s}", "date", date, "label", label));
+    put(ctx, "has_lists", json_boolean(json_array_size(lists)));
+    put(ctx, "lists", lists);
     r = render(s, T_ARCHIVE, path, ctx, err);
     list_index_free(&day_index);
     ts_batch_cleanup(&day);
@@ -1409,6 +1417,7 @@ static enum ts_result feed(struct site *s, struct ts_error *err)
       order[n++] = (struct entrant){
         history_of(s, i) ? history_of(s, i)->first_seen : 0, i};
   qsort(order, n, sizeof *order, compare_entrants);
+  page_begin(&s->main);
   json_t *entries = json_array();
   const char *base = s->in->config->site.base_url;
   for (size_t k = 0; k < n && k < FEED_ENTRIES; k++) {
@@ -1429,7 +1438,7 @@ static enum ts_result feed(struct site *s, struct ts_error *err)
   snprintf(feed_url, sizeof feed_url, "%sfeed.xml", base);
   json_t *ctx = page_context(s, T_FEED, "feed.xml", s->in->config->site.title,
                              NULL, false);
-  json_object_set_new_nocheck(ctx, "entries", entries);
+  put(ctx, "entries", entries);
   set_time(ctx, "updated", s->in->now);
   set_str(ctx, "feed_url", feed_url);
   return render(s, T_FEED, "feed.xml", ctx, err);
@@ -1441,6 +1450,7 @@ static enum ts_result sitemap(struct site *s, const json_t *paths,
   char day[21];
   ts_time_format(s->in->now, day);
   day[10] = '\0';
+  page_begin(&s->main);
   json_t *urls = json_array();
   size_t i;
   json_t *p;
@@ -1455,7 +1465,7 @@ static enum ts_result sitemap(struct site *s, const json_t *paths,
   }
   json_t *ctx = page_context(s, T_SITEMAP, "sitemap.xml", "Sitemap", NULL,
                              false);
-  json_object_set_new_nocheck(ctx, "urls", urls);
+  put(ctx, "urls", urls);
   return render(s, T_SITEMAP, "sitemap.xml", ctx, err);
 }
 
@@ -1612,7 +1622,7 @@ static enum ts_result copy_user_assets(struct site *s, const char *dir,
       if (r == TS_OK) {
         r = emit(s, sub, data, len, err);
         free(data);
-        json_object_set_new_nocheck(done, sub, json_true());
+        put(done, sub, json_true());
       }
     }
   }
@@ -1718,7 +1728,7 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   if (r != TS_OK)
     return r;
   build_common(s);
-  json_t *shared[] = {s->site_obj, s->run_obj, s->nav_obj};
+  json_t *shared[] = {s->site_obj, s->run_obj, s->nav_obj, s->regions};
   for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
     s->pins[i].value = shared[i];
     s->pins[i].count = ts_json_pin(shared[i]);
@@ -1741,11 +1751,12 @@ static enum ts_result other_pages(struct site *s, struct ts_error *err)
     r = news_page(s, err);
   if (r == TS_OK)
     r = status_page(s, err);
-  if (r == TS_OK)
-    r = render(s, T_404, "404.html",
-               page_context(s, T_404, "404.html", "Page not found", NULL,
-                            false),
-               err);
+  if (r == TS_OK) {
+    page_begin(&s->main);
+    r = render(
+        s, T_404, "404.html",
+        page_context(s, T_404, "404.html", "Page not found", NULL, false), err);
+  }
   /* The sitemap lists every page a search engine should see. */
   for (size_t i = 0; i < s->in->nstatuses; i++) {
     const struct ts_status *st = &s->in->statuses[i];
@@ -1772,6 +1783,7 @@ static enum ts_result other_pages(struct site *s, struct ts_error *err)
   if (r == TS_OK) {
     char robots[64];
     snprintf(robots, sizeof robots, "robots.txt");
+    page_begin(&s->main);
     json_t *ctx = page_context(s, T_ROBOTS, robots, "robots.txt", NULL, false);
     char sm[2048];
     snprintf(sm, sizeof sm, "%ssitemap.xml", s->in->config->site.base_url);
@@ -1807,7 +1819,7 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < in->nitems; i++)
     if (in->items[i].key && ts_site_key_ok(in->items[i].key))
-      json_object_set_new_nocheck(s.keys, in->items[i].key, json_integer((json_int_t)i));
+      put(s.keys, in->items[i].key, json_integer((json_int_t)i));
 
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
