@@ -214,7 +214,9 @@ struct ts_mustache {
   struct node *nodes;
   uint32_t n_nodes;
   struct name_part *parts; /* of every name looked up in the data */
+  uint32_t n_parts;
   char *arena;
+  size_t arena_len;
 };
 
 struct mem_partial {
@@ -617,6 +619,133 @@ void ts_mustache_env_free(struct ts_mustache_env *env)
   free(env->owned);
   scratch_free(env->scratch);
   free(env);
+}
+
+/* A copy of `n` bytes (NULL when out of memory; `n` may be 0). */
+static void *dup_bytes(const void *p, size_t n)
+{
+  void *q = malloc(n ? n : 1);
+  if (q && n)
+    memcpy(q, p, n);
+  return q;
+}
+
+/* A copy of `n` bytes of text and a NUL after them. */
+static char *dup_text(const char *p, size_t n)
+{
+  char *q = malloc(n + 1);
+  if (q) {
+    memcpy(q, p, n);
+    q[n] = '\0';
+  }
+  return q;
+}
+
+/* `m`'s keys copied into `out`, values through `value` (NULL stays NULL
+ * unless `value` says otherwise); false when out of memory. */
+static bool map_copy(struct map *out, const struct map *m,
+                     void *(*value)(void *ctx, void *v), void *ctx)
+{
+  for (size_t i = 0; i < m->cap; i++) {
+    const struct map_slot *sl = &m->slots[i];
+    if (!sl->key)
+      continue;
+    void *v = value ? value(ctx, sl->value) : sl->value;
+    if ((sl->value && !v) ||
+        map_put(out, sl->key, sl->klen, v) != TS_OK)
+      return false;
+  }
+  return true;
+}
+
+static void *copy_partial(void *ctx, void *v)
+{
+  (void)ctx;
+  const struct mem_partial *p = v;
+  struct mem_partial *q = p ? malloc(sizeof *q) : NULL;
+  if (!q)
+    return NULL;
+  q->len = p->len;
+  q->src = dup_text(p->src, p->len);
+  if (!q->src) {
+    free(q);
+    return NULL;
+  }
+  return q;
+}
+
+/* The copy in `clone` of template `t` of the env being cloned (NULL for
+ * NULL): templates keep their index in `owned`. */
+struct clone_map {
+  const struct ts_mustache_env *from;
+  struct ts_mustache_env *to;
+};
+
+static void *copy_target(void *ctx, void *v)
+{
+  const struct clone_map *cm = ctx;
+  for (size_t i = 0; v && i < cm->from->nowned; i++)
+    if (cm->from->owned[i] == v)
+      return cm->to->owned[i];
+  return NULL;
+}
+
+struct ts_mustache_env *ts_mustache_env_clone(
+    const struct ts_mustache_env *env, const struct ts_mustache *const *tpls,
+    const struct ts_mustache **copies, size_t n)
+{
+  struct ts_mustache_env *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->check = env->check;
+  c->max_partial_depth = env->max_partial_depth;
+  c->max_section_depth = env->max_section_depth;
+  c->max_output = env->max_output;
+  c->max_template = env->max_template;
+  c->max_steps = env->max_steps;
+  struct clone_map cm = {env, c};
+  bool ok = (c->dirs = calloc(env->ndirs ? env->ndirs : 1,
+                              sizeof *c->dirs)) != NULL;
+  for (size_t i = 0; ok && i < env->ndirs; i++, c->ndirs++)
+    ok = (c->dirs[i] = dup_text(env->dirs[i], strlen(env->dirs[i])));
+  ok = ok && map_copy(&c->partials, &env->partials, copy_partial, NULL) &&
+       map_copy(&c->names, &env->names, NULL, NULL);
+  /* Every template first (so that targets can be found), then the
+   * pointers between them. */
+  ok = ok && (c->owned = calloc(env->nowned ? env->nowned : 1,
+                                sizeof *c->owned)) != NULL;
+  if (ok)
+    c->capowned = env->nowned ? env->nowned : 1;
+  for (size_t i = 0; ok && i < env->nowned; i++) {
+    const struct ts_mustache *t = env->owned[i];
+    struct ts_mustache *u = calloc(1, sizeof *u);
+    if (!u) {
+      ok = false;
+      break;
+    }
+    c->owned[c->nowned++] = u;
+    *u = *t;
+    u->env = c;
+    u->name = t->name ? dup_text(t->name, strlen(t->name)) : NULL;
+    u->nodes = dup_bytes(t->nodes, t->n_nodes * sizeof *t->nodes);
+    u->parts = dup_bytes(t->parts, t->n_parts * sizeof *t->parts);
+    u->arena = dup_text(t->arena, t->arena_len);
+    ok = (u->name || !t->name) && u->nodes && u->parts && u->arena;
+  }
+  for (size_t i = 0; ok && i < c->nowned; i++)
+    for (uint32_t k = 0; k < c->owned[i]->n_nodes; k++) {
+      struct node *nd = &c->owned[i]->nodes[k];
+      nd->target = copy_target(&cm, (void *)nd->target);
+    }
+  ok = ok && map_copy(&c->cache, &env->cache, copy_target, &cm);
+  for (size_t i = 0; ok && i < n; i++)
+    ok = (copies[i] = copy_target(&cm, (void *)tpls[i])) != NULL ||
+         !tpls[i];
+  if (!ok) {
+    ts_mustache_env_free(c);
+    return NULL;
+  }
+  return c;
 }
 
 enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
@@ -1989,6 +2118,8 @@ static enum ts_result compile_one(struct ts_mustache_env *env, struct txn *txn,
   p->tpl->nodes = c.nodes;
   p->tpl->n_nodes = (uint32_t)c.nnodes;
   p->tpl->parts = c.parts;
+  p->tpl->n_parts = (uint32_t)c.nparts;
+  p->tpl->arena_len = c.arena.len;
   p->tpl->arena = ts_buf_detach(&c.arena);
   c.nodes = NULL;
   c.parts = NULL;

@@ -110,6 +110,16 @@ void ts_mustache_env_free(struct ts_mustache_env *env);
 enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
                                       json_t *value);
 
+/* A copy of `env` and of every template compiled in it, for another
+ * thread: copying is much cheaper than compiling again (no files to
+ * find and read, no parsing). `copies[i]` receives the copy of
+ * `tpls[i]` (a template of `env`; NULL stays NULL). Frozen values and
+ * what renders remembered are not copied. NULL when out of memory; the
+ * caller frees the copy with ts_mustache_env_free. */
+struct ts_mustache_env *ts_mustache_env_clone(
+    const struct ts_mustache_env *env, const struct ts_mustache *const *tpls,
+    const struct ts_mustache **copies, size_t n);
+
 /* Registers an in-memory partial (the source is copied). In-memory partials
  * are searched before the directories. Register them before compiling: a
  * name already looked up keeps its earlier result. */

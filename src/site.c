@@ -93,9 +93,10 @@ struct renderer {
   size_t pages, skipped;
 };
 
-/* Compiling the templates, once per thread, is about a tenth of a small
- * site's work and needs none of the data: a thread of its own does it
- * while the pipeline is still loading the snapshots (ts_site_prepare). */
+/* Compiling the templates is about a tenth of a small site's work and
+ * needs none of the data: a thread of its own does it while the pipeline
+ * is still loading the snapshots (ts_site_prepare), once, and copies the
+ * result for each other thread's renderer. */
 struct ts_site_prep {
   struct ts_site_options opts; /* its strings are the caller's */
   unsigned n;                  /* renderers, one per thread */
@@ -1649,11 +1650,22 @@ static enum ts_result assets(struct site *s, struct ts_error *err)
 
 /* ---- templates compiled ahead ------------------------------------------ */
 
+/* Another renderer with a copy of `from`'s templates; false when out of
+ * memory. */
+static bool renderer_clone(const struct renderer *from, struct renderer *rd)
+{
+  ts_buf_init(&rd->page, 0);
+  ts_buf_init(&rd->svg, 64 * 1024);
+  rd->env = ts_mustache_env_clone(from->env, from->tpl, rd->tpl, T_COUNT);
+  return rd->env != NULL;
+}
+
 static int prep_run(void *arg)
 {
   struct ts_site_prep *p = arg;
   for (unsigned k = 0; k < p->n && p->result == TS_OK; k++)
-    p->result = load_templates(&p->opts, &p->rds[k], &p->cancel, &p->err);
+    if (k == 0 || !renderer_clone(&p->rds[0], &p->rds[k]))
+      p->result = load_templates(&p->opts, &p->rds[k], &p->cancel, &p->err);
   return 0;
 }
 

@@ -797,6 +797,74 @@ static void search_path_order_and_fallback(void)
   rm_tree(theme);
 }
 
+/* A cloned environment renders what the original does, with nothing of
+ * the original left (it is freed first): files, in-memory partials,
+ * parents with blocks, and a dynamic partial compiled at render time from
+ * the copied search path. */
+static void clone_renders_alike(void)
+{
+  char dir[64];
+  make_dir(dir);
+  REQUIRE(dir[0]);
+  write_file(dir, "page.html.mustache",
+             "{{<layout}}{{$body}}{{#items}}{{>card}}{{/items}}{{/body}}"
+             "{{/layout}}|{{>*which}}");
+  write_file(dir, "layout.mustache", "<{{title}}>{{$body}}none{{/body}}</>");
+  write_file(dir, "card.mustache", "[{{name}} {{&raw}}]");
+  write_file(dir, "late.mustache", "late {{title}}");
+  write_file(dir, "later.mustache", "later {{title}}");
+  const char *dirs[] = {dir};
+  struct ts_mustache_options o = {.dirs = dirs, .ndirs = 1};
+  struct ts_mustache_env *env = ts_mustache_env_new(&o);
+  struct ts_error e = {0};
+  CHECK_INT(ts_mustache_env_add_partial(env, "mem", "mem {{title}}", 13, &e),
+            TS_OK);
+  const struct ts_mustache *tpls[3] = {NULL, NULL, NULL}, *copies[3];
+  CHECK_INT(ts_mustache_compile_file(env, "page.html", &tpls[0], &e), TS_OK);
+  CHECK_INT(ts_mustache_compile_string(env, "m", "{{>mem}}!", 9,
+                                       TS_MUSTACHE_ESCAPE_HTML, &tpls[1], &e),
+            TS_OK);
+  json_t *data = json_loads("{\"title\": \"T&\", \"which\": \"late\", "
+                            "\"items\": [{\"name\": \"<a>\", \"raw\": "
+                            "\"<b>\"}, {\"name\": \"c\"}]}",
+                            0, NULL);
+  REQUIRE(data != NULL);
+  struct ts_buf want[2], got[2];
+  for (int i = 0; i < 2; i++) {
+    ts_buf_init(&want[i], 0);
+    ts_buf_init(&got[i], 0);
+    CHECK_INT(ts_mustache_render_to_buf(tpls[i], data, &want[i], &e), TS_OK);
+  }
+  struct ts_mustache_env *copy = ts_mustache_env_clone(env, tpls, copies, 3);
+  REQUIRE(copy != NULL);
+  CHECK(copies[2] == NULL); /* NULL stays NULL */
+  CHECK(copies[0] != tpls[0] && copies[1] != tpls[1]);
+  ts_mustache_env_free(env);
+  for (int i = 0; i < 2; i++) {
+    CHECK_INT(ts_mustache_render_to_buf(copies[i], data, &got[i], &e), TS_OK);
+    CHECK_STR(ts_buf_cstr(&got[i]), ts_buf_cstr(&want[i]));
+  }
+  CHECK_STR(ts_buf_cstr(&got[0]),
+            "<T&amp;>[&lt;a&gt; <b>][c ]</>|late T&amp;");
+  CHECK_STR(ts_buf_cstr(&got[1]), "mem T&amp;!");
+  /* A dynamic partial neither compiled before: found in the copy's path. */
+  json_object_set_new(data, "which", json_string("later"));
+  ts_buf_reset(&got[0]);
+  CHECK_INT(ts_mustache_render_to_buf(copies[0], data, &got[0], &e), TS_OK);
+  CHECK_STR(ts_buf_cstr(&got[0]),
+            "<T&amp;>[&lt;a&gt; <b>][c ]</>|later T&amp;");
+  char name[128];
+  snprintf(name, sizeof name, "%s/page.html.mustache", dir);
+  CHECK_STR(ts_mustache_name(copies[0]), name);
+  for (int i = 0; i < 2; i++) {
+    ts_buf_cleanup(&want[i]);
+    ts_buf_cleanup(&got[i]);
+  }
+  json_decref(data);
+  ts_mustache_env_free(copy);
+  rm_tree(dir);
+}
+
 static void partial_names_stay_inside(void)
 {
   char dir[64];
@@ -1268,6 +1336,7 @@ int main(int argc, char **argv)
       TEST(output_cap),
       TEST(work_cap),
       TEST(search_path_order_and_fallback),
+    TEST(clone_renders_alike),
       TEST(partial_names_stay_inside),
       TEST(render_many),
       TEST(frozen_data),
