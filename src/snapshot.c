@@ -24,6 +24,10 @@ static void redacted_member(struct ts_json_writer *w, const char *key,
 {
   if (!value)
     return;
+  if (!strchr(value, '=')) { /* no parameter, nothing to hide */
+    ts_json_str_member(w, key, value);
+    return;
+  }
   char small[1024];
   char *clean = strlen(value) * 2 + 16 <= sizeof small
                     ? ts_redact(value, small, sizeof small)

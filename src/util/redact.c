@@ -41,7 +41,17 @@ char *ts_redact(const char *text, char *out, size_t size)
   size_t o = 0;
   const char *p = text;
   while (*p && o + 1 < size) {
-    if (*p == '=' && key_name_before(text, p)) {
+    /* Up to the next '=' in one copy: only there can a secret start. */
+    const char *eq = strchr(p, '=');
+    size_t run = eq ? (size_t)(eq - p) : strlen(p);
+    if (run > size - 1 - o)
+      run = size - 1 - o;
+    memcpy(out + o, p, run);
+    o += run;
+    p += run;
+    if (*p != '=' || o + 1 >= size)
+      continue; /* the end of the text, or of the room */
+    if (key_name_before(text, p)) {
       out[o++] = '=';
       p++;
       size_t vlen = value_len(p);
