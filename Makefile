@@ -40,6 +40,22 @@ ifneq ($(filter-out $(NO_LIB_GOALS),$(or $(MAKECMDGOALS),all)),)
   # libcurl's headers only: the library is loaded when a command first
   # fetches (src/util/curl_load.h), so commands that do not start faster.
   PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) -ldl
+  # Release builds link libuv, jansson and utf8proc statically where their
+  # archives are installed (Debian's -dev packages have them): a run then
+  # loads three shared libraries fewer (0.1 ms of a 10 ms render) and
+  # calls into jansson go straight there. STATIC_DEPS=0 links them as
+  # shared libraries; so do sanitizer builds.
+  STATIC_DEPS ?= $(if $(filter release,$(MODE)),1,0)
+  ifeq ($(STATIC_DEPS),1)
+    HAVE_ARCHIVES := $(shell pkg-config --exists libuv-static && \
+      [ -f "$$($(CC) -print-file-name=libjansson.a)" ] && \
+      [ -f "$$($(CC) -print-file-name=libutf8proc.a)" ] && echo yes)
+    ifeq ($(HAVE_ARCHIVES),yes)
+      PKG_LIBS := -Wl,-Bstatic $(shell pkg-config --libs-only-l --static \
+        libuv-static | sed 's/-lpthread//; s/-ldl//; s/-lrt//') \
+        -ljansson -lutf8proc -Wl,-Bdynamic -lpthread -ldl -lrt
+    endif
+  endif
 endif
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
