@@ -349,6 +349,22 @@ static void render_fingerprint_base(const struct ts_pipeline_options *o,
   *out = fp;
 }
 
+/* render_fingerprint_base as work for another thread. */
+struct base_job {
+  const struct ts_pipeline_options *o;
+  const struct ts_pipeline_input *inputs;
+  size_t n;
+  struct ts_fingerprint base;
+  bool done;
+};
+
+static void base_job_run(void *arg)
+{
+  struct base_job *j = arg;
+  render_fingerprint_base(j->o, j->inputs, j->n, &j->base);
+  j->done = true;
+}
+
 /* The whole fingerprint: `base` and the history as it is now. */
 static void render_fingerprint(const struct ts_pipeline_options *o,
                                struct ts_fingerprint base, char hex[33])
@@ -461,17 +477,28 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   ts_json_arena_install();
   struct site_record rec;
   bool recorded = !o->dump_context && read_record(o, &rec);
-  if (!recorded)
+  /* Without a record there is nothing to compare with: the fingerprint
+   * is needed only for the new record, and the compiling thread works
+   * it out once the templates are compiled, off this thread's path. */
+  struct base_job bj = {.o = o, .inputs = inputs, .n = n};
+  if (!recorded) {
+    if (!o->dump_context) {
+      so.idle_work = base_job_run;
+      so.idle_ctx = &bj;
+    }
     so.prepared = ts_site_prepare(&so);
+    so.idle_work = NULL;
+    so.idle_ctx = NULL;
+  }
   /* Unchanged data, history, templates and configuration render to the
    * site already published: nothing to do. */
-  char fingerprint[33] = "";
   struct ts_fingerprint base;
   ts_fingerprint_init(&base);
-  if (!o->dump_context) {
+  if (recorded) {
+    char fingerprint[33];
     render_fingerprint_base(o, inputs, n, &base);
     render_fingerprint(o, base, fingerprint);
-    if (recorded && up_to_date(o, &rec, fingerprint, outcome)) {
+    if (up_to_date(o, &rec, fingerprint, outcome)) {
       ts_log_info(o->log, "%s/ is up to date: the same data, history, "
                   "templates and configuration as the last run",
                   o->out_dir ? o->out_dir : cfg->output);
@@ -595,7 +622,13 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     if (preparing)
       ts_thread_join(&preparer);
   }
-  ts_site_prep_free(so.prepared);
+  ts_site_prep_free(so.prepared); /* the base job is done, if started */
+  if (!recorded && !o->dump_context) {
+    if (bj.done)
+      base = bj.base;
+    else
+      render_fingerprint_base(o, inputs, n, &base);
+  }
   stage_done(o->log, "site", &clock);
   if (r == TS_OK && !o->dump_context) {
     /* Only a published site moves the history forward. */

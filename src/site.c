@@ -1666,6 +1666,8 @@ static int prep_run(void *arg)
   for (unsigned k = 0; k < p->n && p->result == TS_OK; k++)
     if (k == 0 || !renderer_clone(&p->rds[0], &p->rds[k]))
       p->result = load_templates(&p->opts, &p->rds[k], &p->cancel, &p->err);
+  if (p->opts.idle_work)
+    p->opts.idle_work(p->opts.idle_ctx);
   return 0;
 }
 

@@ -53,6 +53,13 @@ struct ts_site_options {
   /* Templates compiled ahead by ts_site_prepare (NULL: compiled by
    * ts_site_build). Borrowed. */
   struct ts_site_prep *prepared;
+  /* Optional: more work for ts_site_prepare's thread, which has nothing
+   * to do between compiling and the pages. Called exactly once, after
+   * compiling, on that thread (or in ts_site_prepare when no thread
+   * could start); done when ts_site_prep_free returns. Not called when
+   * ts_site_prepare returns NULL. */
+  void (*idle_work)(void *ctx);
+  void *idle_ctx;
 };
 
 struct ts_site_stats {
