@@ -18,8 +18,9 @@
 
 struct ts_history_update {
   json_t *items;    /* the new items.json "items" object (owned) */
-  /* What the site shows, per merged item (owned; NULL-series notes are
-   * unknown items), and the positions they point into (owned). */
+  /* What the site shows, per merged item, each holding a reference to
+   * its series; known[i] says whether notes[i] is set (owned, as are
+   * the positions the notes point into). */
   struct ts_history_note *notes;
   bool *known;
   struct ts_history_position *positions;
