@@ -348,12 +348,14 @@ static json_t *page_context(struct site *s, enum page_template t,
   int depth = 0;
   for (const char *c = path; *c; c++)
     depth += *c == '/';
-  char root[3 * 8 + 1] = "";
+  char root[3 * 8 + 1], url[2048];
+  struct ts_cat rc = ts_cat_start(root, sizeof root);
   for (int i = 0; i < depth && i < 8; i++)
-    strcat(root, "../");
-  char url[2048];
-  snprintf(url, sizeof url, "%s%s", s->in->config->site.base_url,
-           strcmp(path, "index.html") ? path : "");
+    ts_cat_strn(&rc, "../", 3);
+  /* Assembled by hand, not by snprintf: this runs once per page. */
+  struct ts_cat uc = ts_cat_start(url, sizeof url);
+  ts_cat_str(&uc, s->in->config->site.base_url);
+  ts_cat_str(&uc, strcmp(path, "index.html") ? path : "");
   /* Built with direct calls, not json_pack: this runs once per page. */
   json_t *page = json_object();
   set_str(page, "kind", page_kinds[t]);
@@ -368,7 +370,9 @@ static json_t *page_context(struct site *s, enum page_template t,
                                           : "website");
   set_bool(page, "stale", stale);
   char flag[16];
-  snprintf(flag, sizeof flag, "is_%s", page_kinds[t]);
+  struct ts_cat fc = ts_cat_start(flag, sizeof flag);
+  ts_cat_str(&fc, "is_");
+  ts_cat_str(&fc, page_kinds[t]);
   set_bool(page, flag, true);
   json_t *ctx = json_object();
   json_object_set_nocheck(ctx, "site", s->site_obj);
