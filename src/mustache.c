@@ -54,6 +54,29 @@
 #define MAX_TEMPLATE_CAP ((size_t)1 << 30)
 
 /* ------------------------------------------------------------------ */
+/* Copies of strings.                                                  */
+
+/* A copy of `n` bytes of text and a NUL after them. */
+static char *dup_text(const char *p, size_t n)
+{
+  char *q = malloc(n + 1);
+  if (q) {
+    memcpy(q, p, n);
+    q[n] = '\0';
+  }
+  return q;
+}
+
+/* `dir` without trailing slashes, in new memory (caller frees). */
+static char *trimmed_dir(const char *dir)
+{
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  return dup_text(dir, n);
+}
+
+/* ------------------------------------------------------------------ */
 /* A string -> pointer hash map (open addressing, no deletion).        */
 
 struct map_slot {
@@ -135,11 +158,9 @@ static enum ts_result map_put_owned(struct map *m, char *key, size_t klen,
 static enum ts_result map_put(struct map *m, const char *key, size_t klen,
                               void *value)
 {
-  char *copy = malloc(klen + 1);
+  char *copy = dup_text(key, klen);
   if (!copy)
     return TS_ERR_NOMEM;
-  memcpy(copy, key, klen);
-  copy[klen] = '\0';
   return map_put_owned(m, copy, klen, value);
 }
 
@@ -576,14 +597,9 @@ struct ts_mustache_env *ts_mustache_env_new(const struct ts_mustache_options *o)
     for (size_t i = 0; i < o->ndirs; i++) {
       /* "dir/" and "dir" are the same folder; keep one spelling so the
        * paths in messages and cache keys have a single slash. */
-      size_t n = strlen(o->dirs[i]);
-      while (n > 1 && o->dirs[i][n - 1] == '/')
-        n--;
-      env->dirs[i] = malloc(n + 1);
+      env->dirs[i] = trimmed_dir(o->dirs[i]);
       if (!env->dirs[i])
         goto fail;
-      memcpy(env->dirs[i], o->dirs[i], n);
-      env->dirs[i][n] = '\0';
       env->ndirs++;
     }
   }
@@ -630,16 +646,6 @@ static void *dup_bytes(const void *p, size_t n)
   return q;
 }
 
-/* A copy of `n` bytes of text and a NUL after them. */
-static char *dup_text(const char *p, size_t n)
-{
-  char *q = malloc(n + 1);
-  if (q) {
-    memcpy(q, p, n);
-    q[n] = '\0';
-  }
-  return q;
-}
 
 /* `m`'s keys copied into `out`, values through `value` (NULL stays NULL
  * unless `value` says otherwise); false when out of memory. */
@@ -777,15 +783,12 @@ enum ts_result ts_mustache_env_add_partial(struct ts_mustache_env *env,
                         "partial \"%s\" is larger than %zu bytes", name,
                         env->max_template);
   struct mem_partial *p = malloc(sizeof *p);
-  char *copy = malloc(len + 1);
+  char *copy = dup_text(len ? src : "", len);
   if (!p || !copy) {
     free(p);
     free(copy);
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
   }
-  if (len)
-    memcpy(copy, src, len);
-  copy[len] = '\0';
   p->src = copy;
   p->len = len;
   struct map_slot *old = map_find(&env->partials, name, n);
@@ -3892,20 +3895,6 @@ static void check_files(struct ts_mustache_env *env, struct path_list *files,
   }
   *nerrors = errors;
   map_free(&seen);
-}
-
-/* `dir` without trailing slashes, in new memory (caller frees). */
-static char *trimmed_dir(const char *dir)
-{
-  size_t n = strlen(dir);
-  while (n > 1 && dir[n - 1] == '/')
-    n--;
-  char *root = malloc(n + 1);
-  if (root) {
-    memcpy(root, dir, n);
-    root[n] = '\0';
-  }
-  return root;
 }
 
 enum ts_result ts_mustache_check_dir_env(
