@@ -652,7 +652,9 @@ enum ts_result ts_history_commit(const struct ts_history_options *o,
   char path[4096], name[64], date[11];
   run_file_name(o->now, name, sizeof name);
   history_path(o, path, sizeof path, "runs", name);
-  r = ts_fs_write_atomic(path, snapshot, len, err);
+  if (!o->snapshot_file ||
+      !ts_fs_link_same(o->snapshot_file, snapshot, len, path))
+    r = ts_fs_write_atomic(path, snapshot, len, err);
   if (r == TS_OK) {
     date_of(o->now, date);
     snprintf(name, sizeof name, "%s.json", date);

@@ -44,6 +44,11 @@ struct ts_history_options {
   unsigned stale_after_hours;
   int64_t now;               /* the run's time (generated_at) */
   const struct ts_log *log;  /* borrowed; may be NULL */
+  /* A file that may already hold the snapshot ts_history_commit saves
+   * (the published api/snapshot.json): when it holds exactly those
+   * bytes, the saved run is a hard link to it, not a second copy. May be
+   * NULL. */
+  const char *snapshot_file;
 };
 
 /*

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,9 +632,17 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   }
   stage_done(o->log, "site", &clock);
   if (r == TS_OK && !o->dump_context) {
-    /* Only a published site moves the history forward. */
+    /* Only a published site moves the history forward. The run's
+     * snapshot is the published api/snapshot.json: linked, not copied,
+     * when the two folders share a file system. */
+    char published_file[PATH_MAX];
+    if (snprintf(published_file, sizeof published_file,
+                 "%s/api/snapshot.json", so.out_dir) <
+        (int)sizeof published_file)
+      ho.snapshot_file = published_file;
     r = ts_history_commit(&ho, update, ts_buf_cstr(&published),
                           published.len, err);
+    ho.snapshot_file = NULL;
     stage_done(o->log, "history saved", &clock);
     if (r != TS_OK)
       ts_error_prefix(err, "the site was published, but the history was not "

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,53 @@ enum ts_result ts_fs_write_atomic(const char *path, const void *data,
   }
   free(tmp);
   return TS_OK;
+}
+
+/* Whether open file `fd` holds exactly `len` bytes equal to `data`. */
+static bool same_bytes(int fd, const unsigned char *data, size_t len)
+{
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (unsigned long long)st.st_size != (unsigned long long)len)
+    return false;
+  unsigned char buf[1 << 15];
+  size_t at = 0;
+  while (at < len) {
+    ssize_t n = pread(fd, buf, sizeof buf, (off_t)at);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0 || (size_t)n > len - at || memcmp(buf, data + at, (size_t)n))
+      return false;
+    at += (size_t)n;
+  }
+  return true;
+}
+
+bool ts_fs_link_same(const char *existing, const void *data, size_t len,
+                     const char *path)
+{
+  int fd = open(existing, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return false;
+  bool same = same_bytes(fd, data, len);
+  close(fd);
+  if (!same)
+    return false;
+  char tmp[PATH_MAX + 32];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+      (int)sizeof tmp)
+    return false;
+  unlink(tmp); /* a leftover of a run that died between the two steps */
+  if (link(existing, tmp) != 0)
+    return false;
+  if (rename(tmp, path) != 0) {
+    unlink(tmp);
+    return false;
+  }
+  /* rename does nothing when `path` already is a link to the same file,
+   * and leaves `tmp` behind. */
+  unlink(tmp);
+  return true;
 }
 
 enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err)

@@ -21,6 +21,14 @@ enum ts_result ts_fs_read(const char *path, size_t max, char **out,
 enum ts_result ts_fs_write_atomic(const char *path, const void *data,
                                   size_t len, struct ts_error *err);
 
+/* Makes `path` a hard link to `existing` (through a temporary name and a
+ * rename, as ts_fs_write_atomic) when `existing` is a regular file that
+ * holds exactly the `len` bytes at `data`: the same file then costs no
+ * second copy. False, with nothing changed, when it does not, or when
+ * the link cannot be made (another file system, say): write it then. */
+bool ts_fs_link_same(const char *existing, const void *data, size_t len,
+                     const char *path);
+
 /* Creates `path` and its missing parents (mode 0755). */
 enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err);
 

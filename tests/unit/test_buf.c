@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -119,6 +120,56 @@ static void fs_roundtrip_and_limits(void)
   CHECK_INT(system(cmd), 0);
 }
 
+/* ts_fs_link_same links only a file with exactly the given bytes, and
+ * leaves nothing behind whatever the outcome. */
+static void fs_link_same_links_only_equal_files(void)
+{
+  char dir[] = "/tmp/ts-test-link-XXXXXX";
+  REQUIRE(mkdtemp(dir) != NULL);
+  char src[300], dst[300], other[300];
+  snprintf(src, sizeof src, "%s/published.json", dir);
+  snprintf(dst, sizeof dst, "%s/run.json", dir);
+  snprintf(other, sizeof other, "%s/other.json", dir);
+  struct ts_error err;
+  /* Larger than the comparison's buffer, so it compares in pieces. */
+  size_t len = 100000;
+  char *text = malloc(len);
+  REQUIRE(text != NULL);
+  for (size_t i = 0; i < len; i++)
+    text[i] = (char)('a' + i % 26);
+  REQUIRE(ts_fs_write_atomic(src, text, len, &err) == TS_OK);
+  struct stat a, b;
+
+  CHECK(!ts_fs_link_same(other, text, len, dst)); /* no such file */
+  CHECK(access(dst, F_OK) != 0);
+  CHECK(!ts_fs_link_same(src, text, len - 1, dst)); /* other size */
+  text[len - 7] ^= 1;
+  CHECK(!ts_fs_link_same(src, text, len, dst)); /* one byte differs */
+  text[len - 7] ^= 1;
+  CHECK(access(dst, F_OK) != 0);
+
+  CHECK(ts_fs_link_same(src, text, len, dst));
+  REQUIRE(stat(src, &a) == 0 && stat(dst, &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  CHECK_INT(b.st_nlink, 2);
+  /* Again onto the same link (a re-run in the same second): rename does
+   * nothing there, and the temporary name must not stay behind. */
+  CHECK(ts_fs_link_same(src, text, len, dst));
+  /* Onto an older, different file: replaced. */
+  REQUIRE(ts_fs_write_atomic(other, "old", 3, &err) == TS_OK);
+  CHECK(ts_fs_link_same(src, text, len, other));
+  REQUIRE(stat(other, &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  size_t n = 0;
+  char **names = ts_fs_list_dir(dir, true, &n);
+  CHECK_INT(n, 3); /* other.json, published.json, run.json: no leftovers */
+  ts_fs_free_names(names, n);
+  free(text);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK_INT(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -129,6 +180,7 @@ int main(int argc, char **argv)
     TEST(detach_hands_over_memory),
     TEST(error_prefix_and_truncation),
     TEST(fs_roundtrip_and_limits),
+    TEST(fs_link_same_links_only_equal_files),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -17,7 +18,9 @@ static char state_dir[64];
 
 static struct ts_history_options options(int64_t now)
 {
-  struct ts_history_options o = {state_dir, 30, 48, now, NULL};
+  struct ts_history_options o = {
+      .state_dir = state_dir, .history_days = 30, .stale_after_hours = 48,
+      .now = now};
   return o;
 }
 
@@ -312,6 +315,44 @@ static void prepare_writes_nothing_until_commit(void)
   teardown();
 }
 
+/* The saved run is a hard link to snapshot_file when that file holds the
+ * snapshot's bytes, and a copy of its own when it does not. */
+static void commit_links_the_published_snapshot(void)
+{
+  setup();
+  struct ts_batch b;
+  ts_batch_init(&b);
+  add(&b, "aaaaaaaaaaa", 1, 100);
+  set_status(&b, TS_STATUS_OK, T1);
+  char published[160], saved[200];
+  snprintf(published, sizeof published, "%s/snapshot.json", state_dir);
+  static const char text[] = "{\"items\": []}";
+  struct ts_error err;
+  REQUIRE(ts_fs_write_atomic(published, text, strlen(text), &err) == TS_OK);
+  snprintf(saved, sizeof saved, "%s/history/runs/2026-11-21T10-00-00Z.json",
+           state_dir);
+  for (int same = 1; same >= 0; same--) {
+    struct ts_history_options o = options(T1);
+    o.snapshot_file = published;
+    struct ts_history_update *u = NULL;
+    REQUIRE(ts_history_record(&o, b.items, b.nitems, b.statuses, b.nstatuses,
+                              &u, &err) == TS_OK);
+    /* The second time the published file holds other bytes. */
+    const char *snap = same ? text : "{\"items\": [1]}";
+    CHECK(ts_history_commit(&o, u, snap, strlen(snap), &err) == TS_OK);
+    ts_history_update_free(u);
+    struct stat a, c;
+    REQUIRE(stat(published, &a) == 0 && stat(saved, &c) == 0);
+    CHECK((a.st_ino == c.st_ino) == (same == 1));
+    char *got = NULL;
+    REQUIRE(ts_fs_read(saved, 1 << 20, &got, NULL, &err) == TS_OK);
+    CHECK_STR(got, snap);
+    free(got);
+  }
+  ts_batch_cleanup(&b);
+  teardown();
+}
+
 /* A list the previous run did not have shows no change; a new item in a
  * list it had is "new"; an item with no history at all has no note. */
 static void changes_only_for_lists_the_previous_run_had(void)
@@ -366,7 +407,9 @@ static void stale_note_outlives_its_forgotten_entry(void)
   ts_batch_init(&r2);
   add(&r1, "aaaaaaaaaaa", 1, 100);
   set_status(&r1, TS_STATUS_OK, T1);
-  struct ts_history_options o = {state_dir, 1, 48, T1, NULL};
+  struct ts_history_options o = {
+      .state_dir = state_dir, .history_days = 1, .stale_after_hours = 48,
+      .now = T1};
   struct ts_history_update *u = NULL;
   struct ts_error err;
   REQUIRE(ts_history_record(&o, r1.items, r1.nitems, r1.statuses,
@@ -404,6 +447,7 @@ int main(int argc, char **argv)
     TEST(failed_list_keeps_last_good_until_too_old),
     TEST(archive_days_and_pruning),
     TEST(prepare_writes_nothing_until_commit),
+    TEST(commit_links_the_published_snapshot),
     TEST(changes_only_for_lists_the_previous_run_had),
     TEST(stale_note_outlives_its_forgotten_entry),
     TEST_END,
