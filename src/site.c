@@ -1045,24 +1045,39 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
   return render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
 }
 
-/* Item pages are claimed this many at a time: few enough claims that
- * the counter is not contended, small enough that threads finish
- * together. */
+/* Item pages are claimed up to this many at a time, fewer as the end
+ * nears (an eighth of what is left): few claims, so the counter is not
+ * contended, and threads that finish within a page of each other rather
+ * than one waiting out the other's last 16 pages. */
 #define ITEM_CLAIM 16
+
+/* The next run of item pages for this thread: [*from, *to). False when
+ * none is left. */
+static bool claim_items(struct site *s, size_t *from, size_t *to)
+{
+  size_t n = s->in->nitems;
+  size_t at = atomic_load(&s->next_item);
+  for (;;) {
+    if (at >= n)
+      return false;
+    size_t take = (n - at) / 8;
+    take = take < 1 ? 1 : take > ITEM_CLAIM ? ITEM_CLAIM : take;
+    if (atomic_compare_exchange_weak(&s->next_item, &at, at + take)) {
+      *from = at;
+      *to = at + take;
+      return true;
+    }
+  }
+}
 
 static enum ts_result item_pages(struct site *s, struct renderer *rd,
                                  struct ts_error *err)
 {
   enum ts_result r = TS_OK;
-  size_t n = s->in->nitems;
-  while (r == TS_OK && !atomic_load(&s->stop)) {
-    size_t from = atomic_fetch_add(&s->next_item, ITEM_CLAIM);
-    if (from >= n)
-      break;
-    size_t to = n - from < ITEM_CLAIM ? n : from + ITEM_CLAIM;
+  size_t from, to;
+  while (r == TS_OK && !atomic_load(&s->stop) && claim_items(s, &from, &to))
     for (size_t i = from; i < to && r == TS_OK; i++)
       r = item_page(s, rd, i, err);
-  }
   return r;
 }
 
@@ -1177,8 +1192,10 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
       w[k].rd = prep->rds[k];
       memset(&prep->rds[k], 0, sizeof prep->rds[k]);
     }
-    if (ts_thread_start(&ids[k], run_worker, &w[k]) != TS_OK)
+    if (ts_thread_start(&ids[k], run_worker, &w[k]) != TS_OK) {
+      renderer_cleanup(&w[k].rd); /* taken from prep above */
       break; /* fewer threads: the pages get done all the same */
+    }
     started = k;
   }
   /* The other pages' contexts are built in the main renderer's arena
