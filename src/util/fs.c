@@ -145,7 +145,8 @@ bool ts_fs_link_same(const char *existing, const void *data, size_t len,
   int fd = open(existing, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return false;
-  bool same = same_bytes(fd, data, len);
+  struct stat compared, linked;
+  bool same = same_bytes(fd, data, len) && fstat(fd, &compared) == 0;
   close(fd);
   if (!same)
     return false;
@@ -156,7 +157,10 @@ bool ts_fs_link_same(const char *existing, const void *data, size_t len,
   unlink(tmp); /* a leftover of a run that died between the two steps */
   if (link(existing, tmp) != 0)
     return false;
-  if (rename(tmp, path) != 0) {
+  /* The link must be to the file compared, not to one put in its place
+   * since. */
+  if (lstat(tmp, &linked) != 0 || linked.st_dev != compared.st_dev ||
+      linked.st_ino != compared.st_ino || rename(tmp, path) != 0) {
     unlink(tmp);
     return false;
   }
