@@ -276,21 +276,7 @@ static bool same_as_old(const struct ts_publish *p, const char *rel,
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return false;
-  struct stat st;
-  bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-              (size_t)st.st_size == len;
-  char buf[64 * 1024];
-  const char *c = data;
-  size_t off = 0;
-  while (same && off < len) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0 || off + (size_t)n > len || memcmp(buf, c + off, (size_t)n))
-      same = false;
-    else
-      off += (size_t)n;
-  }
+  bool same = ts_fs_same_bytes(fd, data, len);
   close(fd);
   return same;
 }

@@ -119,20 +119,20 @@ enum ts_result ts_fs_write_atomic(const char *path, const void *data,
   return TS_OK;
 }
 
-/* Whether open file `fd` holds exactly `len` bytes equal to `data`. */
-static bool same_bytes(int fd, const unsigned char *data, size_t len)
+bool ts_fs_same_bytes(int fd, const void *data, size_t len)
 {
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
       (unsigned long long)st.st_size != (unsigned long long)len)
     return false;
-  unsigned char buf[1 << 15];
+  const unsigned char *c = data;
+  unsigned char buf[64 * 1024];
   size_t at = 0;
   while (at < len) {
     ssize_t n = pread(fd, buf, sizeof buf, (off_t)at);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0 || (size_t)n > len - at || memcmp(buf, data + at, (size_t)n))
+    if (n <= 0 || (size_t)n > len - at || memcmp(buf, c + at, (size_t)n))
       return false;
     at += (size_t)n;
   }
@@ -146,7 +146,7 @@ bool ts_fs_link_same(const char *existing, const void *data, size_t len,
   if (fd < 0)
     return false;
   struct stat compared, linked;
-  bool same = same_bytes(fd, data, len) && fstat(fd, &compared) == 0;
+  bool same = ts_fs_same_bytes(fd, data, len) && fstat(fd, &compared) == 0;
   close(fd);
   if (!same)
     return false;

@@ -21,6 +21,10 @@ enum ts_result ts_fs_read(const char *path, size_t max, char **out,
 enum ts_result ts_fs_write_atomic(const char *path, const void *data,
                                   size_t len, struct ts_error *err);
 
+/* Whether open file `fd` is a regular file of exactly `len` bytes equal
+ * to `data` (read from offset 0 whatever the descriptor's position). */
+bool ts_fs_same_bytes(int fd, const void *data, size_t len);
+
 /* Makes `path` a hard link to `existing` (through a temporary name and a
  * rename, as ts_fs_write_atomic) when `existing` is a regular file that
  * holds exactly the `len` bytes at `data`: the same file then costs no
