@@ -226,6 +226,7 @@ struct name_part {
   uint32_t str; /* arena offset of the part (NUL-terminated) */
   uint32_t len;
   uint32_t id; /* the same for equal parts in all templates of an env */
+  uint32_t tag; /* ts_value_tag of the part, for member searches */
 };
 
 struct ts_mustache {
@@ -259,7 +260,7 @@ struct ts_mustache_env {
   size_t max_steps;
   struct map partials; /* in-memory partials: name -> struct mem_partial */
   struct map names;    /* every name part looked up in data -> its id */
-  json_t **frozen;     /* ts_mustache_env_freeze: a reference each */
+  struct ts_value *frozen; /* ts_mustache_env_freeze: the caller's */
   size_t nfrozen, capfrozen;
   struct cached_section *sections; /* output of sections over frozen data */
   size_t nsections;
@@ -626,8 +627,6 @@ void ts_mustache_env_free(struct ts_mustache_env *env)
   map_free(&env->partials);
   map_free(&env->names);
   sections_free(env); /* before the frozen data their entries point into */
-  for (size_t i = 0; i < env->nfrozen; i++)
-    json_decref(env->frozen[i]);
   free(env->frozen);
   map_free(&env->cache);
   for (size_t i = 0; i < env->nowned; i++)
@@ -755,19 +754,19 @@ struct ts_mustache_env *ts_mustache_env_clone(
 }
 
 enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
-                                      json_t *value)
+                                      struct ts_value value)
 {
-  if (!json_is_object(value) && !json_is_array(value))
+  if (value.type > TS_VALUE_ARRAY)
     return TS_OK; /* only containers are looked into */
   if (env->nfrozen == env->capfrozen) {
     size_t ncap = env->capfrozen ? env->capfrozen * 2 : 4;
-    json_t **p = realloc(env->frozen, ncap * sizeof *p);
+    struct ts_value *p = realloc(env->frozen, ncap * sizeof *p);
     if (!p)
       return TS_ERR_NOMEM;
     env->frozen = p;
     env->capfrozen = ncap;
   }
-  env->frozen[env->nfrozen++] = json_incref(value);
+  env->frozen[env->nfrozen++] = value;
   return TS_OK;
 }
 
@@ -1760,7 +1759,8 @@ static enum ts_result add_part(struct compiler *c, uint32_t str, uint32_t len)
     c->parts = p;
     c->capparts = ncap;
   }
-  c->parts[c->nparts++] = (struct name_part){str, len, (uint32_t)id};
+  c->parts[c->nparts++] =
+      (struct name_part){str, len, (uint32_t)id, ts_value_tag(text, len)};
   return TS_OK;
 }
 
@@ -2672,7 +2672,7 @@ struct frame {
   uint32_t ret_end;
   uint32_t body; /* F_LOOP: first node of the body */
   size_t idx, n; /* F_LOOP: element index, array size */
-  const json_t *array;
+  const struct ts_value *array;
   bool frozen;                   /* F_LOOP: the array is frozen data */
   const struct ts_mustache *tpl; /* F_CALL: the template to return to */
   size_t ind_base, ind_len;      /* F_CALL: the indentation to restore */
@@ -2694,10 +2694,12 @@ struct argframe {
  * (NULL: nothing), valid while `gen` is the render's. A page asks the
  * same objects for the same names again and again ({{page.root}} misses
  * in every card and hits in the root; {{#author}}{{author}}); each
- * jansson lookup hashes the key, so a hit here is several times cheaper.
- * The data cannot change during a render, and no object it holds can be
- * freed, so an object's address names it until the render ends. A slot
- * holds one entry: a collision evicts, never corrupts.
+ * search compares the name with the object's members, so a hit here is
+ * several times cheaper. The data cannot change during a render, and no
+ * object it holds can be freed, so an object's address (its
+ * ts_value_object, shared by every copy of its handle) names it until
+ * the render ends. A slot holds one entry: a collision evicts, never
+ * corrupts.
  *
  * Objects inside a frozen value (ts_mustache_env_freeze) do not change
  * while the environment lives, which holds a reference to them: their
@@ -2710,21 +2712,21 @@ struct argframe {
 #define MEMO_BITS 12
 #define FROZEN_BITS 8
 struct memo_slot {
-  const json_t *obj;
+  const struct ts_value_object *obj;
   uint64_t key; /* the render's generation << 32 | the name part's id */
-  const json_t *value;
+  const struct ts_value *value;
 };
 
 /* Render state that outlives a render, so rendering thousands of pages
  * does not allocate per page. */
 struct scratch {
   struct memo_slot *memo; /* 1 << MEMO_BITS slots */
-  const json_t **frozen;  /* 1 << FROZEN_BITS containers of frozen data */
+  const void **frozen;    /* 1 << FROZEN_BITS containers of frozen data */
   struct section_dep *deps; /* a recording's, for the next one */
   size_t capdeps;
   uint32_t gen;           /* of the current render; 0 is never used */
   char *out;
-  const json_t **ctx;
+  const struct ts_value **ctx;
   size_t capctx;
   struct frame *frames;
   size_t capframes;
@@ -2798,17 +2800,17 @@ static bool grow(void *p, size_t *cap, size_t need, size_t size)
  * below the section's own frame, where the data may change from one
  * render to the next, and what it found. */
 struct section_dep {
-  uint32_t node; /* the name's node, in the section's template */
-  bool owned;    /* `value` is a scalar's copy, else borrowed */
-  json_t *value; /* NULL: missing; else a copy of a scalar, or a frozen
-                    object or array */
+  uint32_t node;         /* the name's node, in the section's template */
+  bool found;            /* else the name was missing */
+  struct ts_value value; /* a frozen object or array (its handle), or a
+                            scalar (a string's bytes copied: owned) */
 };
 
 /* The recording of a section's output, while its body runs. */
 struct recording {
   const struct ts_mustache *tpl; /* NULL when not recording */
   uint32_t node;
-  const json_t *value; /* the section's value, frozen */
+  const void *value; /* the section's value (its container), frozen */
   size_t base;         /* context entries below the section's own */
   size_t frame;        /* the section's frame */
   size_t out_start;    /* where its output starts in the buffer */
@@ -2847,64 +2849,92 @@ static enum ts_result render_nomem(struct render *r)
 }
 
 static inline struct memo_slot *memo_slot(const struct render *r,
-                                          const json_t *obj, uint32_t id)
+                                          const struct ts_value_object *obj,
+                                          uint32_t id)
 {
   uint64_t h = ((uint64_t)(uintptr_t)obj + id * 0x9e3779b97f4a7c15u) *
                0xd6e8feb86659fd93u;
   return &r->memo[h >> (64 - MEMO_BITS)];
 }
 
-static inline const json_t **frozen_slot(const struct render *r,
-                                         const json_t *v)
+/* What names a container: its object or array, which every copy of its
+ * handle shares. `v` must be an object or an array. */
+static inline const void *container(const struct ts_value *v)
 {
-  uint64_t h = (uint64_t)(uintptr_t)v * 0xd6e8feb86659fd93u;
+  return v->type == TS_VALUE_OBJECT ? (const void *)v->u.o
+                                    : (const void *)v->u.a;
+}
+
+static inline bool is_container(const struct ts_value *v)
+{
+  return v->type <= TS_VALUE_ARRAY;
+}
+
+static inline const void **frozen_slot(const struct render *r, const void *c)
+{
+  uint64_t h = (uint64_t)(uintptr_t)c * 0xd6e8feb86659fd93u;
   return &r->s->frozen[h >> (64 - FROZEN_BITS)];
 }
 
-static inline bool is_frozen(const struct render *r, const json_t *v)
+/* Whether container `v` is known to be frozen. */
+static inline bool is_frozen(const struct render *r, const struct ts_value *v)
 {
-  return *frozen_slot(r, v) == v;
+  const void *c = container(v);
+  return *frozen_slot(r, c) == c;
 }
 
 static void mark_container(const struct render *r, bool in_frozen,
-                           const json_t *v)
+                           const struct ts_value *v)
 {
+  const void *c = container(v);
   for (size_t i = 0; !in_frozen && i < r->env->nfrozen; i++)
-    in_frozen = r->env->frozen[i] == v;
+    in_frozen = r->env->frozen[i].type == v->type &&
+                container(&r->env->frozen[i]) == c;
   if (in_frozen)
-    *frozen_slot(r, v) = v;
+    *frozen_slot(r, c) = c;
 }
 
 /* Marks `v`, found in frozen data (`in_frozen`) or not, as frozen when
  * it is: in frozen data, or one of the frozen values. Only objects and
  * arrays are looked into, so only they need a mark. */
 static HOT_INLINE void mark_frozen(const struct render *r, bool in_frozen,
-                                   const json_t *v)
+                                   const struct ts_value *v)
 {
-  if (v && json_typeof(v) <= JSON_ARRAY)
+  if (v && is_container(v))
     mark_container(r, in_frozen, v);
 }
 
-/* What `obj` holds under `part` (NULL: nothing), through the memo: an
- * entry of this render, or one of frozen data (generation 0). On a miss,
- * jansson answers and the memo remembers. */
-static HOT_INLINE const json_t *object_get(const struct render *r,
-                                           const json_t *obj,
-                                           const char *arena,
-                                           const struct name_part *part)
+/* The member of `obj` named by `part`, or NULL: a search of the members
+ * by tag, then length and bytes. */
+static HOT_INLINE const struct ts_value *
+member(const struct ts_value_object *obj, const char *name,
+       const struct name_part *part)
 {
+  const struct ts_value_member *m = obj->m, *end = m + obj->len;
+  for (; m < end; m++)
+    if (m->tag == part->tag && m->klen == part->len &&
+        !memcmp(m->key, name, part->len))
+      return &m->v;
+  return NULL;
+}
+
+/* What object `objv` holds under `part` (NULL: nothing), through the
+ * memo: an entry of this render, or one of frozen data (generation 0).
+ * On a miss, the members are searched and the memo remembers. */
+static HOT_INLINE const struct ts_value *object_get(const struct render *r,
+                                                   const struct ts_value *objv,
+                                                   const char *arena,
+                                                   const struct name_part *part)
+{
+  const struct ts_value_object *obj = objv->u.o;
   struct memo_slot *m = memo_slot(r, obj, part->id);
   uint64_t key = r->gen | part->id;
   if (m->obj == obj && (m->key == key || m->key == part->id))
     return m->value;
-#if JANSSON_VERSION_HEX >= 0x020e00
-  const json_t *v = json_object_getn(obj, arena + part->str, part->len);
-#else
-  const json_t *v = json_object_get(obj, arena + part->str);
-#endif
+  const struct ts_value *v = member(obj, arena + part->str, part);
   if (r->nfrozen) {
     /* In frozen data the entry serves every render (generation 0). */
-    bool frozen = is_frozen(r, obj);
+    bool frozen = is_frozen(r, objv);
     if (frozen)
       key = part->id;
     mark_frozen(r, frozen, v);
@@ -2915,7 +2945,8 @@ static HOT_INLINE const json_t *object_get(const struct render *r,
 
 /* An array element named by a dotted-name part of digits ("01" is not an
  * index), or NULL. */
-static const json_t *element(const json_t *v, const char *key, size_t len)
+static const struct ts_value *element(const struct ts_value *v,
+                                      const char *key, size_t len)
 {
   if (!len || (key[0] == '0' && len > 1))
     return NULL;
@@ -2925,7 +2956,7 @@ static const json_t *element(const json_t *v, const char *key, size_t len)
       return NULL;
     i = i * 10 + (size_t)(key[k] - '0');
   }
-  return json_array_get(v, i);
+  return i < v->u.a->len ? &v->u.a->v[i] : NULL;
 }
 
 /* Resolves the name of node `n` of `tpl`: the first part up the context
@@ -2933,25 +2964,26 @@ static const json_t *element(const json_t *v, const char *key, size_t len)
  * null), the other parts inside that value only, as object members or,
  * for an array and a part of digits, elements. NULL when anything is
  * missing. */
-static HOT_INLINE const json_t *lookup(const struct render *r,
-                                       const struct ts_mustache *tpl,
-                                       const struct node *n)
+static HOT_INLINE const struct ts_value *lookup(const struct render *r,
+                                                const struct ts_mustache *tpl,
+                                                const struct node *n)
 {
-  const json_t *const *ctx = r->s->ctx;
+  const struct ts_value *const *ctx = r->s->ctx;
   if (n->nparts == 0)
     return ctx[r->nctx - 1];
   const struct name_part *part = &tpl->parts[n->parts];
   const char *arena = tpl->arena;
-  const json_t *v = NULL;
+  const struct ts_value *v = NULL;
   for (size_t i = r->nctx; i-- > 0;)
-    if (json_is_object(ctx[i]) && (v = object_get(r, ctx[i], arena, part)))
+    if (ctx[i]->type == TS_VALUE_OBJECT &&
+        (v = object_get(r, ctx[i], arena, part)))
       break;
   for (unsigned k = 1; v && k < n->nparts; k++) {
     part++;
-    if (json_is_object(v)) {
+    if (v->type == TS_VALUE_OBJECT) {
       v = object_get(r, v, arena, part);
-    } else if (json_is_array(v)) {
-      const json_t *array = v;
+    } else if (v->type == TS_VALUE_ARRAY) {
+      const struct ts_value *array = v;
       v = element(array, arena + part->str, part->len);
       if (v && r->nfrozen && is_frozen(r, array))
         mark_frozen(r, true, v);
@@ -2964,36 +2996,33 @@ static HOT_INLINE const json_t *lookup(const struct render *r,
 
 /* Falsey as in JavaScript (and so mustache.js): missing, null, false, "",
  * 0, NaN and the empty array. Objects, even empty ones, are truthy. */
-static bool falsey(const json_t *v)
+static bool falsey(const struct ts_value *v)
 {
   if (!v)
     return true;
-  switch (json_typeof(v)) {
-  case JSON_NULL:
-  case JSON_FALSE: return true;
-  case JSON_ARRAY: return json_array_size(v) == 0;
-  case JSON_STRING: return json_string_length(v) == 0;
-  case JSON_INTEGER: return json_integer_value(v) == 0;
-  case JSON_REAL: {
-    double d = json_real_value(v);
-    return d == 0 || isnan(d);
-  }
+  switch (v->type) {
+  case TS_VALUE_NULL:
+  case TS_VALUE_FALSE: return true;
+  case TS_VALUE_ARRAY: return v->u.a->len == 0;
+  case TS_VALUE_STRING: return v->len == 0;
+  case TS_VALUE_INTEGER: return v->u.i == 0;
+  case TS_VALUE_REAL: return v->u.d == 0 || isnan(v->u.d);
   default: return false;
   }
 }
 
-static enum ts_result write_number(struct out *o, const json_t *v)
+static enum ts_result write_number(struct out *o, const struct ts_value *v)
 {
   char num[32];
-  size_t n = json_is_integer(v)
-                 ? format_int((long long)json_integer_value(v), num)
-                 : ts_mustache_format_double(json_real_value(v), num);
+  size_t n = v->type == TS_VALUE_INTEGER
+                 ? format_int((long long)v->u.i, num)
+                 : ts_mustache_format_double(v->u.d, num);
   return out_write(o, num, n);
 }
 
 /* Compact JSON for an array or object that is interpolated. */
 static enum ts_result json_text(struct render *r, struct out *o,
-                                const json_t *v, unsigned depth)
+                                const struct ts_value *v, unsigned depth)
 {
   enum ts_result res = TS_OK;
   if (depth > MAX_JSON_DEPTH)
@@ -3001,48 +3030,43 @@ static enum ts_result json_text(struct render *r, struct out *o,
                         "%s: a value nested deeper than %d levels was "
                         "interpolated",
                         r->root, MAX_JSON_DEPTH);
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: {
-    /* jansson's iterator takes a mutable object; it does not change it. */
-    json_t *obj = (json_t *)v;
-    bool first = true;
+  switch (v->type) {
+  case TS_VALUE_OBJECT: {
+    /* Members in insertion order, as jansson's iterator gave them. */
     res = out_write(o, "{", 1);
-    for (void *it = json_object_iter(obj); it && res == TS_OK;
-         it = json_object_iter_next(obj, it)) {
-      const char *key = json_object_iter_key(it);
-      if (!first)
-        res = out_write(o, ",", 1);
-      first = false;
-      if (res == TS_OK)
-        res = out_write(o, "\"", 1);
-      if (res == TS_OK)
-        res = esc_json(o, (const unsigned char *)key, strlen(key));
-      if (res == TS_OK)
-        res = out_write(o, "\":", 2);
-      if (res == TS_OK)
-        res = json_text(r, o, json_object_iter_value(it), depth + 1);
-    }
-    return res == TS_OK ? out_write(o, "}", 1) : res;
-  }
-  case JSON_ARRAY:
-    res = out_write(o, "[", 1);
-    for (size_t i = 0; i < json_array_size(v) && res == TS_OK; i++) {
+    for (uint32_t i = 0; i < v->u.o->len && res == TS_OK; i++) {
+      const struct ts_value_member *m = &v->u.o->m[i];
       if (i)
         res = out_write(o, ",", 1);
       if (res == TS_OK)
-        res = json_text(r, o, json_array_get(v, i), depth + 1);
+        res = out_write(o, "\"", 1);
+      if (res == TS_OK)
+        res = esc_json(o, (const unsigned char *)m->key, m->klen);
+      if (res == TS_OK)
+        res = out_write(o, "\":", 2);
+      if (res == TS_OK)
+        res = json_text(r, o, &m->v, depth + 1);
+    }
+    return res == TS_OK ? out_write(o, "}", 1) : res;
+  }
+  case TS_VALUE_ARRAY:
+    res = out_write(o, "[", 1);
+    for (uint32_t i = 0; i < v->u.a->len && res == TS_OK; i++) {
+      if (i)
+        res = out_write(o, ",", 1);
+      if (res == TS_OK)
+        res = json_text(r, o, &v->u.a->v[i], depth + 1);
     }
     return res == TS_OK ? out_write(o, "]", 1) : res;
-  case JSON_STRING:
+  case TS_VALUE_STRING:
     res = out_write(o, "\"", 1);
     if (res == TS_OK)
-      res = esc_json(o, (const unsigned char *)json_string_value(v),
-                     json_string_length(v));
+      res = esc_json(o, (const unsigned char *)v->u.s, v->len);
     return res == TS_OK ? out_write(o, "\"", 1) : res;
-  case JSON_INTEGER:
-  case JSON_REAL: return write_number(o, v);
-  case JSON_TRUE: return out_write(o, "true", 4);
-  case JSON_FALSE: return out_write(o, "false", 5);
+  case TS_VALUE_INTEGER:
+  case TS_VALUE_REAL: return write_number(o, v);
+  case TS_VALUE_TRUE: return out_write(o, "true", 4);
+  case TS_VALUE_FALSE: return out_write(o, "false", 5);
   default: return out_write(o, "null", 4);
   }
 }
@@ -3059,18 +3083,16 @@ static enum ts_result buf_sink_write(void *ctx, const char *data, size_t len,
   return TS_OK;
 }
 
-static enum ts_result write_other(struct render *r, const json_t *v,
+static enum ts_result write_other(struct render *r, const struct ts_value *v,
                                   unsigned escape)
 {
-  switch (json_typeof(v)) {
-  case JSON_STRING:
-    return write_escaped(&r->o, escape, json_string_value(v),
-                         json_string_length(v));
-  case JSON_INTEGER:
-  case JSON_REAL: return write_number(&r->o, v);
-  case JSON_TRUE: return out_write(&r->o, "true", 4);
-  case JSON_FALSE: return out_write(&r->o, "false", 5);
-  case JSON_NULL: return TS_OK;
+  switch (v->type) {
+  case TS_VALUE_STRING: return write_escaped(&r->o, escape, v->u.s, v->len);
+  case TS_VALUE_INTEGER:
+  case TS_VALUE_REAL: return write_number(&r->o, v);
+  case TS_VALUE_TRUE: return out_write(&r->o, "true", 4);
+  case TS_VALUE_FALSE: return out_write(&r->o, "false", 5);
+  case TS_VALUE_NULL: return TS_OK;
   default: {
     /* Arrays and objects print as compact JSON, escaped like any text:
      * {{{tags}}} in a JSON template writes a JSON array. The text is
@@ -3097,19 +3119,20 @@ static enum ts_result write_other(struct render *r, const json_t *v,
 /* Writes a value as {{name}} prints it. The common cases, a string in an
  * HTML template with nothing to escape and an integer (digits escape to
  * themselves), are written here in the render loop. */
-static HOT_INLINE enum ts_result write_value(struct render *r, const json_t *v,
+static HOT_INLINE enum ts_result write_value(struct render *r,
+                                             const struct ts_value *v,
                                              unsigned escape)
 {
-  if (escape == TS_MUSTACHE_ESCAPE_HTML && json_is_string(v)) {
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
+  if (escape == TS_MUSTACHE_ESCAPE_HTML && v->type == TS_VALUE_STRING) {
+    const char *s = v->u.s;
+    size_t n = v->len;
     if (scan_html((const unsigned char *)s, n) == n)
       return out_write(&r->o, s, n);
     return esc_html(&r->o, (const unsigned char *)s, n);
   }
-  if (json_is_integer(v)) {
+  if (v->type == TS_VALUE_INTEGER) {
     char num[24];
-    size_t n = format_int((long long)json_integer_value(v), num);
+    size_t n = format_int((long long)v->u.i, num);
     return out_write(&r->o, num, n);
   }
   return write_other(r, v, escape);
@@ -3235,11 +3258,11 @@ static enum ts_result dynamic_target(struct render *r,
                                      const char **name, size_t *name_len)
 {
   *target = NULL;
-  const json_t *v = lookup(r, tpl, n);
-  if (!json_is_string(v) || !json_string_length(v))
+  const struct ts_value *v = lookup(r, tpl, n);
+  if (!v || v->type != TS_VALUE_STRING || !v->len)
     return TS_OK;
-  *name = json_string_value(v);
-  *name_len = json_string_length(v);
+  *name = v->u.s;
+  *name_len = v->len;
   struct ts_mustache *t = NULL;
   if (partial_name_ok(*name, *name_len)) {
     struct txn txn = {0};
@@ -3319,8 +3342,8 @@ static bool find_argument(struct render *r, const struct ts_mustache *tpl,
 struct cached_section {
   const struct ts_mustache *tpl;
   uint32_t node;
-  const json_t *value; /* the section's value: frozen */
-  bool ready;          /* else a record of failed attempts */
+  const void *value; /* the section's value (its container): frozen */
+  bool ready;        /* else a record of failed attempts */
   unsigned failures;
   char *out;
   size_t len;
@@ -3332,8 +3355,8 @@ struct cached_section {
 static void deps_free(struct section_dep *deps, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (deps[i].owned)
-      json_decref(deps[i].value);
+    if (deps[i].found && deps[i].value.type == TS_VALUE_STRING)
+      free((char *)deps[i].value.u.s);
 }
 
 static void sections_free(struct ts_mustache_env *env)
@@ -3348,12 +3371,13 @@ static void sections_free(struct ts_mustache_env *env)
 }
 
 /* The same value, as far as output goes: scalars by value, containers
- * (frozen, so unchanging) by address. */
-static bool same_value(const json_t *recorded, const json_t *now)
+ * (frozen, so unchanging) by identity. */
+static bool same_value(const struct section_dep *recorded,
+                       const struct ts_value *now)
 {
-  if (!recorded || !now || json_typeof(recorded) <= JSON_ARRAY)
-    return recorded == now;
-  return json_equal(recorded, now);
+  if (!recorded->found || !now)
+    return !recorded->found && !now;
+  return ts_value_equal(&recorded->value, now);
 }
 
 /* Writes the recorded output of section node `pc` of `tpl` (value `v`)
@@ -3362,14 +3386,16 @@ static bool same_value(const json_t *recorded, const json_t *now)
  * recording when that may still pay. The caller has checked that `v` is
  * frozen and that nothing is being recorded. */
 static bool replay_section(struct render *r, const struct ts_mustache *tpl,
-                           uint32_t pc, const json_t *v, enum ts_result *res)
+                           uint32_t pc, const struct ts_value *v,
+                           enum ts_result *res)
 {
+  const void *id = container(v);
   struct ts_mustache_env *env = r->env;
   unsigned variants = 0, failures = 0;
   size_t used = r->o.flushed + (size_t)(r->o.p - r->o.buf);
   for (size_t i = 0; i < env->nsections; i++) {
     const struct cached_section *c = &env->sections[i];
-    if (c->tpl != tpl || c->node != pc || c->value != v)
+    if (c->tpl != tpl || c->node != pc || c->value != id)
       continue;
     variants++;
     if (!c->ready) {
@@ -3381,7 +3407,7 @@ static bool replay_section(struct render *r, const struct ts_mustache *tpl,
       return false;
     size_t d = 0;
     while (d < c->ndeps &&
-           same_value(c->deps[d].value,
+           same_value(&c->deps[d],
                       lookup(r, tpl, &tpl->nodes[c->deps[d].node])))
       d++;
     if (d < c->ndeps)
@@ -3395,7 +3421,7 @@ static bool replay_section(struct render *r, const struct ts_mustache *tpl,
     struct recording *rec = &r->rec;
     rec->tpl = tpl;
     rec->node = pc;
-    rec->value = v;
+    rec->value = id;
     rec->base = r->nctx;
     rec->frame = r->nframes;
     rec->out_start = (size_t)(r->o.p - r->o.buf);
@@ -3410,32 +3436,39 @@ static bool replay_section(struct render *r, const struct ts_mustache *tpl,
 /* While recording: notes what name node `n` (at `pc`) found, `v`, when
  * it was found below the section, where data may change. */
 static void record_lookup(struct render *r, const struct ts_mustache *tpl,
-                          uint32_t pc, const struct node *n, const json_t *v)
+                          uint32_t pc, const struct node *n,
+                          const struct ts_value *v)
 {
   struct recording *rec = &r->rec;
   if (!rec->ok || n->nparts == 0) /* "." is the top, above the section */
     return;
   const struct name_part *part = &tpl->parts[n->parts];
   for (size_t i = r->nctx; i-- > rec->base;)
-    if (json_is_object(r->s->ctx[i]) &&
+    if (r->s->ctx[i]->type == TS_VALUE_OBJECT &&
         object_get(r, r->s->ctx[i], tpl->arena, part))
       return; /* in frozen data, or in a value a dependency gave */
   for (size_t i = 0; i < rec->ndeps; i++)
     if (rec->deps[i].node == pc)
       return; /* below the section, the same every time */
-  bool container = v && json_typeof(v) <= JSON_ARRAY;
-  if ((container && !is_frozen(r, v)) || rec->ndeps == MAX_SECTION_DEPS ||
+  bool is_box = v && is_container(v);
+  if ((is_box && !is_frozen(r, v)) || rec->ndeps == MAX_SECTION_DEPS ||
       !grow(&rec->deps, &rec->capdeps, rec->ndeps + 1, sizeof *rec->deps)) {
     rec->ok = false;
     return;
   }
-  json_t *copy = NULL;
-  if (v && !container && !(copy = json_copy((json_t *)v))) {
-    rec->ok = false;
-    return;
+  /* A scalar is kept as a copy: the page it came from goes before the
+   * next render compares it. */
+  struct section_dep d = {pc, v != NULL, v ? *v : ts_value_null()};
+  if (v && v->type == TS_VALUE_STRING) {
+    char *copy = malloc(v->len ? v->len : 1);
+    if (!copy) {
+      rec->ok = false;
+      return;
+    }
+    memcpy(copy, v->u.s, v->len);
+    d.value.u.s = copy;
   }
-  rec->deps[rec->ndeps++] =
-      (struct section_dep){pc, copy != NULL, container ? (json_t *)v : copy};
+  rec->deps[rec->ndeps++] = d;
 }
 
 /* The recorded section's frame is being popped: keeps its output if
@@ -3507,7 +3540,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         break;
       struct frame *f = &r->s->frames[r->nframes - 1];
       if (f->kind == F_LOOP && ++f->idx < f->n) {
-        const json_t *e = json_array_get(f->array, f->idx);
+        const struct ts_value *e = &f->array->u.a->v[f->idx];
         r->s->ctx[r->nctx - 1] = e;
         if (f->frozen)
           mark_frozen(r, true, e);
@@ -3568,7 +3601,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
     }
     /* One place resolves the names of all three kinds that have one, so
      * that the lookup is inlined once. */
-    const json_t *v = NULL;
+    const struct ts_value *v = NULL;
     if (n->kind == N_VAR || n->kind == N_SECTION || n->kind == N_INVERTED) {
       v = lookup(r, tpl, n);
       if (r->rec.tpl)
@@ -3586,7 +3619,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         pc = n->end;
         break;
       }
-      if (r->nfrozen && !r->rec.tpl && json_typeof(v) <= JSON_ARRAY &&
+      if (r->nfrozen && !r->rec.tpl && is_container(v) &&
           r->ind_len == r->ind_base && is_frozen(r, v) &&
           replay_section(r, tpl, pc, v, &res)) {
         pc = n->end;
@@ -3601,14 +3634,14 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
       struct frame *f = &r->s->frames[r->nframes++];
       f->ret_pc = n->end;
       f->ret_end = end;
-      if (json_is_array(v)) {
+      if (v->type == TS_VALUE_ARRAY) {
         f->kind = F_LOOP;
         f->array = v;
         f->idx = 0;
-        f->n = json_array_size(v);
+        f->n = v->u.a->len;
         f->body = pc + 1;
         f->frozen = r->nfrozen && is_frozen(r, v);
-        r->s->ctx[r->nctx++] = json_array_get(v, 0);
+        r->s->ctx[r->nctx++] = &v->u.a->v[0];
         if (f->frozen)
           mark_frozen(r, true, r->s->ctx[r->nctx - 1]);
       } else {
@@ -3712,11 +3745,15 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
   return res;
 }
 
-enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
-                                  const json_t *data,
-                                  struct ts_mustache_sink sink,
-                                  struct ts_error *err)
+enum ts_result ts_mustache_render_value(const struct ts_mustache *tpl,
+                                        const struct ts_value *data,
+                                        struct ts_mustache_sink sink,
+                                        struct ts_error *err)
 {
+  /* No data is null data: the stack's entries are never NULL. */
+  static const struct ts_value null_value = {.type = TS_VALUE_NULL};
+  if (!data)
+    data = &null_value;
   struct ts_mustache_env *env = tpl->env;
   struct scratch *s = env->scratch;
   env->scratch = NULL; /* a render from inside a sink gets its own */
@@ -3759,6 +3796,33 @@ enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
     scratch_free(s);
   else
     env->scratch = s;
+  return res;
+}
+
+enum ts_result ts_mustache_render_value_to_buf(const struct ts_mustache *tpl,
+                                               const struct ts_value *data,
+                                               struct ts_buf *out,
+                                               struct ts_error *err)
+{
+  return ts_mustache_render_value(tpl, data, ts_mustache_sink_buf(out), err);
+}
+
+enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
+                                  const json_t *data,
+                                  struct ts_mustache_sink sink,
+                                  struct ts_error *err)
+{
+  /* Strings and keys are borrowed from `data`: only the containers are
+   * built, in an arena that goes after the render. */
+  struct ts_arena arena;
+  ts_arena_init(&arena, 0);
+  struct ts_value_builder b = {.arena = &arena};
+  struct ts_value v = ts_value_from_json(&b, data);
+  enum ts_result res =
+      b.failed ? ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory",
+                              tpl->name)
+               : ts_mustache_render_value(tpl, &v, sink, err);
+  ts_arena_cleanup(&arena);
   return res;
 }
 

@@ -35,6 +35,7 @@
 
 #include "util/buf.h"
 #include "util/error.h"
+#include "value.h"
 
 /* How `{{name}}` is escaped; decided by the template's file name (see
  * ts_mustache_escape_for_name). `{{{name}}}` and `{{&name}}` never escape. */
@@ -98,17 +99,19 @@ ts_mustache_env_new(const struct ts_mustache_options *opts);
 void ts_mustache_env_free(struct ts_mustache_env *env);
 
 /* Declares that `value` (an object or array; anything else is ignored)
- * and everything in it will not change while the environment exists.
- * The environment keeps a reference to it until ts_mustache_env_free,
- * and renders may remember what they found in it from one render to the
+ * and everything in it will not change while the environment exists:
+ * the caller keeps it alive and unchanged until ts_mustache_env_free.
+ * Renders may then remember what they found in it from one render to the
  * next: data that every render shares, such as a site's navigation, is
  * then looked up once rather than once per page, and a section over it
  * is rendered once and its output reused while the names its body reads
  * outside frozen data keep their values (docs/mustache.md). Changing a
- * frozen value afterwards makes later renders print stale data.
- * TS_ERR_NOMEM when out of memory. */
+ * frozen value afterwards makes later renders print stale data. Frozen
+ * data counts when it is reached through ts_mustache_render_value (the
+ * JSON forms convert their data afresh each time). TS_ERR_NOMEM when out
+ * of memory. */
 enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
-                                      json_t *value);
+                                      struct ts_value value);
 
 /* A copy of `env` and of every template compiled in it, for another
  * thread: copying is much cheaper than compiling again (no files to
@@ -164,18 +167,32 @@ struct ts_mustache_sink ts_mustache_sink_buf(struct ts_buf *buf);
 struct ts_mustache_sink ts_mustache_sink_fd(int fd);
 struct ts_mustache_sink ts_mustache_sink_file(FILE *stream);
 
-/* Renders `tpl` with `data` (borrowed, not modified; any JSON value) as the
- * root of the context stack. `data` must not change until the render
- * returns, not even from the sink: lookups in it are remembered for the
- * length of the render. Output already written to the sink stays
- * there when rendering fails part way (output cap, partial depth, a sink
- * error, a dynamic partial that does not compile). */
+/* Renders `tpl` with `data` (borrowed, not modified; any value, NULL for
+ * none) as the root of the context stack. `data` must not change until
+ * the render returns, not even from the sink: lookups in it are
+ * remembered for the length of the render. Output already written to
+ * the sink stays there when rendering fails part way (output cap,
+ * partial depth, a sink error, a dynamic partial that does not
+ * compile). */
+enum ts_result ts_mustache_render_value(const struct ts_mustache *tpl,
+                                        const struct ts_value *data,
+                                        struct ts_mustache_sink sink,
+                                        struct ts_error *err);
+
+/* Renders and appends the output to `out` (which must be initialised). */
+enum ts_result ts_mustache_render_value_to_buf(const struct ts_mustache *tpl,
+                                               const struct ts_value *data,
+                                               struct ts_buf *out,
+                                               struct ts_error *err);
+
+/* The same with JSON data (NULL: null), converted for the render: for
+ * callers that have JSON at hand (the `mustache` command, the spec
+ * tests). */
 enum ts_result ts_mustache_render(const struct ts_mustache *tpl,
                                   const json_t *data,
                                   struct ts_mustache_sink sink,
                                   struct ts_error *err);
 
-/* Renders and appends the output to `out` (which must be initialised). */
 enum ts_result ts_mustache_render_to_buf(const struct ts_mustache *tpl,
                                          const json_t *data, struct ts_buf *out,
                                          struct ts_error *err);

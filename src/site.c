@@ -15,14 +15,15 @@
 #include "mustache.h"
 #include "snapshot.h"
 #include "theme.h"
+#include "util/arena.h"
 #include "util/buf.h"
 #include "util/cat.h"
 #include "util/clock.h"
 #include "util/fs.h"
-#include "util/json_arena.h"
 #include "util/json_text.h"
 #include "util/regions.h"
 #include "util/thread.h"
+#include "value.h"
 #include "version.h"
 
 #define INDEX_VIDEOS 24
@@ -59,6 +60,12 @@ static const char *const page_kinds[T_COUNT] = {
   "feed", "sitemap", "robots",
 };
 
+/* The flag each kind of page sets ("is_" and its page_kinds name). */
+static const char *const page_flags[T_COUNT] = {
+  "is_index", "is_region", "is_video", "is_story", "is_news", "is_status",
+  "is_archive", "is_404", "is_feed", "is_sitemap", "is_robots",
+};
+
 /* One list's items in rank order, built once: pages look lists up instead
  * of scanning every item (800 region pages x 30,000 items would be
  * 24 million comparisons). */
@@ -86,10 +93,9 @@ struct renderer {
   const struct ts_mustache *tpl[T_COUNT];
   struct ts_buf page; /* the page being rendered */
   struct ts_buf svg;  /* a sparkline being drawn */
-  /* Where one page's context is built (NULL: from malloc); see
-   * page_begin. */
-  struct ts_json_arena *arena;
-  bool in_arena; /* the page being built is in `arena` */
+  /* Where one page's context is built, and its builder; see page_begin. */
+  struct ts_arena arena;
+  struct ts_value_builder b;
   size_t pages, skipped;
 };
 
@@ -113,8 +119,13 @@ struct site {
   const struct ts_site_options *opts;
   struct renderer main;      /* the calling thread's */
   struct ts_publish *pub;
-  json_t *site_obj, *run_obj, *nav_obj;
-  json_t *regions;           /* every YouTube region, for the index */
+  /* The values every page shares, built once by this thread before any
+   * worker starts, in `arena` (which lives until ts_site_build returns);
+   * then only read, by every thread. */
+  struct ts_arena arena;
+  struct ts_value site_obj, run_obj, nav_obj;
+  struct ts_value regions;   /* every YouTube region, for the index */
+  bool has_stale, has_news;  /* run.has_stale, nav.has_news */
   json_t *keys;              /* key -> item index, for links and lookups */
   struct list_index index;   /* this run's lists */
   /* Region and item pages are claimed from these counters by whichever
@@ -124,13 +135,6 @@ struct site {
   size_t nregion_lists;
   atomic_size_t next_region, next_item;
   atomic_bool stop;
-  /* site, run, nav and the region list, pinned while pages are built
-   * (ts_json_pin). */
-  struct {
-    json_t *value;
-    size_t count;
-  } pins[4];
-  size_t npins;
   bool dump_found;
   struct ts_site_stats *stats;
 };
@@ -149,39 +153,23 @@ bool ts_site_key_ok(const char *key)
   return true;
 }
 
-/* Strings reaching a context are valid UTF-8 already (normalized, or
- * checked by the snapshot reader), and keys are our own literals: the
- * _nocheck forms skip jansson's second validation. */
-/* Sets o[key] = v (consumed). Inlined, with the length of a literal
- * key known where it is called: jansson's own form measures each key. */
+/* Sets o[key] = v (consumed) in the JSON maps (list ids, item keys,
+ * assets). Keys are valid UTF-8 already (normalized, or checked by the
+ * snapshot reader): the _nocheck form skips jansson's second validation. */
 static inline void put(json_t *o, const char *key, json_t *v)
 {
   json_object_setn_new_nocheck(o, key, strlen(key), v);
 }
 
-static void set_str(json_t *o, const char *key, const char *value)
-{
-  if (value)
-    put(o, key, json_string_nocheck(value));
-}
-
-static void set_int(json_t *o, const char *key, int64_t v)
-{
-  put(o, key, json_integer(v));
-}
-
-static void set_bool(json_t *o, const char *key, bool v)
-{
-  put(o, key, json_boolean(v));
-}
-
-static void set_time(json_t *o, const char *key, int64_t t)
+/* Adds member `key`: time `t` as text (copied), unless unknown. */
+static void set_time(struct ts_value_builder *b, struct ts_value o,
+                     const char *key, int64_t t)
 {
   char buf[21];
   if (t == TS_TIME_UNKNOWN)
     return;
   ts_time_format(t, buf);
-  put(o, key, json_stringn_nocheck(buf, strlen(buf)));
+  ts_value_add_copy(b, o, key, buf);
 }
 
 static const char *type_label(const char *type)
@@ -273,77 +261,108 @@ static void region_page_url(const char *code, char *out, size_t size)
   ts_cat_str(&c, ".html");
 }
 
-static json_t *region_entry(const struct site *s, const struct ts_status *st,
-                            const char *current)
+static struct ts_value region_entry(struct ts_value_builder *b,
+                                    const struct ts_status *st,
+                                    const char *current)
 {
-  (void)s;
   char flag[9], url[64];
   ts_region_flag(st->region, flag);
   region_page_url(st->region, url, sizeof url);
-  return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "code", st->region,
-                   "name", region_name(st->region), "flag", flag, "url", url,
-                   "current", current && !strcmp(current, st->region),
-                   "stale", st->state == TS_STATUS_STALE);
+  struct ts_value r = ts_value_object(b, 8);
+  ts_value_add_str(b, r, "code", st->region);
+  ts_value_add_str(b, r, "name", region_name(st->region));
+  ts_value_add_copy(b, r, "flag", flag);
+  ts_value_add_copy(b, r, "url", url);
+  ts_value_add(b, r, "current",
+               ts_value_bool(current && !strcmp(current, st->region)));
+  ts_value_add(b, r, "stale", ts_value_bool(st->state == TS_STATUS_STALE));
+  return r;
 }
 
-static void build_common(struct site *s)
+/* site, run, nav and the region list, in the site's arena. */
+static enum ts_result build_common(struct site *s, struct ts_error *err)
 {
   const struct ts_config *cfg = s->in->config;
-  s->site_obj = json_pack("{s:s, s:s, s:s, s:s}", "title", cfg->site.title,
-                          "description", cfg->site.description, "base_url",
-                          cfg->site.base_url, "language", cfg->site.language);
+  struct ts_value_builder bs = {.arena = &s->arena}, *b = &bs;
+  s->site_obj = ts_value_object(b, 4);
+  ts_value_add_str(b, s->site_obj, "title", cfg->site.title);
+  ts_value_add_str(b, s->site_obj, "description", cfg->site.description);
+  ts_value_add_str(b, s->site_obj, "base_url", cfg->site.base_url);
+  ts_value_add_str(b, s->site_obj, "language", cfg->site.language);
   char when[64];
-  s->run_obj = json_object();
-  set_time(s->run_obj, "generated_at", s->in->now);
-  set_str(s->run_obj, "generated_display",
-          ts_display_datetime(s->in->now, when, sizeof when));
-  json_t *stale = json_array(), *failed = json_array();
+  s->run_obj = ts_value_object(b, 6);
+  set_time(b, s->run_obj, "generated_at", s->in->now);
+  ts_value_add_copy(b, s->run_obj, "generated_display",
+                    ts_display_datetime(s->in->now, when, sizeof when));
+  struct ts_value stale = ts_value_array(b, 4), failed = ts_value_array(b, 4);
   for (size_t i = 0; i < s->in->nstatuses; i++) {
     const struct ts_status *st = &s->in->statuses[i];
     char label[160];
     list_label(s, st->source, st->region, label, sizeof label);
     if (st->state == TS_STATUS_STALE) {
-      json_t *e = json_pack("{s:s}", "label", label);
-      set_time(e, "since", st->stale_since);
-      set_str(e, "since_display",
-              ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
-      json_array_append_new(stale, e);
+      struct ts_value e = ts_value_object(b, 3);
+      ts_value_add_copy(b, e, "label", label);
+      set_time(b, e, "since", st->stale_since);
+      ts_value_add_copy(
+          b, e, "since_display",
+          ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
+      ts_value_push(b, stale, e);
     } else if (st->state == TS_STATUS_FAILED) {
-      json_t *e = json_pack("{s:s}", "label", label);
-      set_str(e, "reason", st->reason ? st->reason : "unknown error");
-      json_array_append_new(failed, e);
+      struct ts_value e = ts_value_object(b, 2);
+      ts_value_add_copy(b, e, "label", label);
+      ts_value_add_str(b, e, "reason",
+                       st->reason ? st->reason : "unknown error");
+      ts_value_push(b, failed, e);
     }
   }
-  put(s->run_obj, "has_stale", json_boolean(json_array_size(stale) > 0));
-  put(s->run_obj, "stale_lists", stale);
-  put(s->run_obj, "has_failed", json_boolean(json_array_size(failed) > 0));
-  put(s->run_obj, "failed_lists", failed);
+  s->has_stale = ts_value_size(stale) > 0;
+  ts_value_add(b, s->run_obj, "has_stale", ts_value_bool(s->has_stale));
+  ts_value_add(b, s->run_obj, "stale_lists", stale);
+  ts_value_add(b, s->run_obj, "has_failed",
+               ts_value_bool(ts_value_size(failed) > 0));
+  ts_value_add(b, s->run_obj, "failed_lists", failed);
 
-  s->regions = json_array();
-  json_t *nav_regions = json_array();
+  s->regions = ts_value_array(b, s->in->nstatuses);
+  struct ts_value nav_regions = ts_value_array(b, NAV_REGIONS);
   for (size_t i = 0; i < s->in->nstatuses; i++) {
     if (!is_youtube_list(s, &s->in->statuses[i]))
       continue;
-    json_t *r = region_entry(s, &s->in->statuses[i], NULL);
-    put(r, "count", json_integer((json_int_t)s->index.lists[i].videos));
-    if (json_array_size(nav_regions) < NAV_REGIONS)
-      json_array_append(nav_regions, r);
-    json_array_append_new(s->regions, r);
+    struct ts_value r = region_entry(b, &s->in->statuses[i], NULL);
+    ts_value_add(b, r, "count",
+                 ts_value_int((int64_t)s->index.lists[i].videos));
+    if (ts_value_size(nav_regions) < NAV_REGIONS)
+      ts_value_push(b, nav_regions, r);
+    ts_value_push(b, s->regions, r);
   }
-  bool has_news = false;
-  for (size_t i = 0; i < s->in->nitems && !has_news; i++)
-    has_news = s->in->items[i].kind == TS_ITEM_STORY;
-  size_t nregions = json_array_size(s->regions);
-  s->nav_obj = json_pack("{s:o, s:b, s:b, s:i}", "regions", nav_regions,
-                         "has_news", has_news, "more_regions",
-                         nregions > NAV_REGIONS, "region_count",
-                         (int)nregions);
+  s->has_news = false;
+  for (size_t i = 0; i < s->in->nitems && !s->has_news; i++)
+    s->has_news = s->in->items[i].kind == TS_ITEM_STORY;
+  size_t nregions = ts_value_size(s->regions);
+  s->nav_obj = ts_value_object(b, 4);
+  ts_value_add(b, s->nav_obj, "regions", nav_regions);
+  ts_value_add(b, s->nav_obj, "has_news", ts_value_bool(s->has_news));
+  ts_value_add(b, s->nav_obj, "more_regions",
+               ts_value_bool(nregions > NAV_REGIONS));
+  ts_value_add(b, s->nav_obj, "region_count", ts_value_int((int)nregions));
+  if (b->failed)
+    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
+  return TS_OK;
 }
 
-/* The context root of a page: site, page, run, nav, generator. */
-static json_t *page_context(struct site *s, enum page_template t,
-                            const char *path, const char *title,
-                            const char *description, bool stale)
+/* Member "page" of a page's context (null when out of memory). */
+static struct ts_value page_of(struct ts_value ctx)
+{
+  const struct ts_value *page = ts_value_get(ctx, "page");
+  return page ? *page : ts_value_null();
+}
+
+/* The context root of a page: site, page, run, nav, generator. The
+ * title, description and path are copied (some are in the caller's
+ * buffers). */
+static struct ts_value page_context(struct site *s, struct ts_value_builder *b,
+                                    enum page_template t, const char *path,
+                                    const char *title,
+                                    const char *description, bool stale)
 {
   int depth = 0;
   for (const char *c = path; *c; c++)
@@ -356,30 +375,27 @@ static json_t *page_context(struct site *s, enum page_template t,
   struct ts_cat uc = ts_cat_start(url, sizeof url);
   ts_cat_str(&uc, s->in->config->site.base_url);
   ts_cat_str(&uc, strcmp(path, "index.html") ? path : "");
-  /* Built with direct calls, not json_pack: this runs once per page. */
-  json_t *page = json_object();
-  set_str(page, "kind", page_kinds[t]);
-  set_str(page, "title", title);
-  set_str(page, "description",
-          description ? description : s->in->config->site.description);
-  set_str(page, "path", path);
-  set_str(page, "url", url);
-  set_str(page, "root", root);
-  set_str(page, "og_type", t == T_VIDEO   ? "video.other"
-                           : t == T_STORY ? "article"
-                                          : "website");
-  set_bool(page, "stale", stale);
-  char flag[16];
-  struct ts_cat fc = ts_cat_start(flag, sizeof flag);
-  ts_cat_str(&fc, "is_");
-  ts_cat_str(&fc, page_kinds[t]);
-  set_bool(page, flag, true);
-  json_t *ctx = json_object();
-  json_object_set_nocheck(ctx, "site", s->site_obj);
-  put(ctx, "page", page);
-  json_object_set_nocheck(ctx, "run", s->run_obj);
-  json_object_set_nocheck(ctx, "nav", s->nav_obj);
-  set_str(ctx, "generator", "trendsite " TS_VERSION);
+  struct ts_value page = ts_value_object(b, 10);
+  ts_value_add_str(b, page, "kind", page_kinds[t]);
+  ts_value_add_copy(b, page, "title", title);
+  if (description)
+    ts_value_add_copy(b, page, "description", description);
+  else
+    ts_value_add_str(b, page, "description", s->in->config->site.description);
+  ts_value_add_copy(b, page, "path", path);
+  ts_value_add_copy(b, page, "url", url);
+  ts_value_add_copy(b, page, "root", root);
+  ts_value_add_str(b, page, "og_type", t == T_VIDEO   ? "video.other"
+                                       : t == T_STORY ? "article"
+                                                      : "website");
+  ts_value_add(b, page, "stale", ts_value_bool(stale));
+  ts_value_add(b, page, page_flags[t], ts_value_bool(true));
+  struct ts_value ctx = ts_value_object(b, 16);
+  ts_value_add(b, ctx, "site", s->site_obj);
+  ts_value_add(b, ctx, "page", page);
+  ts_value_add(b, ctx, "run", s->run_obj);
+  ts_value_add(b, ctx, "nav", s->nav_obj);
+  ts_value_add_str(b, ctx, "generator", "trendsite " TS_VERSION);
   return ctx;
 }
 
@@ -392,16 +408,17 @@ static const struct ts_history_note *history_of(const struct site *s,
   return s->in->history ? ts_history_note(s->in->history, i) : NULL;
 }
 
-static void set_count_display(json_t *card, const char *key,
+static void set_count_display(struct ts_value_builder *b,
+                              struct ts_value card, const char *key,
                               const char *display_key, int64_t n,
                               const char *one, const char *many)
 {
   if (n == TS_UNKNOWN)
     return;
   char buf[48];
-  put(card, key, json_integer(n));
-  set_str(card, display_key,
-          ts_display_count_unit(n, one, many, buf, sizeof buf));
+  ts_value_add(b, card, key, ts_value_int(n));
+  ts_value_add_copy(b, card, display_key,
+                    ts_display_count_unit(n, one, many, buf, sizeof buf));
 }
 
 /* The item's page ("videos/KEY.html"), relative to the site root; false
@@ -417,71 +434,79 @@ static bool item_page_url(const struct ts_item *it, char *out, size_t size)
   return true;
 }
 
-static json_t *build_card(const struct site *s, const struct ts_item *it)
+/* Item `it`'s card, built with `b`. The item's own strings are
+ * borrowed (the items outlive every page); text formatted here is
+ * copied. */
+static struct ts_value build_card(const struct site *s,
+                                  struct ts_value_builder *b,
+                                  const struct ts_item *it)
 {
-  json_t *c = json_object();
+  struct ts_value c = ts_value_object(b, 40);
   bool video = it->kind == TS_ITEM_VIDEO;
   char buf[256];
-  set_str(c, "key", it->key);
-  put(c, "is_video", json_boolean(video));
-  put(c, "is_story", json_boolean(!video));
+  ts_value_add_str(b, c, "key", it->key);
+  ts_value_add(b, c, "is_video", ts_value_bool(video));
+  ts_value_add(b, c, "is_story", ts_value_bool(!video));
   /* Only an item whose key is a safe file name gets a page (item_pages
    * skips the others), so only such an item links to one. */
   if (item_page_url(it, buf, sizeof buf))
-    set_str(c, "page_url", buf);
+    ts_value_add_copy(b, c, "page_url", buf);
   if (safe_link(it->url)) {
-    set_str(c, "link", it->url);
+    ts_value_add_str(b, c, "link", it->url);
     if (video && source_type(s, it->source) &&
         !strcmp(source_type(s, it->source), "youtube")) {
-      set_str(c, "link_label", "Watch on YouTube");
+      ts_value_add_str(b, c, "link_label", "Watch on YouTube");
     } else {
       char host[128], label[160];
       link_host(it->url, host, sizeof host);
       struct ts_cat lc = ts_cat_start(label, sizeof label);
       ts_cat_str(&lc, "Read on ");
       ts_cat_str(&lc, host);
-      set_str(c, "link_label", label);
+      ts_value_add_copy(b, c, "link_label", label);
     }
   }
   if (safe_link(it->discussion_url) &&
       (!it->url || strcmp(it->url, it->discussion_url)))
-    set_str(c, "discussion_url", it->discussion_url);
-  set_str(c, "title", it->title);
-  set_str(c, "author", it->author);
-  set_str(c, "summary", it->summary);
-  set_str(c, "category", it->category);
+    ts_value_add_str(b, c, "discussion_url", it->discussion_url);
+  ts_value_add_str(b, c, "title", it->title);
+  ts_value_add_str(b, c, "author", it->author);
+  ts_value_add_str(b, c, "summary", it->summary);
+  ts_value_add_str(b, c, "category", it->category);
   if (safe_link(it->thumbnail)) {
     /* Width and height always set, so the browser reserves the space. */
     int w = it->thumb_width > 0 ? it->thumb_width : 480;
     int h = it->thumb_height > 0 ? it->thumb_height : 270;
-    json_t *thumb = json_object();
-    set_str(thumb, "url", it->thumbnail);
-    set_int(thumb, "width", w);
-    set_int(thumb, "height", h);
-    put(c, "thumbnail", thumb);
+    struct ts_value thumb = ts_value_object(b, 3);
+    ts_value_add_str(b, thumb, "url", it->thumbnail);
+    ts_value_add(b, thumb, "width", ts_value_int(w));
+    ts_value_add(b, thumb, "height", ts_value_int(h));
+    ts_value_add(b, c, "thumbnail", thumb);
   }
-  set_count_display(c, "views", "views_display", it->views, "view", "views");
-  set_count_display(c, "likes", "likes_display", it->likes, "like", "likes");
-  set_count_display(c, "comments", "comments_display", it->comments,
+  set_count_display(b, c, "views", "views_display", it->views, "view",
+                    "views");
+  set_count_display(b, c, "likes", "likes_display", it->likes, "like",
+                    "likes");
+  set_count_display(b, c, "comments", "comments_display", it->comments,
                     "comment", "comments");
-  set_count_display(c, "score", "score_display", it->score, "point",
+  set_count_display(b, c, "score", "score_display", it->score, "point",
                     "points");
   bool live = it->live && !strcmp(it->live, "live");
   bool upcoming = it->live && !strcmp(it->live, "upcoming");
-  put(c, "is_live", json_boolean(live));
-  put(c, "is_upcoming", json_boolean(upcoming));
+  ts_value_add(b, c, "is_live", ts_value_bool(live));
+  ts_value_add(b, c, "is_upcoming", ts_value_bool(upcoming));
   if (it->duration_s > 0 && !live && !upcoming)
-    set_str(c, "duration_display",
-            ts_display_duration(it->duration_s, buf, sizeof buf));
+    ts_value_add_copy(b, c, "duration_display",
+                      ts_display_duration(it->duration_s, buf, sizeof buf));
   if (it->published != TS_TIME_UNKNOWN) {
-    set_time(c, "published_at", it->published);
-    set_str(c, "published_display",
-            ts_display_ago(it->published, s->in->now, buf, sizeof buf));
-    set_str(c, "published_date", ts_display_date(it->published, buf,
-                                                 sizeof buf));
+    set_time(b, c, "published_at", it->published);
+    ts_value_add_copy(b, c, "published_display",
+                      ts_display_ago(it->published, s->in->now, buf,
+                                     sizeof buf));
+    ts_value_add_copy(b, c, "published_date",
+                      ts_display_date(it->published, buf, sizeof buf));
   }
 
-  json_t *regions = json_array(), *sources = json_array();
+  struct ts_value sources = ts_value_array(b, 2);
   struct ts_buf codes;
   ts_buf_init(&codes, 4096);
   bool all_stale = it->npositions > 0;
@@ -512,66 +537,69 @@ static json_t *build_card(const struct site *s, const struct ts_item *it)
       chips[at] = p;
     }
     if (k == 0 || strcmp(it->positions[k - 1].source, p->source)) {
-      json_t *src = json_object();
-      set_str(src, "name", p->source);
-      set_str(src, "label", source_label(s, p->source));
-      set_int(src, "rank", p->rank);
-      json_array_append_new(sources, src);
+      struct ts_value src = ts_value_object(b, 3);
+      ts_value_add_str(b, src, "name", p->source);
+      ts_value_add_str(b, src, "label", source_label(s, p->source));
+      ts_value_add(b, src, "rank", ts_value_int(p->rank));
+      ts_value_push(b, sources, src);
     }
   }
+  struct ts_value regions = ts_value_array(b, nchips);
   for (size_t k = 0; k < nchips; k++) {
     const struct ts_item_position *p = chips[k];
     char flag[9], url[64];
     ts_region_flag(p->region, flag);
     region_page_url(p->region, url, sizeof url);
-    json_t *chip = json_object();
-    set_str(chip, "code", p->region);
-    set_str(chip, "name", region_name(p->region));
-    set_str(chip, "flag", flag);
-    set_int(chip, "rank", p->rank);
-    set_str(chip, "url", url);
-    json_array_append_new(regions, chip);
+    struct ts_value chip = ts_value_object(b, 5);
+    ts_value_add_str(b, chip, "code", p->region);
+    ts_value_add_str(b, chip, "name", region_name(p->region));
+    ts_value_add_copy(b, chip, "flag", flag);
+    ts_value_add(b, chip, "rank", ts_value_int(p->rank));
+    ts_value_add_copy(b, chip, "url", url);
+    ts_value_push(b, regions, chip);
   }
-  put(c, "regions", regions);
-  set_str(c, "region_codes", ts_buf_cstr(&codes));
+  ts_value_add(b, c, "regions", regions);
+  ts_value_add_copy(b, c, "region_codes", ts_buf_cstr(&codes));
   ts_buf_cleanup(&codes);
-  put(c, "sources", sources);
-  put(c, "stale", json_boolean(all_stale));
+  ts_value_add(b, c, "sources", sources);
+  ts_value_add(b, c, "stale", ts_value_bool(all_stale));
 
   const struct ts_history_note *h =
       history_of(s, (size_t)(it - s->in->items));
   if (h) {
-    set_time(c, "first_seen_at", h->first_seen);
-    set_str(c, "first_seen_display",
-            ts_display_ago(h->first_seen, s->in->now, buf, sizeof buf));
-    put(c, "is_new", json_boolean(h->is_new));
-    set_int(c, "runs", h->runs);
+    set_time(b, c, "first_seen_at", h->first_seen);
+    ts_value_add_copy(b, c, "first_seen_display",
+                      ts_display_ago(h->first_seen, s->in->now, buf,
+                                     sizeof buf));
+    ts_value_add(b, c, "is_new", ts_value_bool(h->is_new));
+    ts_value_add(b, c, "runs", ts_value_int(h->runs));
     if (all_stale) {
       char ago[64];
       snprintf(buf, sizeof buf, "from %s",
                ts_display_ago(h->last_seen, s->in->now, ago, sizeof ago));
-      set_str(c, "stale_display", buf);
+      ts_value_add_copy(b, c, "stale_display", buf);
     }
   }
   return c;
 }
 
-/* Item `i`'s card. Built per use, not cached: cached as JSON trees, the
- * cards of a 30,000-item site took more memory than the 256 MB a render
- * may use, and copying one costs about as much as building it. New
- * reference. */
-static json_t *card_copy(const struct site *s, size_t i)
+/* Item `i`'s card, built with `b` (the builder of the renderer whose
+ * page shows it). Built per use, not cached: cached, the cards of a
+ * 30,000-item site took more memory than the 256 MB a render may use,
+ * and copying one costs about as much as building it. */
+static struct ts_value card_copy(const struct site *s,
+                                 struct ts_value_builder *b, size_t i)
 {
-  return build_card(s, &s->in->items[i]);
+  return build_card(s, b, &s->in->items[i]);
 }
 
-/* The card of item `i` in one list: its rank there and the change. New
- * reference. */
-static json_t *list_card(struct site *s, size_t i, uint32_t rank,
-                         const char *source, const char *region)
+/* The card of item `i` in one list: its rank there and the change. */
+static struct ts_value list_card(struct site *s, struct ts_value_builder *b,
+                                 size_t i, uint32_t rank, const char *source,
+                                 const char *region)
 {
-  json_t *c = card_copy(s, i);
-  set_int(c, "rank", rank);
+  struct ts_value c = card_copy(s, b, i);
+  ts_value_add(b, c, "rank", ts_value_int(rank));
   /* The change in this list: the item's position in it. */
   const struct ts_history_note *h = history_of(s, i);
   const struct ts_item *it = &s->in->items[i];
@@ -594,14 +622,14 @@ static json_t *list_card(struct site *s, size_t i, uint32_t rank,
       snprintf(label, sizeof label, "down %ld", -by);
     else
       snprintf(label, sizeof label, "no change");
-    json_t *ch = json_object();
-    set_bool(ch, "new", is_new);
-    set_bool(ch, "up", !is_new && by > 0);
-    set_bool(ch, "down", !is_new && by < 0);
-    set_bool(ch, "same", !is_new && by == 0);
-    set_int(ch, "by", by < 0 ? -by : by);
-    set_str(ch, "label", label);
-    put(c, "change", ch);
+    struct ts_value ch = ts_value_object(b, 6);
+    ts_value_add(b, ch, "new", ts_value_bool(is_new));
+    ts_value_add(b, ch, "up", ts_value_bool(!is_new && by > 0));
+    ts_value_add(b, ch, "down", ts_value_bool(!is_new && by < 0));
+    ts_value_add(b, ch, "same", ts_value_bool(!is_new && by == 0));
+    ts_value_add(b, ch, "by", ts_value_int(by < 0 ? -by : by));
+    ts_value_add_copy(b, ch, "label", label);
+    ts_value_add(b, c, "change", ch);
   }
   return c;
 }
@@ -616,41 +644,30 @@ static enum ts_result emit(struct site *s, const char *path,
   return ts_publish_file(s->pub, path, data, len, err);
 }
 
-/* Lets go of a rendered page's context. One built wholly in the arena
- * (nothing spilled to malloc) refers only to values in the arena and to
- * pinned ones, so it needs no release value by value: the next
- * page_begin empties the arena. Walking and releasing a context's values
- * one by one was a seventh of a small site's work. */
-static void release_context(struct renderer *rd, json_t *ctx)
-{
-  bool dropped = rd->in_arena && !ts_json_arena_spilled(rd->arena);
-  rd->in_arena = false;
-  if (!dropped)
-    json_decref(ctx);
-}
-
-/* Renders template `t` with `ctx` (consumed) to `path`, with the
- * renderer of the calling thread. */
+/* Renders template `t` with `ctx`, built with rd->b since page_begin,
+ * to `path`, with the renderer of the calling thread. */
 static enum ts_result render_with(struct site *s, struct renderer *rd,
                                   enum page_template t, const char *path,
-                                  json_t *ctx, struct ts_error *err)
+                                  struct ts_value ctx, struct ts_error *err)
 {
   enum ts_result r = TS_OK;
-  if (!ctx) {
+  if (rd->b.failed) {
     r = ts_error_set(err, TS_ERR_NOMEM, "%s: out of memory", path);
   } else if (s->opts->dump_context) {
     if (!strcmp(s->opts->dump_context, path)) {
       s->dump_found = true;
-      char *text = json_dumps(ctx, JSON_INDENT(2) | JSON_SORT_KEYS);
+      json_t *j = ts_value_to_json(&ctx);
+      char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
       if (text) {
         fputs(text, stdout);
         fputc('\n', stdout);
       }
       free(text);
+      json_decref(j);
     }
   } else {
     ts_buf_reset(&rd->page);
-    r = ts_mustache_render_to_buf(rd->tpl[t], ctx, &rd->page, err);
+    r = ts_mustache_render_value_to_buf(rd->tpl[t], &ctx, &rd->page, err);
     if (r != TS_OK)
       ts_error_prefix(err, "rendering %s", path);
     else
@@ -658,125 +675,147 @@ static enum ts_result render_with(struct site *s, struct renderer *rd,
                err);
     rd->pages++;
   }
-  release_context(rd, ctx);
   return r;
 }
 
-/* A page's context is built in the renderer's JSON arena
- * and is gone once render_with has rendered it: building and freeing
- * millions of small values then costs no malloc and free. Rendering
- * itself allocates from the heap (the template engine keeps some values
- * from one page to the next). */
-static void page_begin(struct renderer *rd)
+/* Starts a page: its context is built with the builder this returns, in
+ * the renderer's arena, and is gone at the renderer's next page_begin.
+ * Building and dropping millions of small values then costs no malloc
+ * and free (the arena keeps its memory from one page to the next).
+ * Rendering itself allocates from the heap (the template engine keeps
+ * some values from one page to the next). */
+static struct ts_value_builder *page_begin(struct renderer *rd)
 {
-  if (rd->arena)
-    ts_json_arena_begin(rd->arena);
-  rd->in_arena = rd->arena != NULL;
-}
-
-static void page_built(void)
-{
-  ts_json_arena_pause();
+  ts_arena_reset(&rd->arena);
+  rd->b = (struct ts_value_builder){.arena = &rd->arena};
+  return &rd->b;
 }
 
 /* Renders a page whose context this thread built after page_begin on
  * the main renderer (the pages other than region and item pages). */
 static enum ts_result render(struct site *s, enum page_template t,
-                             const char *path, json_t *ctx,
+                             const char *path, struct ts_value ctx,
                              struct ts_error *err)
 {
-  page_built();
   return render_with(s, &s->main, t, path, ctx, err);
 }
 
 /* ---- the pages --------------------------------------------------------- */
 
+/* Counts by name (categories, sources), in the order names were first
+ * seen. The names are the items' own strings: they outlive the page. */
+struct tally_entry {
+  const char *name;
+  int64_t count;
+};
+
+struct tally {
+  struct tally_entry *v;
+  size_t n, cap;
+  json_t *at; /* name -> index in v */
+};
+
+/* Counts one more of `name`; false when out of memory. */
+static bool tally_add(struct tally *t, const char *name)
+{
+  if (!t->at && !(t->at = json_object()))
+    return false;
+  json_t *at = json_object_get(t->at, name);
+  if (at) {
+    t->v[json_integer_value(at)].count++;
+    return true;
+  }
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    struct tally_entry *v = realloc(t->v, cap * sizeof *v);
+    if (!v)
+      return false;
+    t->v = v;
+    t->cap = cap;
+  }
+  at = json_integer((json_int_t)t->n);
+  if (!at || json_object_set_new_nocheck(t->at, name, at))
+    return false;
+  t->v[t->n++] = (struct tally_entry){name, 1};
+  return true;
+}
+
+static void tally_free(struct tally *t)
+{
+  free(t->v);
+  json_decref(t->at);
+}
+
 /* Most videos first, then by name, so the filter lists the big ones on top
  * and the order does not depend on the order items arrived in. */
 static int compare_categories(const void *a, const void *b)
 {
-  const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-  json_int_t cx = json_integer_value(json_object_get(x, "count"));
-  json_int_t cy = json_integer_value(json_object_get(y, "count"));
-  if (cx != cy)
-    return cx > cy ? -1 : 1;
-  return strcmp(json_string_value(json_object_get(x, "name")),
-                json_string_value(json_object_get(y, "name")));
-}
-
-static void sort_categories(json_t *cats)
-{
-  size_t n = json_array_size(cats);
-  json_t **order = malloc((n ? n : 1) * sizeof *order);
-  if (!order)
-    return; /* unsorted is still correct */
-  for (size_t i = 0; i < n; i++)
-    order[i] = json_incref(json_array_get(cats, i));
-  qsort(order, n, sizeof *order, compare_categories);
-  json_array_clear(cats);
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(cats, order[i]);
-  free(order);
+  const struct tally_entry *x = a, *y = b;
+  if (x->count != y->count)
+    return x->count > y->count ? -1 : 1;
+  return strcmp(x->name, y->name);
 }
 
 static enum ts_result index_page(struct site *s, struct ts_error *err)
 {
-  page_begin(&s->main);
-  json_t *ctx =
-      page_context(s, T_INDEX, "index.html", s->in->config->site.title, NULL,
-                   json_is_true(json_object_get(s->run_obj, "has_stale")));
-  json_t *videos = json_array(), *stories = json_array();
-  json_t *categories = json_object();
+  struct ts_value_builder *b = page_begin(&s->main);
+  struct ts_value ctx =
+      page_context(s, b, T_INDEX, "index.html", s->in->config->site.title, NULL,
+                   s->has_stale);
+  struct ts_value videos = ts_value_array(b, INDEX_VIDEOS);
+  struct ts_value stories = ts_value_array(b, INDEX_STORIES);
+  struct tally categories = {0};
   for (size_t i = 0; i < s->in->nitems; i++) {
     const struct ts_item *it = &s->in->items[i];
-    json_t *list = it->kind == TS_ITEM_VIDEO ? videos : stories;
+    struct ts_value list = it->kind == TS_ITEM_VIDEO ? videos : stories;
     size_t cap = it->kind == TS_ITEM_VIDEO ? INDEX_VIDEOS : INDEX_STORIES;
-    if (json_array_size(list) < cap)
-      json_array_append_new(list, list_card(s, i,
-                                            (uint32_t)json_array_size(list) + 1,
-                                            "", ""));
-    if (it->kind == TS_ITEM_VIDEO && it->category) {
-      json_t *n = json_object_get(categories, it->category);
-      put(categories, it->category, json_integer(json_integer_value(n) + 1));
-    }
+    if (ts_value_size(list) < cap)
+      ts_value_push(
+          b, list,
+          list_card(s, b, i, (uint32_t)ts_value_size(list) + 1, "", ""));
+    if (it->kind == TS_ITEM_VIDEO && it->category &&
+        !tally_add(&categories, it->category))
+      b->failed = true;
   }
-  json_t *cats = json_array();
-  const char *name;
-  json_t *count;
-  json_object_foreach(categories, name, count)
-  {
-    json_array_append_new(cats, json_pack("{s:s, s:O}", "name", name, "count",
-                                          count));
+  if (categories.n) /* none: no array to sort */
+    qsort(categories.v, categories.n, sizeof *categories.v,
+          compare_categories);
+  struct ts_value cats = ts_value_array(b, categories.n);
+  for (size_t k = 0; k < categories.n; k++) {
+    struct ts_value cat = ts_value_object(b, 2);
+    ts_value_add_str(b, cat, "name", categories.v[k].name);
+    ts_value_add(b, cat, "count", ts_value_int(categories.v[k].count));
+    ts_value_push(b, cats, cat);
   }
-  json_decref(categories);
-  sort_categories(cats);
-  json_t *regions = json_incref(s->regions);
-  json_t *archive = json_array();
+  tally_free(&categories);
   const json_t *days = s->in->history ? ts_history_days(s->in->history) : NULL;
+  struct ts_value archive = ts_value_array(b, json_array_size(days));
   size_t di;
   json_t *d;
   json_array_foreach(days, di, d)
   {
+    /* The history's: it outlives the page. */
     const char *date = json_string_value(json_object_get(d, "date"));
     char url[64], label[32], iso[32];
     snprintf(url, sizeof url, "archive/%s.html", date);
     snprintf(iso, sizeof iso, "%sT00:00:00Z", date);
     int64_t t = 0;
     ts_time_parse(iso, &t);
-    json_array_append_new(archive,
-                          json_pack("{s:s, s:s, s:s}", "date", date, "label",
-                                    ts_display_date(t, label, sizeof label),
-                                    "url", url));
+    struct ts_value day = ts_value_object(b, 3);
+    ts_value_add_str(b, day, "date", date);
+    ts_value_add_copy(b, day, "label", ts_display_date(t, label, sizeof label));
+    ts_value_add_copy(b, day, "url", url);
+    ts_value_push(b, archive, day);
   }
-  put(ctx, "has_videos", json_boolean(json_array_size(videos)));
-  put(ctx, "has_stories", json_boolean(json_array_size(stories)));
-  put(ctx, "has_archive", json_boolean(json_array_size(archive)));
-  put(ctx, "top_videos", videos);
-  put(ctx, "top_stories", stories);
-  put(ctx, "regions", regions);
-  put(ctx, "categories", cats);
-  put(ctx, "archive", archive);
-  set_str(ctx, "search_index", "api/search.json");
+  ts_value_add(b, ctx, "has_videos", ts_value_bool(ts_value_size(videos)));
+  ts_value_add(b, ctx, "has_stories", ts_value_bool(ts_value_size(stories)));
+  ts_value_add(b, ctx, "has_archive", ts_value_bool(ts_value_size(archive)));
+  ts_value_add(b, ctx, "top_videos", videos);
+  ts_value_add(b, ctx, "top_stories", stories);
+  ts_value_add(b, ctx, "regions", s->regions);
+  ts_value_add(b, ctx, "categories", cats);
+  ts_value_add(b, ctx, "archive", archive);
+  ts_value_add_str(b, ctx, "search_index", "api/search.json");
   return render(s, T_INDEX, "index.html", ctx, err);
 }
 
@@ -853,21 +892,41 @@ static enum ts_result list_index_build(const struct ts_item *items,
   return TS_OK;
 }
 
-/* Gives a region page its own copy of the navigation, with `current` set
- * on its region (for aria-current and the highlight). */
-static void mark_current_region(json_t *ctx, const char *code)
+/* A new object with the members of object `from` (their values shared),
+ * for a copy to change. */
+static struct ts_value copy_object(struct ts_value_builder *b,
+                                   struct ts_value from)
 {
-  json_t *nav = json_deep_copy(json_object_get(ctx, "nav"));
-  if (!nav)
-    return;
-  size_t i;
-  json_t *r;
-  json_array_foreach(json_object_get(nav, "regions"), i, r)
-  {
-    const char *c = json_string_value(json_object_get(r, "code"));
-    put(r, "current", json_boolean(c && !strcmp(c, code)));
+  size_t n = from.type == TS_VALUE_OBJECT ? from.u.o->len : 0;
+  struct ts_value o = ts_value_object(b, n);
+  for (size_t k = 0; k < n; k++) {
+    const struct ts_value_member *m = &from.u.o->m[k];
+    ts_value_addn(b, o, m->key, m->klen, m->v);
   }
-  put(ctx, "nav", nav);
+  return o;
+}
+
+/* Gives a region page its own copy of the navigation, with `current` set
+ * on its region (for aria-current and the highlight): the shared one is
+ * frozen, and read by every thread. */
+static void mark_current_region(const struct site *s,
+                                struct ts_value_builder *b, struct ts_value ctx,
+                                const char *code)
+{
+  struct ts_value nav = copy_object(b, s->nav_obj);
+  const struct ts_value *from = ts_value_get(s->nav_obj, "regions");
+  size_t n = from ? ts_value_size(*from) : 0;
+  struct ts_value regions = ts_value_array(b, n);
+  for (size_t i = 0; i < n; i++) {
+    struct ts_value r = copy_object(b, *ts_value_at(*from, i));
+    const struct ts_value *c = ts_value_get(r, "code");
+    bool current = c && c->type == TS_VALUE_STRING && c->len == strlen(code) &&
+                   !memcmp(c->u.s, code, c->len);
+    ts_value_set(b, r, "current", ts_value_bool(current));
+    ts_value_push(b, regions, r);
+  }
+  ts_value_set(b, nav, "regions", regions);
+  ts_value_set(b, ctx, "nav", nav);
 }
 
 /* api/regions/XX.json: the list with each item's rank in it. Written as
@@ -939,34 +998,38 @@ static enum ts_result region_pages(struct site *s, struct renderer *rd,
     size_t i = s->region_lists[claim];
     const struct ts_status *st = &s->in->statuses[i];
     char path[64], title[160], desc[256], flag[9], when[64];
-    page_begin(rd);
+    struct ts_value_builder *b = page_begin(rd);
     region_page_url(st->region, path, sizeof path);
     snprintf(title, sizeof title, "Trending in %s", region_name(st->region));
     snprintf(desc, sizeof desc, "The most popular YouTube videos in %s "
              "right now, with rank changes since the last update.",
              region_name(st->region));
     bool stale = st->state == TS_STATUS_STALE;
-    json_t *ctx = page_context(s, T_REGION, path, title, desc, stale);
-    mark_current_region(ctx, st->region);
+    struct ts_value ctx = page_context(s, b, T_REGION, path, title, desc,
+                                       stale);
+    mark_current_region(s, b, ctx, st->region);
     ts_region_flag(st->region, flag);
-    json_t *region = json_pack("{s:s, s:s, s:s, s:b, s:b}", "code", st->region,
-                               "name", region_name(st->region), "flag", flag,
-                               "stale", stale, "failed",
-                               st->state == TS_STATUS_FAILED);
+    struct ts_value region = ts_value_object(b, 8);
+    ts_value_add_str(b, region, "code", st->region);
+    ts_value_add_str(b, region, "name", region_name(st->region));
+    ts_value_add_copy(b, region, "flag", flag);
+    ts_value_add(b, region, "stale", ts_value_bool(stale));
+    ts_value_add(b, region, "failed",
+                 ts_value_bool(st->state == TS_STATUS_FAILED));
     if (stale)
-      set_str(region, "stale_since_display",
-              ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
-    set_str(region, "reason", st->reason);
+      ts_value_add_copy(
+          b, region, "stale_since_display",
+          ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
+    ts_value_add_str(b, region, "reason", st->reason);
     const struct list *list = &s->index.lists[i];
-    json_t *items = json_array();
+    struct ts_value items = ts_value_array(b, list->n);
     for (size_t k = 0; k < list->n; k++)
-      json_array_append_new(items, list_card(s, list->entries[k].item,
-                                             list->entries[k].rank, st->source,
-                                             st->region));
-    put(ctx, "region", region);
-    put(ctx, "has_items", json_boolean(list->n > 0));
-    put(ctx, "items", items);
-    page_built();
+      ts_value_push(b, items,
+                    list_card(s, b, list->entries[k].item,
+                              list->entries[k].rank, st->source, st->region));
+    ts_value_add(b, ctx, "region", region);
+    ts_value_add(b, ctx, "has_items", ts_value_bool(list->n > 0));
+    ts_value_add(b, ctx, "items", items);
     enum ts_result r = render_with(s, rd, T_REGION, path, ctx, err);
     if (r == TS_OK)
       r = region_api(s, st, list, err);
@@ -985,7 +1048,7 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
     rd->skipped++;
     return TS_OK;
   }
-  page_begin(rd);
+  struct ts_value_builder *b = page_begin(rd);
   bool video = it->kind == TS_ITEM_VIDEO;
   char path[96], desc[512], buf[64];
   item_page_url(it, path, sizeof path);
@@ -999,49 +1062,53 @@ static enum ts_result item_page(struct site *s, struct renderer *rd,
       ts_cat_str(&d, it->author);
     }
   }
-  json_t *c = card_copy(s, i);
-  bool stale = json_is_true(json_object_get(c, "stale"));
+  struct ts_value c = card_copy(s, b, i);
+  /* Stale when any of its lists is (the card's "stale": when all are). */
+  bool stale = false;
   for (uint32_t k = 0; k < it->npositions && !stale; k++)
     stale = it->positions[k].stale;
-  json_t *ctx = page_context(s, video ? T_VIDEO : T_STORY, path, it->title,
-                             desc, stale);
-  const json_t *thumb = json_object_get(c, "thumbnail");
+  struct ts_value ctx = page_context(s, b, video ? T_VIDEO : T_STORY, path,
+                                     it->title, desc, stale);
+  const struct ts_value *thumb = ts_value_get(c, "thumbnail");
   if (thumb)
-    json_object_set(json_object_get(ctx, "page"), "image", (json_t *)thumb);
+    ts_value_add(b, page_of(ctx), "image", *thumb);
   const struct ts_history_note *h = history_of(s, i);
-  json_t *positions = json_array();
+  struct ts_value positions = ts_value_array(b, it->npositions);
   for (uint32_t k = 0; k < it->npositions; k++) {
     const struct ts_item_position *p = &it->positions[k];
     char label[160];
     list_label(s, p->source, p->region, label, sizeof label);
-    json_t *pj = json_object();
-    set_str(pj, "label", label);
-    set_int(pj, "rank", p->rank);
-    set_bool(pj, "stale", p->stale);
+    struct ts_value pj = ts_value_object(b, 5);
+    ts_value_add_copy(b, pj, "label", label);
+    ts_value_add(b, pj, "rank", ts_value_int(p->rank));
+    ts_value_add(b, pj, "stale", ts_value_bool(p->stale));
     if (h && h->positions[k].peak)
-      set_int(pj, "peak", h->positions[k].peak);
+      ts_value_add(b, pj, "peak", ts_value_int(h->positions[k].peak));
     if (p->region[0] && video) {
       char url[64];
       region_page_url(p->region, url, sizeof url);
-      set_str(pj, "url", url);
+      ts_value_add_copy(b, pj, "url", url);
     }
-    json_array_append_new(positions, pj);
+    ts_value_push(b, positions, pj);
   }
-  put(c, "positions", positions);
+  ts_value_add(b, c, "positions", positions);
   ts_buf_reset(&rd->svg);
   const json_t *series = h ? h->series : NULL;
   if (ts_display_sparkline(series, &rd->svg)) {
-    set_str(c, "sparkline", ts_buf_cstr(&rd->svg));
+    /* Borrowed: rd->svg is not touched again before this thread's next
+     * item page. */
+    ts_value_add(b, c, "sparkline",
+                 ts_value_strn(ts_buf_cstr(&rd->svg), rd->svg.len));
     char label[160];
     snprintf(label, sizeof label, "Best rank over the last %zu updates",
              json_array_size(series));
-    set_str(c, "sparkline_label", label);
+    ts_value_add_copy(b, c, "sparkline_label", label);
   }
   if (h)
-    set_str(c, "last_seen_display",
-            ts_display_ago(h->last_seen, s->in->now, buf, sizeof buf));
-  put(ctx, "item", c);
-  page_built();
+    ts_value_add_copy(b, c, "last_seen_display",
+                      ts_display_ago(h->last_seen, s->in->now, buf,
+                                     sizeof buf));
+  ts_value_add(b, ctx, "item", c);
   return render_with(s, rd, video ? T_VIDEO : T_STORY, path, ctx, err);
 }
 
@@ -1087,8 +1154,9 @@ static enum ts_result item_pages(struct site *s, struct renderer *rd,
  * a large one) and independent: they are rendered by several threads,
  * each with its own renderer, writing through the publisher (which takes
  * files from several threads at once). Everything they share (site, run,
- * navigation, history, items) is only read, and jansson's reference
- * counts are atomic. */
+ * navigation, history, items) is only read: the shared context values
+ * have no reference counts, and each thread builds its pages' contexts
+ * in an arena of its own. */
 struct worker {
   struct site *s;
   struct renderer rd;
@@ -1107,14 +1175,9 @@ static enum ts_result freeze_common(struct site *s, struct renderer *rd,
 static enum ts_result page_share(struct site *s, struct renderer *rd,
                                  struct ts_error *err)
 {
-  /* Without an arena (out of address space, or dumping a context) the
-   * pages are built from malloc as any other. */
-  if (!rd->arena && !s->opts->dump_context)
-    ts_json_arena_new(0, &rd->arena);
   enum ts_result r = region_pages(s, rd, err);
   if (r == TS_OK)
     r = item_pages(s, rd, err);
-  ts_json_arena_end();
   if (r != TS_OK)
     atomic_store(&s->stop, true);
   return r;
@@ -1161,7 +1224,7 @@ static void renderer_cleanup(struct renderer *rd)
   ts_mustache_env_free(rd->env);
   ts_buf_cleanup(&rd->page);
   ts_buf_cleanup(&rd->svg);
-  ts_json_arena_free(rd->arena);
+  ts_arena_cleanup(&rd->arena);
   memset(rd, 0, sizeof *rd);
 }
 
@@ -1198,10 +1261,6 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
     }
     started = k;
   }
-  /* The other pages' contexts are built in the main renderer's arena
-   * too, one page at a time (see page_begin). */
-  if (!s->main.arena && !s->opts->dump_context)
-    ts_json_arena_new(0, &s->main.arena);
   enum ts_result r = other_pages(s, err);
   if (r == TS_OK)
     r = page_share(s, &s->main, err);
@@ -1224,81 +1283,90 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
 
 static enum ts_result news_page(struct site *s, struct ts_error *err)
 {
-  page_begin(&s->main);
-  json_t *ctx = page_context(s, T_NEWS, "news.html", "News",
-                             "Top stories from Hacker News, The Guardian and "
-                             "NewsAPI, merged and ranked.",
-                             false);
-  json_t *items = json_array(), *per = json_object();
+  struct ts_value_builder *b = page_begin(&s->main);
+  struct ts_value ctx =
+      page_context(s, b, T_NEWS, "news.html", "News",
+                   "Top stories from Hacker News, The Guardian and "
+                   "NewsAPI, merged and ranked.",
+                   false);
+  struct ts_value items = ts_value_array(b, 64);
+  struct tally per = {0};
   bool stale = false;
   for (size_t i = 0; i < s->in->nitems; i++) {
     const struct ts_item *it = &s->in->items[i];
     if (it->kind != TS_ITEM_STORY || !ts_site_key_ok(it->key))
       continue;
-    json_array_append_new(items, list_card(s, i,
-                                           (uint32_t)json_array_size(items) + 1,
-                                           "", ""));
+    ts_value_push(b, items,
+                  list_card(s, b, i, (uint32_t)ts_value_size(items) + 1, "",
+                            ""));
     for (uint32_t k = 0; k < it->npositions; k++) {
       stale = stale || it->positions[k].stale;
       if (k && !strcmp(it->positions[k - 1].source, it->positions[k].source))
         continue;
-      const char *name = it->positions[k].source;
-      put(per, name,
-          json_integer(json_integer_value(json_object_get(per, name)) + 1));
+      if (!tally_add(&per, it->positions[k].source))
+        b->failed = true;
     }
   }
-  json_t *sources = json_array();
-  const char *name;
-  json_t *n;
-  json_object_foreach(per, name, n)
-  {
-    json_array_append_new(sources, json_pack("{s:s, s:s, s:O}", "name", name,
-                                             "label", source_label(s, name),
-                                             "count", n));
+  struct ts_value sources = ts_value_array(b, per.n);
+  for (size_t k = 0; k < per.n; k++) {
+    struct ts_value src = ts_value_object(b, 3);
+    ts_value_add_str(b, src, "name", per.v[k].name);
+    ts_value_add_str(b, src, "label", source_label(s, per.v[k].name));
+    ts_value_add(b, src, "count", ts_value_int(per.v[k].count));
+    ts_value_push(b, sources, src);
   }
-  json_decref(per);
-  put(json_object_get(ctx, "page"), "stale", json_boolean(stale));
-  put(ctx, "has_items", json_boolean(json_array_size(items)));
-  put(ctx, "items", items);
-  put(ctx, "sources", sources);
+  tally_free(&per);
+  /* page_context set "stale" before the stories were seen. */
+  ts_value_set(b, page_of(ctx), "stale", ts_value_bool(stale));
+  ts_value_add(b, ctx, "has_items", ts_value_bool(ts_value_size(items)));
+  ts_value_add(b, ctx, "items", items);
+  ts_value_add(b, ctx, "sources", sources);
   return render(s, T_NEWS, "news.html", ctx, err);
 }
 
 static enum ts_result status_page(struct site *s, struct ts_error *err)
 {
-  page_begin(&s->main);
-  json_t *ctx =
-      page_context(s, T_STATUS, "status.html", "Status",
-                   "What the last update fetched from each source, "
-                   "and what failed.",
-                   json_is_true(json_object_get(s->run_obj, "has_stale")));
-  json_t *lists = json_array(), *api = json_array();
+  struct ts_value_builder *b = page_begin(&s->main);
+  struct ts_value ctx = page_context(s, b, T_STATUS, "status.html", "Status",
+                                     "What the last update fetched from each "
+                                     "source, and what failed.",
+                                     s->has_stale);
+  struct ts_value lists = ts_value_array(b, s->in->nstatuses);
   unsigned ok = 0, stale = 0, failed = 0, items = 0, requests = 0, retries = 0,
            units = 0;
   for (size_t i = 0; i < s->in->nstatuses; i++) {
     const struct ts_status *st = &s->in->statuses[i];
     char label[160], dur[32], when[64];
     list_label(s, st->source, st->region, label, sizeof label);
-    json_t *e = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:i, s:i, s:i}",
-        "label", label, "source", st->source, "type", st->type, "region",
-        st->region, "state", ts_status_state_name(st->state), "is_ok",
-        st->state == TS_STATUS_OK, "is_stale", st->state == TS_STATUS_STALE,
-        "is_failed", st->state == TS_STATUS_FAILED, "items", (int)st->items,
-        "skipped", (int)st->skipped, "requests", (int)st->requests, "retries",
-        (int)st->retries);
+    struct ts_value e = ts_value_object(b, 18);
+    ts_value_add_copy(b, e, "label", label);
+    ts_value_add_str(b, e, "source", st->source);
+    ts_value_add_str(b, e, "type", st->type);
+    ts_value_add_str(b, e, "region", st->region);
+    ts_value_add_str(b, e, "state", ts_status_state_name(st->state));
+    ts_value_add(b, e, "is_ok", ts_value_bool(st->state == TS_STATUS_OK));
+    ts_value_add(b, e, "is_stale",
+                 ts_value_bool(st->state == TS_STATUS_STALE));
+    ts_value_add(b, e, "is_failed",
+                 ts_value_bool(st->state == TS_STATUS_FAILED));
+    ts_value_add(b, e, "items", ts_value_int((int)st->items));
+    ts_value_add(b, e, "skipped", ts_value_int((int)st->skipped));
+    ts_value_add(b, e, "requests", ts_value_int((int)st->requests));
+    ts_value_add(b, e, "retries", ts_value_int((int)st->retries));
     if (st->region[0])
-      set_str(e, "region_name", region_name(st->region));
-    set_str(e, "reason", st->reason);
+      ts_value_add_str(b, e, "region_name", region_name(st->region));
+    ts_value_add_str(b, e, "reason", st->reason);
     snprintf(dur, sizeof dur, "%.1f s", st->duration_ms / 1000.0);
-    set_str(e, "duration_display", dur);
+    ts_value_add_copy(b, e, "duration_display", dur);
     if (st->fetched_at != TS_TIME_UNKNOWN)
-      set_str(e, "fetched_display",
-              ts_display_ago(st->fetched_at, s->in->now, when, sizeof when));
+      ts_value_add_copy(
+          b, e, "fetched_display",
+          ts_display_ago(st->fetched_at, s->in->now, when, sizeof when));
     if (st->state == TS_STATUS_STALE)
-      set_str(e, "stale_since_display",
-              ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
-    json_array_append_new(lists, e);
+      ts_value_add_copy(
+          b, e, "stale_since_display",
+          ts_display_ago(st->stale_since, s->in->now, when, sizeof when));
+    ts_value_push(b, lists, e);
     ok += st->state == TS_STATUS_OK;
     stale += st->state == TS_STATUS_STALE;
     failed += st->state == TS_STATUS_FAILED;
@@ -1307,16 +1375,21 @@ static enum ts_result status_page(struct site *s, struct ts_error *err)
     retries += st->retries;
     units += st->quota_units;
   }
-  put(ctx, "lists", lists);
-  put(ctx, "totals",
-      json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "lists",
-                (int)s->in->nstatuses, "ok", (int)ok, "stale", (int)stale,
-                "failed", (int)failed, "items", (int)items, "requests",
-                (int)requests, "retries", (int)retries));
-  if (units)
-    put(ctx, "quota", json_pack("{s:i}", "units", (int)units));
-  (void)api;
-  json_decref(api);
+  ts_value_add(b, ctx, "lists", lists);
+  struct ts_value totals = ts_value_object(b, 7);
+  ts_value_add(b, totals, "lists", ts_value_int((int)s->in->nstatuses));
+  ts_value_add(b, totals, "ok", ts_value_int((int)ok));
+  ts_value_add(b, totals, "stale", ts_value_int((int)stale));
+  ts_value_add(b, totals, "failed", ts_value_int((int)failed));
+  ts_value_add(b, totals, "items", ts_value_int((int)items));
+  ts_value_add(b, totals, "requests", ts_value_int((int)requests));
+  ts_value_add(b, totals, "retries", ts_value_int((int)retries));
+  ts_value_add(b, ctx, "totals", totals);
+  if (units) {
+    struct ts_value quota = ts_value_object(b, 1);
+    ts_value_add(b, quota, "units", ts_value_int((int)units));
+    ts_value_add(b, ctx, "quota", quota);
+  }
   return render(s, T_STATUS, "status.html", ctx, err);
 }
 
@@ -1365,44 +1438,50 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
       ts_batch_cleanup(&day);
       return r;
     }
-    page_begin(&s->main);
-    json_t *ctx = page_context(s, T_ARCHIVE, path, title, NULL, false);
-    json_t *lists = json_array();
+    /* The day's items and statuses (in `day` for an older day) are
+     * borrowed: they are let go of after the render. */
+    struct ts_value_builder *b = page_begin(&s->main);
+    struct ts_value ctx =
+        page_context(s, b, T_ARCHIVE, path, title, NULL, false);
+    struct ts_value lists = ts_value_array(b, nstatuses);
     for (size_t k = 0; k < nstatuses; k++) {
       const struct ts_status *st = &statuses[k];
       const struct list *l = &day_index.lists[k];
-      json_t *cards = json_array();
+      if (l->n == 0 || l->entries[0].rank > 10)
+        continue; /* nothing in the top ten */
+      struct ts_value cards = ts_value_array(b, 10);
       /* The day's top ten of this list, in rank order. */
       for (size_t e = 0; e < l->n && l->entries[e].rank <= 10; e++) {
         const struct ts_item *it = &items[l->entries[e].item];
-        json_t *c = json_object();
-        set_str(c, "title", it->title);
-        set_str(c, "author", it->author);
-        put(c, "rank", json_integer(l->entries[e].rank));
+        struct ts_value c = ts_value_object(b, 5);
+        ts_value_add_str(b, c, "title", it->title);
+        ts_value_add_str(b, c, "author", it->author);
+        ts_value_add(b, c, "rank", ts_value_int(l->entries[e].rank));
         if (safe_link(it->url))
-          set_str(c, "link", it->url);
+          ts_value_add_str(b, c, "link", it->url);
         /* Link to the item's page only while it still has one. */
         char url[96];
         if (it->key && json_object_get(s->keys, it->key) &&
             item_page_url(it, url, sizeof url))
-          set_str(c, "page_url", url);
-        json_array_append_new(cards, c);
-      }
-      if (json_array_size(cards) == 0) {
-        json_decref(cards);
-        continue;
+          ts_value_add_copy(b, c, "page_url", url);
+        ts_value_push(b, cards, c);
       }
       char llabel[160], flag[9] = "";
       list_label(s, st->source, st->region, llabel, sizeof llabel);
       if (st->region[0] && !strcmp(st->type, "youtube"))
         ts_region_flag(st->region, flag);
-      json_array_append_new(lists, json_pack("{s:s, s:s, s:o}", "label",
-                                             llabel, "flag", flag, "items",
-                                             cards));
+      struct ts_value list = ts_value_object(b, 3);
+      ts_value_add_copy(b, list, "label", llabel);
+      ts_value_add_copy(b, list, "flag", flag);
+      ts_value_add(b, list, "items", cards);
+      ts_value_push(b, lists, list);
     }
-    put(ctx, "day", json_pack("{s:s, s:s}", "date", date, "label", label));
-    put(ctx, "has_lists", json_boolean(json_array_size(lists)));
-    put(ctx, "lists", lists);
+    struct ts_value dayv = ts_value_object(b, 2);
+    ts_value_add_str(b, dayv, "date", date);
+    ts_value_add_copy(b, dayv, "label", label);
+    ts_value_add(b, ctx, "day", dayv);
+    ts_value_add(b, ctx, "has_lists", ts_value_bool(ts_value_size(lists)));
+    ts_value_add(b, ctx, "lists", lists);
     r = render(s, T_ARCHIVE, path, ctx, err);
     list_index_free(&day_index);
     ts_batch_cleanup(&day);
@@ -1439,30 +1518,34 @@ static enum ts_result feed(struct site *s, struct ts_error *err)
       order[n++] = (struct entrant){
         history_of(s, i) ? history_of(s, i)->first_seen : 0, i};
   qsort(order, n, sizeof *order, compare_entrants);
-  page_begin(&s->main);
-  json_t *entries = json_array();
+  struct ts_value_builder *b = page_begin(&s->main);
+  struct ts_value entries = ts_value_array(b, FEED_ENTRIES);
   const char *base = s->in->config->site.base_url;
   for (size_t k = 0; k < n && k < FEED_ENTRIES; k++) {
     const struct ts_item *it = &s->in->items[order[k].item];
     char page[96], url[2048];
     item_page_url(it, page, sizeof page);
     snprintf(url, sizeof url, "%s%s", base, page);
-    json_int_t first = order[k].first_seen;
-    json_t *e = json_pack("{s:s, s:s, s:s}", "id", url, "title", it->title,
-                          "url", url);
-    set_time(e, "updated", first ? first : s->in->now);
-    set_str(e, "summary", it->summary);
-    set_str(e, "author", it->author ? it->author : s->in->config->site.title);
-    json_array_append_new(entries, e);
+    int64_t first = order[k].first_seen;
+    struct ts_value u = ts_value_strdup(b, url, strlen(url));
+    struct ts_value e = ts_value_object(b, 6);
+    ts_value_add(b, e, "id", u);
+    ts_value_add_str(b, e, "title", it->title);
+    ts_value_add(b, e, "url", u);
+    set_time(b, e, "updated", first ? first : s->in->now);
+    ts_value_add_str(b, e, "summary", it->summary);
+    ts_value_add_str(b, e, "author",
+                     it->author ? it->author : s->in->config->site.title);
+    ts_value_push(b, entries, e);
   }
   free(order);
   char feed_url[2048];
   snprintf(feed_url, sizeof feed_url, "%sfeed.xml", base);
-  json_t *ctx = page_context(s, T_FEED, "feed.xml", s->in->config->site.title,
-                             NULL, false);
-  put(ctx, "entries", entries);
-  set_time(ctx, "updated", s->in->now);
-  set_str(ctx, "feed_url", feed_url);
+  struct ts_value ctx = page_context(s, b, T_FEED, "feed.xml",
+                                     s->in->config->site.title, NULL, false);
+  ts_value_add(b, ctx, "entries", entries);
+  set_time(b, ctx, "updated", s->in->now);
+  ts_value_add_copy(b, ctx, "feed_url", feed_url);
   return render(s, T_FEED, "feed.xml", ctx, err);
 }
 
@@ -1472,8 +1555,9 @@ static enum ts_result sitemap(struct site *s, const json_t *paths,
   char day[21];
   ts_time_format(s->in->now, day);
   day[10] = '\0';
-  page_begin(&s->main);
-  json_t *urls = json_array();
+  struct ts_value_builder *b = page_begin(&s->main);
+  struct ts_value lastmod = ts_value_strdup(b, day, strlen(day));
+  struct ts_value urls = ts_value_array(b, json_array_size(paths));
   size_t i;
   json_t *p;
   json_array_foreach(paths, i, p)
@@ -1482,12 +1566,14 @@ static enum ts_result sitemap(struct site *s, const json_t *paths,
     char loc[2048];
     snprintf(loc, sizeof loc, "%s%s", s->in->config->site.base_url,
              strcmp(path, "index.html") ? path : "");
-    json_array_append_new(urls,
-                          json_pack("{s:s, s:s}", "loc", loc, "lastmod", day));
+    struct ts_value url = ts_value_object(b, 2);
+    ts_value_add_copy(b, url, "loc", loc);
+    ts_value_add(b, url, "lastmod", lastmod);
+    ts_value_push(b, urls, url);
   }
-  json_t *ctx = page_context(s, T_SITEMAP, "sitemap.xml", "Sitemap", NULL,
-                             false);
-  put(ctx, "urls", urls);
+  struct ts_value ctx = page_context(s, b, T_SITEMAP, "sitemap.xml",
+                                     "Sitemap", NULL, false);
+  ts_value_add(b, ctx, "urls", urls);
   return render(s, T_SITEMAP, "sitemap.xml", ctx, err);
 }
 
@@ -1572,6 +1658,7 @@ static enum ts_result load_templates(const struct ts_site_options *opts,
 {
   ts_buf_init(&rd->page, 0);
   ts_buf_init(&rd->svg, 64 * 1024);
+  ts_arena_init(&rd->arena, 0);
   const char *dir = opts->templates_dir;
   if (dir && !ts_fs_is_dir(dir))
     dir = NULL;
@@ -1677,6 +1764,7 @@ static bool renderer_clone(const struct renderer *from, struct renderer *rd)
 {
   ts_buf_init(&rd->page, 0);
   ts_buf_init(&rd->svg, 64 * 1024);
+  ts_arena_init(&rd->arena, 0);
   rd->env = ts_mustache_env_clone(from->env, from->tpl, rd->tpl, T_COUNT);
   return rd->env != NULL;
 }
@@ -1762,14 +1850,8 @@ static enum ts_result build(struct site *s, struct ts_error *err)
   }
   if (r != TS_OK)
     return r;
-  build_common(s);
-  json_t *shared[] = {s->site_obj, s->run_obj, s->nav_obj, s->regions};
-  for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
-    s->pins[i].value = shared[i];
-    s->pins[i].count = ts_json_pin(shared[i]);
-  }
-  s->npins = sizeof shared / sizeof shared[0];
-  if (!s->opts->dump_context)
+  r = build_common(s, err);
+  if (r == TS_OK && !s->opts->dump_context)
     r = freeze_common(s, &s->main, err);
   if (r != TS_OK)
     return r;
@@ -1787,10 +1869,11 @@ static enum ts_result other_pages(struct site *s, struct ts_error *err)
   if (r == TS_OK)
     r = status_page(s, err);
   if (r == TS_OK) {
-    page_begin(&s->main);
-    r = render(
-        s, T_404, "404.html",
-        page_context(s, T_404, "404.html", "Page not found", NULL, false), err);
+    struct ts_value_builder *b = page_begin(&s->main);
+    r = render(s, T_404, "404.html",
+               page_context(s, b, T_404, "404.html", "Page not found", NULL,
+                            false),
+               err);
   }
   /* The sitemap lists every page a search engine should see. */
   for (size_t i = 0; i < s->in->nstatuses; i++) {
@@ -1801,7 +1884,7 @@ static enum ts_result other_pages(struct site *s, struct ts_error *err)
       json_array_append_new(paths, json_string(page));
     }
   }
-  if (json_is_true(json_object_get(s->nav_obj, "has_news")))
+  if (s->has_news)
     json_array_append_new(paths, json_string("news.html"));
   json_array_append_new(paths, json_string("status.html"));
   for (size_t i = 0; i < s->in->nitems; i++) {
@@ -1818,11 +1901,12 @@ static enum ts_result other_pages(struct site *s, struct ts_error *err)
   if (r == TS_OK) {
     char robots[64];
     snprintf(robots, sizeof robots, "robots.txt");
-    page_begin(&s->main);
-    json_t *ctx = page_context(s, T_ROBOTS, robots, "robots.txt", NULL, false);
+    struct ts_value_builder *b = page_begin(&s->main);
+    struct ts_value ctx =
+        page_context(s, b, T_ROBOTS, robots, "robots.txt", NULL, false);
     char sm[2048];
     snprintf(sm, sizeof sm, "%ssitemap.xml", s->in->config->site.base_url);
-    set_str(ctx, "sitemap_url", sm);
+    ts_value_add_copy(b, ctx, "sitemap_url", sm);
     r = render(s, T_ROBOTS, robots, ctx, err);
   }
   if (r == TS_OK)
@@ -1845,10 +1929,11 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
     stats = &local;
   memset(stats, 0, sizeof *stats);
   struct site s = {.in = in, .opts = opts, .stats = stats};
-  ts_json_arena_install();
+  ts_arena_init(&s.arena, 0);
   /* Dumping a context loads no templates, which set these up. */
   ts_buf_init(&s.main.page, 0);
   ts_buf_init(&s.main.svg, 64 * 1024);
+  ts_arena_init(&s.main.arena, 0);
   s.keys = json_object();
   if (!s.keys)
     return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
@@ -1883,14 +1968,9 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
 
   stats->pages = s.main.pages;
   stats->skipped = s.main.skipped;
-  /* The environment refers to the pinned values: it goes first. */
+  /* The environment refers to the shared values: it goes first. */
   renderer_cleanup(&s.main);
-  for (size_t i = 0; i < s.npins; i++)
-    ts_json_unpin(s.pins[i].value, s.pins[i].count);
-  json_decref(s.regions);
+  ts_arena_cleanup(&s.arena);
   json_decref(s.keys);
-  json_decref(s.site_obj);
-  json_decref(s.run_obj);
-  json_decref(s.nav_obj);
   return r;
 }

@@ -26,6 +26,12 @@ void ts_arena_init(struct ts_arena *arena, size_t chunk_size);
 /* Frees every allocation made from the arena. */
 void ts_arena_cleanup(struct ts_arena *arena);
 
+/* Empties the arena for reuse: every earlier allocation is gone, and the
+ * newest chunk is kept for the next ones (a page's context, built and
+ * dropped thousands of times, then allocates no memory after the first
+ * page). */
+void ts_arena_reset(struct ts_arena *arena);
+
 /* `size` bytes aligned for any type; NULL when out of memory. The memory
  * belongs to the arena (never free it). */
 void *ts_arena_alloc(struct ts_arena *arena, size_t size);

@@ -942,18 +942,39 @@ static void render_many(void)
   ts_mustache_env_free(env);
 }
 
+/* Renders `data` with member "nav" set to `nav` (NULL: none) into `out`.
+ * The engine knows frozen data by identity, so "nav" is the frozen value
+ * itself, not a copy of its JSON; the rest is converted afresh, in an
+ * arena that goes when the render returns. */
+static enum ts_result render_data_nav(const struct ts_mustache *tpl,
+                                      json_t *data,
+                                      const struct ts_value *nav,
+                                      struct ts_buf *out, struct ts_error *e)
+{
+  struct ts_arena arena;
+  ts_arena_init(&arena, 0);
+  struct ts_value_builder b = {.arena = &arena};
+  json_object_del(data, "nav");
+  struct ts_value v = ts_value_from_json(&b, data);
+  if (nav)
+    ts_value_add(&b, v, "nav", *nav);
+  enum ts_result res = b.failed ? TS_ERR_NOMEM
+                                : ts_mustache_render_value_to_buf(tpl, &v,
+                                                                  out, e);
+  ts_arena_cleanup(&arena);
+  return res;
+}
+
 /* Renders `tpl` with the JSON text `json` whose "nav" member is
  * `nav`; returns the output (caller frees). */
 static char *render_with_nav(const struct ts_mustache *tpl, const char *json,
-                             json_t *nav)
+                             const struct ts_value *nav)
 {
   json_t *data = json_loads(json, 0, NULL);
-  if (nav)
-    json_object_set(data, "nav", nav);
   struct ts_buf out;
   ts_buf_init(&out, 0);
   struct ts_error e = {0};
-  char *result = ts_mustache_render_to_buf(tpl, data, &out, &e) == TS_OK
+  char *result = render_data_nav(tpl, data, nav, &out, &e) == TS_OK
                      ? ts_buf_detach(&out)
                      : NULL;
   ts_buf_cleanup(&out);
@@ -979,10 +1000,12 @@ static void frozen_data(void)
   json_t *nav = json_loads("{\"regions\": [{\"name\": \"JP\"}, {\"name\": "
                            "\"US\", \"current\": true}], \"count\": 2}",
                            0, NULL);
-  CHECK_INT(ts_mustache_env_freeze(env, nav), TS_OK);
-  json_t *one = json_integer(1);
-  CHECK_INT(ts_mustache_env_freeze(env, one), TS_OK); /* ignored */
-  json_decref(one);
+  struct ts_arena arena;
+  ts_arena_init(&arena, 0);
+  struct ts_value_builder b = {.arena = &arena};
+  struct ts_value navv = ts_value_from_json(&b, nav);
+  CHECK_INT(ts_mustache_env_freeze(env, navv), TS_OK);
+  CHECK_INT(ts_mustache_env_freeze(env, ts_value_int(1)), TS_OK); /* ignored */
   for (int i = 0; i < 100; i++) {
     char json[128], want[128];
     snprintf(json, sizeof json,
@@ -990,26 +1013,27 @@ static void frozen_data(void)
              i, i % 2 ? "../" : "", i);
     snprintf(want, sizeof want, "p%d:[JP%s][US*%s]22JPUS", i,
              i % 2 ? "../" : "", i % 2 ? "../" : "");
-    char *got = render_with_nav(tpl, json, nav);
+    char *got = render_with_nav(tpl, json, &navv);
     CHECK_STR(got, want);
     free(got);
   }
   /* A region that is also the root of a page: both ways agree. */
-  json_t *jp = json_array_get(json_object_get(nav, "regions"), 0);
+  const struct ts_value *jp = ts_value_at(*ts_value_get(navv, "regions"), 0);
   struct ts_buf out;
   ts_buf_init(&out, 0);
   const struct ts_mustache *name_tpl;
   REQUIRE(ts_mustache_compile_string(env, "n", "{{name}}|{{current}}", 20,
                                      TS_MUSTACHE_ESCAPE_HTML, &name_tpl,
                                      &e) == TS_OK);
-  CHECK_INT(ts_mustache_render_to_buf(name_tpl, jp, &out, &e), TS_OK);
+  CHECK_INT(ts_mustache_render_value_to_buf(name_tpl, jp, &out, &e), TS_OK);
   CHECK_STR(ts_buf_cstr(&out), "JP|");
   ts_buf_cleanup(&out);
-  json_decref(nav); /* the environment keeps its own reference */
   char *got = render_with_nav(tpl, "{\"title\": \"x\"}", NULL);
   CHECK_STR(got, "x:");
   free(got);
   ts_mustache_env_free(env);
+  ts_arena_cleanup(&arena); /* frozen data outlives the environment */
+  json_decref(nav);
 }
 
 /* Renders `src` (with partials p and q) in a fresh pair of environments,
@@ -1033,6 +1057,10 @@ static void same_with_frozen(const char *src,
       "\"US\", \"url\": \"r/US\", \"current\": true, \"n\": [1, 2]}], "
       "\"more\": true, \"count\": 80, \"title\": \"nav's own\"}",
       0, NULL);
+  struct ts_arena arena;
+  ts_arena_init(&arena, 0);
+  struct ts_value_builder vb = {.arena = &arena};
+  struct ts_value navv = ts_value_from_json(&vb, nav);
   /* One page object for all renders, changed in place between them,
    * and a new one for each: neither may be taken for frozen data. */
   json_t *page = json_object();
@@ -1042,7 +1070,7 @@ static void same_with_frozen(const char *src,
     ts_mustache_env_add_partial(env[k], "p", p, strlen(p), &e);
     ts_mustache_env_add_partial(env[k], "q", q, strlen(q), &e);
     if (k == 0)
-      ts_mustache_env_freeze(env[k], nav);
+      ts_mustache_env_freeze(env[k], navv);
     if (ts_mustache_compile_string(env[k], "t", src, strlen(src),
                                    TS_MUSTACHE_ESCAPE_HTML, &tpl[k],
                                    &e) != TS_OK) {
@@ -1064,7 +1092,6 @@ static void same_with_frozen(const char *src,
     enum ts_result res[2];
     for (int k = 0; k < 2; k++) {
       json_t *data = json_loads(json, 0, NULL);
-      json_object_set(data, "nav", nav);
       json_object_set_new(data, "big", json_string(big));
       if (i % 2)
         json_object_set(data, "page", page);
@@ -1072,7 +1099,7 @@ static void same_with_frozen(const char *src,
         json_object_set_new(data, "page", json_deep_copy(page));
       struct ts_buf b;
       ts_buf_init(&b, 0);
-      res[k] = ts_mustache_render_to_buf(tpl[k], data, &b, &err[k]);
+      res[k] = render_data_nav(tpl[k], data, &navv, &b, &err[k]);
       out[k] = ts_buf_detach(&b);
       ts_buf_cleanup(&b);
       json_decref(data);
@@ -1096,6 +1123,7 @@ static void same_with_frozen(const char *src,
   }
   for (int k = 0; k < 2; k++)
     ts_mustache_env_free(env[k]);
+  ts_arena_cleanup(&arena);
   json_decref(page);
   json_decref(nav);
 }
