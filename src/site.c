@@ -1205,7 +1205,7 @@ static int run_worker(void *arg)
  * while this thread renders the other pages. */
 static unsigned thread_count(const struct ts_site_options *opts)
 {
-  if (opts->dump_context || !JANSSON_THREAD_SAFE_REFCOUNT)
+  if (opts->dump_context)
     return 1;
   const char *env = getenv("TRENDSITE_THREADS");
   long n;

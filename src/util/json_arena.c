@@ -147,21 +147,3 @@ bool ts_json_arena_spilled(const struct ts_json_arena *a)
   return a->spilled;
 }
 
-/* jansson's own immortal values (true, false, null) carry the count
- * (size_t)-1, which json_incref and json_decref test for. */
-#define PINNED ((size_t)-1)
-
-size_t ts_json_pin(json_t *v)
-{
-  if (!v)
-    return 0;
-  size_t count = v->refcount;
-  v->refcount = PINNED;
-  return count;
-}
-
-void ts_json_unpin(json_t *v, size_t count)
-{
-  if (v)
-    v->refcount = count;
-}

@@ -1,12 +1,13 @@
 /*
- * Page-scoped memory for jansson values.
+ * Scoped memory for jansson values.
  *
- * A large render builds and frees about five million small JSON values
- * (one page's context at a time: cards, chips, positions), and malloc and
- * free were a fifth of its CPU. A JSON arena is a per-thread bump
- * allocator that jansson allocates from while a page's context is being
- * built; freeing a value that lives in the arena costs nothing, and the
- * whole arena is emptied when the next page begins.
+ * The history update of a large run builds millions of small JSON values
+ * (an entry per item, ranks per region) and drops them all at the end;
+ * malloc and free of each were a large part of its time. A JSON arena is
+ * a per-thread bump allocator that jansson allocates from while it is
+ * active; freeing a value that lives in the arena costs nothing, and the
+ * whole arena is emptied at once. (Page contexts are not jansson values:
+ * see src/value.h.)
  *
  * How it is used, in one thread:
  *
@@ -78,17 +79,6 @@ void ts_json_arena_hold(struct ts_json_arena *arena);
  * built only of them can be let go by freeing the arena, without
  * releasing its values one by one. */
 bool ts_json_arena_spilled(const struct ts_json_arena *arena);
-
-/* Pins `v` (NULL: no-op, returns 0): json_incref and json_decref leave a
- * pinned value's count alone, as they do for true, false and null, until
- * ts_json_unpin gives it back the count this returns. For values every
- * page shares while a site is built (site, run, navigation): the threads
- * that put them in their pages then write to no common counter, and a
- * page's context that refers to them can be let go with its arena
- * instead of being released value by value (nothing to give back). Call
- * while only one thread uses `v`; unpin once no thread does. */
-size_t ts_json_pin(json_t *v);
-void ts_json_unpin(json_t *v, size_t count);
 
 /* Bytes handed out since the last _begin, for tests and reports. */
 size_t ts_json_arena_used(const struct ts_json_arena *arena);

@@ -178,58 +178,6 @@ static void a_held_arena_is_released_anywhere(void)
   ts_json_arena_free(held);
 }
 
-/* A page built around a pinned value, then let go with its arena. */
-static int pages_around_pinned(void *arg)
-{
-  json_t *shared = arg;
-  struct ts_json_arena *a;
-  if (ts_json_arena_new(0, &a) != TS_OK)
-    return 1;
-  for (int page = 0; page < 200; page++) {
-    ts_json_arena_begin(a);
-    json_t *ctx = json_object();
-    json_object_set(ctx, "nav", shared);
-    json_object_set_new(ctx, "item", card(page));
-    ts_json_arena_pause();
-    if (page % 2)
-      json_decref(ctx); /* released value by value ... */
-    /* ... or simply dropped: the next begin empties the arena. */
-  }
-  ts_json_arena_end();
-  ts_json_arena_free(a);
-  return 0;
-}
-
-static void pinned_values_keep_their_count(void)
-{
-  ts_json_arena_install();
-  json_t *nav = json_pack("{s:s}", "title", "Trending now"); /* malloc */
-  json_t *extra = json_incref(nav);                          /* count 2 */
-  size_t count = ts_json_pin(nav);
-  CHECK_INT(count, 2);
-  /* Taking and dropping references, or dropping whole contexts that
-   * refer to it, from several threads at once changes nothing. */
-  thrd_t ids[3];
-  for (int k = 0; k < 3; k++)
-    REQUIRE(thrd_create(&ids[k], pages_around_pinned, nav) == thrd_success);
-  for (int k = 0; k < 3; k++) {
-    int rc = -1;
-    thrd_join(ids[k], &rc);
-    CHECK_INT(rc, 0);
-  }
-  json_decref(nav);
-  json_decref(nav); /* more releases than references: still here */
-  CHECK_STR(json_string_value(json_object_get(nav, "title")),
-            "Trending now");
-  ts_json_unpin(nav, count);
-  CHECK_INT(nav->refcount, 2);
-  json_decref(extra);
-  CHECK_INT(nav->refcount, 1);
-  json_decref(nav); /* freed: LeakSanitizer would say if it were not */
-  CHECK_INT(ts_json_pin(NULL), 0);
-  ts_json_unpin(NULL, 5); /* a no-op */
-}
-
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -237,7 +185,6 @@ int main(int argc, char **argv)
     TEST(a_full_arena_falls_back_to_malloc),
     TEST(threads_have_arenas_of_their_own),
     TEST(a_held_arena_is_released_anywhere),
-    TEST(pinned_values_keep_their_count),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
