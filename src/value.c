@@ -3,12 +3,13 @@
 #include <assert.h>
 #include <stdlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "util/asan.h"
+
+/* Sanitizer builds check that no key is added twice (a search per add:
+ * too slow for release builds, where every page's members go through
+ * here). */
+#ifdef TS_ASAN
 #define CHECK_KEYS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CHECK_KEYS 1
-#endif
 #endif
 
 static void *oom(struct ts_value_builder *b)

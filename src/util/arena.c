@@ -5,26 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/asan.h"
 #include "util/bigmem.h"
 
-/* Under AddressSanitizer the memory an arena reset let go of is poisoned
- * until it is handed out again: a value used after its page is
- * reported. */
-#if defined(__SANITIZE_ADDRESS__)
-#define TS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TS_ASAN 1
-#endif
-#endif
-#ifdef TS_ASAN
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define POISON(p, n) ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 struct ts_arena_chunk {
   struct ts_arena_chunk *next;
@@ -65,7 +48,8 @@ static struct ts_arena_chunk *chunk_new(size_t size)
 
 static void chunk_free(struct ts_arena_chunk *c)
 {
-  UNPOISON(c->data, c->size); /* an unmapped range must not stay poisoned */
+  /* An unmapped range must not stay poisoned. */
+  TS_UNPOISON(c->data, c->size);
   if (c->big)
     ts_bigmem_free(c, TS_BIGMEM_MIN);
   else
@@ -91,6 +75,8 @@ void ts_arena_cleanup(struct ts_arena *arena)
   arena->total = 0;
 }
 
+/* Under AddressSanitizer what a reset lets go of stays poisoned until it
+ * is handed out again: a value used after its page is reported. */
 void ts_arena_reset(struct ts_arena *arena)
 {
   struct ts_arena_chunk *keep = arena->head;
@@ -103,7 +89,7 @@ void ts_arena_reset(struct ts_arena *arena)
     c = next;
   }
   keep->next = NULL;
-  POISON(keep->data, keep->size);
+  TS_POISON(keep->data, keep->size);
   keep->used = 0;
   arena->total = 0;
 }
@@ -135,7 +121,7 @@ static void *take(struct ts_arena *arena, size_t size, size_t align)
     at = 0;
   }
   void *p = c->data + at;
-  UNPOISON(p, size);
+  TS_UNPOISON(p, size);
   c->used = at + size;
   arena->total += size;
   return p;

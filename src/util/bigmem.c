@@ -4,15 +4,12 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "util/asan.h"
+
 /* Under AddressSanitizer every block comes from malloc, which it checks. */
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef TS_ASAN
 #define MAP_BLOCKS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MAP_BLOCKS 0
-#endif
-#endif
-#ifndef MAP_BLOCKS
+#else
 #define MAP_BLOCKS 1
 #endif
 

@@ -7,22 +7,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TS_ASAN 1
-#endif
-#endif
-
-#ifdef TS_ASAN
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define POISON(p, n) ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
+#include "util/asan.h"
 
 #define DEFAULT_RESERVE ((size_t)64 << 20)
 #define ALIGN 16 /* malloc's alignment on the platforms we build for */
@@ -58,7 +43,7 @@ static void *json_arena_malloc(size_t n)
       a->used += need;
       if (a->used > a->high)
         a->high = a->used;
-      UNPOISON(p, n);
+      TS_UNPOISON(p, n);
       return p;
     }
     a->spilled = true;
@@ -98,7 +83,7 @@ enum ts_result ts_json_arena_new(size_t reserve, struct ts_json_arena **out)
     return TS_ERR_NOMEM;
   }
   a->base = p;
-  POISON(a->base, a->cap);
+  TS_POISON(a->base, a->cap);
   *out = a;
   return TS_OK;
 }
@@ -107,14 +92,14 @@ void ts_json_arena_free(struct ts_json_arena *a)
 {
   if (!a)
     return;
-  UNPOISON(a->base, a->cap);
+  TS_UNPOISON(a->base, a->cap);
   munmap(a->base, a->cap);
   free(a);
 }
 
 void ts_json_arena_begin(struct ts_json_arena *a)
 {
-  POISON(a->base, a->high);
+  TS_POISON(a->base, a->high);
   a->used = 0;
   a->spilled = false;
   tl_arena = a;
