@@ -2904,19 +2904,7 @@ static HOT_INLINE void mark_frozen(const struct render *r, bool in_frozen,
     mark_container(r, in_frozen, v);
 }
 
-/* The member of `obj` named by `part`, or NULL: a search of the members
- * by tag, then length and bytes. */
-static HOT_INLINE const struct ts_value *
-member(const struct ts_value_object *obj, const char *name,
-       const struct name_part *part)
-{
-  const struct ts_value_member *m = obj->m, *end = m + obj->len;
-  for (; m < end; m++)
-    if (m->tag == part->tag && m->klen == part->len &&
-        !memcmp(m->key, name, part->len))
-      return &m->v;
-  return NULL;
-}
+
 
 /* What object `objv` holds under `part` (NULL: nothing), through the
  * memo: an entry of this render, or one of frozen data (generation 0).
@@ -2931,7 +2919,8 @@ static HOT_INLINE const struct ts_value *object_get(const struct render *r,
   uint64_t key = r->gen | part->id;
   if (m->obj == obj && (m->key == key || m->key == part->id))
     return m->value;
-  const struct ts_value *v = member(obj, arena + part->str, part);
+  const struct ts_value *v =
+      ts_value_object_find(obj, arena + part->str, part->len, part->tag);
   if (r->nfrozen) {
     /* In frozen data the entry serves every render (generation 0). */
     bool frozen = is_frozen(r, objv);

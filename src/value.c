@@ -134,12 +134,7 @@ struct ts_value *ts_value_getn(struct ts_value obj, const char *key,
 {
   if (obj.type != TS_VALUE_OBJECT)
     return NULL;
-  uint32_t tag = ts_value_tag(key, klen);
-  struct ts_value_member *m = obj.u.o->m, *end = m + obj.u.o->len;
-  for (; m < end; m++)
-    if (m->tag == tag && m->klen == klen && !memcmp(m->key, key, klen))
-      return &m->v;
-  return NULL;
+  return ts_value_object_find(obj.u.o, key, klen, ts_value_tag(key, klen));
 }
 
 bool ts_value_equal(const struct ts_value *a, const struct ts_value *b)
@@ -176,13 +171,7 @@ struct ts_value ts_value_from_json(struct ts_value_builder *b,
 #else
       size_t klen = strlen(key);
 #endif
-      /* A jansson object holds each key once: no check needed. */
-      if (o.type == TS_VALUE_OBJECT &&
-          room(b, (void **)&o.u.o->m, o.u.o->len, &o.u.o->cap,
-               sizeof *o.u.o->m))
-        o.u.o->m[o.u.o->len++] = (struct ts_value_member){
-          key, (uint32_t)klen, ts_value_tag(key, klen),
-          ts_value_from_json(b, v)};
+      ts_value_addn(b, o, key, klen, ts_value_from_json(b, v));
     }
     return o;
   }

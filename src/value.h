@@ -180,9 +180,10 @@ static inline void ts_value_add_copy(struct ts_value_builder *b,
                                      struct ts_value obj, const char *key,
                                      const char *s)
 {
-  if (s)
-    ts_value_addn(b, obj, key, strlen(key),
-                  ts_value_strdup(b, s, strlen(s)));
+  if (s) {
+    size_t n = strlen(s);
+    ts_value_addn(b, obj, key, strlen(key), ts_value_strdup(b, s, n));
+  }
 }
 
 /* Sets member `key` of `obj`: replaces its value when present, else
@@ -206,6 +207,20 @@ static inline size_t ts_value_size(struct ts_value v)
   case TS_VALUE_STRING: return v.len;
   default: return 0;
   }
+}
+
+/* The member of object `o` named `key` (`klen` bytes, tag `tag`, which
+ * callers that look the same name up often compute once), or NULL: the
+ * members are compared by tag, then length and bytes. */
+static inline struct ts_value *
+ts_value_object_find(const struct ts_value_object *o, const char *key,
+                     size_t klen, uint32_t tag)
+{
+  struct ts_value_member *m = o->m, *end = m + o->len;
+  for (; m < end; m++)
+    if (m->tag == tag && m->klen == klen && !memcmp(m->key, key, klen))
+      return &m->v;
+  return NULL;
 }
 
 /* Member `key` (`klen` bytes) of `obj`, or NULL (also when `obj` is not
