@@ -9,7 +9,8 @@
  * version and theme) and skips rendering when the fingerprint equals the
  * one saved by the last publish and the output folder is as that publish
  * left it. Files are fingerprinted by name, size and modification time,
- * as make does; bytes are hashed where they are already in memory.
+ * as make does; bytes are hashed where they are already in memory; the
+ * output folder is fingerprinted by its folders alone.
  *
  * The hash is two independent 64-bit lanes (128 bits): a change detector,
  * not a cryptographic digest.
@@ -33,16 +34,37 @@ void ts_fingerprint_add(struct ts_fingerprint *fp, const void *data,
 void ts_fingerprint_add_str(struct ts_fingerprint *fp, const char *s);
 void ts_fingerprint_add_int(struct ts_fingerprint *fp, int64_t v);
 
-/* Adds every file under `dir` (recursively, in name order) by relative
- * name, size and modification time; a missing folder adds a marker. */
+/* Adds every file under `dir` (recursively; the order the folders list
+ * them in does not matter) by relative name, size and modification time;
+ * a missing folder adds a marker. */
 void ts_fingerprint_add_tree(struct ts_fingerprint *fp, const char *dir);
 
 /* 32 hex digits and a NUL. */
 void ts_fingerprint_hex(const struct ts_fingerprint *fp, char out[33]);
 
-/* Counts the files under `dir` and their total size; false when `dir` is
- * missing. Used to check an output folder is as a publish left it. */
-bool ts_fingerprint_tree_size(const char *dir, uint64_t *files,
-                              uint64_t *bytes);
+/* The folders of the tree `dir`: "" for `dir` itself first, then every
+ * folder under it (links not followed) by its path from `dir`, in no
+ * particular order. Free with ts_fs_free_names. NULL (*n = 0) when `dir`
+ * is missing or out of memory. */
+char **ts_fingerprint_folders(const char *dir, size_t *n);
+
+/* Sets the modification time of the folders `names` of the tree `dir` to
+ * a moment ago. A file system stamps changes with a clock that may tick
+ * only every few milliseconds: a file deleted just after a publish would
+ * leave its folder with the time the publish gave it, and go unseen.
+ * After this, any change gives the folder a newer time. False when one
+ * cannot be set. */
+bool ts_fingerprint_mark_folders(const char *dir, const char *const *names,
+                                 size_t n);
+
+/* Adds the folders `names` (from ts_fingerprint_folders) of the tree `dir`
+ * by identity (device and inode) and modification and change times,
+ * looking at nothing else: one stat per folder, however many files they
+ * hold. A file added, removed, renamed or replaced (written elsewhere and
+ * renamed over) changes its folder's times, and a folder replaced has
+ * another identity; a file whose bytes were changed in place does not
+ * show. False when `dir` or one of the folders is missing. */
+bool ts_fingerprint_add_folders(struct ts_fingerprint *fp, const char *dir,
+                                const char *const *names, size_t n);
 
 #endif

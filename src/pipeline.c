@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dedupe.h"
 #include "fingerprint.h"
@@ -382,45 +382,81 @@ static void site_record_path(const struct ts_config *cfg, char *out,
   snprintf(out, size, "%s/site.json", cfg->state);
 }
 
-/* What the last publish left in the state folder (site.json). */
+/* What the last publish left in the state folder (site.json): the
+ * run's fingerprint, the output folder's folders and their fingerprint,
+ * and how that run ended. */
 struct site_record {
-  char fingerprint[33];
-  json_int_t files, bytes, outcome;
+  json_t *doc; /* owns the strings below */
+  const char *fingerprint, *output;
+  json_t *folders; /* array of paths under the output folder */
+  json_int_t outcome;
 };
 
-/* The last publish's record; false when there is none. */
+/* The last publish's record; false when there is none (or it is not one
+ * this version wrote: the next publish replaces it). */
 static bool read_record(const struct ts_pipeline_options *o,
                         struct site_record *out)
 {
   char path[4096];
   site_record_path(o->config, path, sizeof path);
-  json_t *rec = json_load_file(path, 0, NULL);
-  const char *was = json_string_value(json_object_get(rec, "fingerprint"));
-  bool ok = was && strlen(was) < sizeof out->fingerprint;
-  if (ok) {
-    strcpy(out->fingerprint, was);
-    out->files = json_integer_value(json_object_get(rec, "files"));
-    out->bytes = json_integer_value(json_object_get(rec, "bytes"));
-    out->outcome = json_integer_value(json_object_get(rec, "outcome"));
+  json_t *doc = json_load_file(path, 0, NULL);
+  *out = (struct site_record){
+    .doc = doc,
+    .fingerprint = json_string_value(json_object_get(doc, "fingerprint")),
+    .output = json_string_value(json_object_get(doc, "output")),
+    .folders = json_object_get(doc, "folders"),
+    .outcome = json_integer_value(json_object_get(doc, "outcome")),
+  };
+  if (!out->fingerprint || !out->output || !json_is_array(out->folders)) {
+    json_decref(doc);
+    out->doc = NULL;
+    return false;
   }
-  json_decref(rec);
-  return ok;
+  return true;
+}
+
+static void record_cleanup(struct site_record *rec)
+{
+  json_decref(rec->doc);
+  rec->doc = NULL;
+}
+
+/* The fingerprint of the output folder `dir` by its folders `names`
+ * (see ts_fingerprint_add_folders); false when one is missing. */
+static bool output_fingerprint(const char *dir, const char *const *names,
+                               size_t n, char hex[33])
+{
+  struct ts_fingerprint fp;
+  ts_fingerprint_init(&fp);
+  if (!ts_fingerprint_add_folders(&fp, dir, names, n))
+    return false;
+  ts_fingerprint_hex(&fp, hex);
+  return true;
 }
 
 /* Whether the last publish (`rec`) had this fingerprint and its output
  * folder is still as it left it; *outcome is then what that run ended
- * with. */
+ * with. The output folder is checked by its folders, one stat each: a
+ * file added, removed, renamed or replaced anywhere in it (a deleted or
+ * restored folder, a checkout) changes one of their times. Looking at
+ * every file as well cost more than all the rest of an unchanged run. */
 static bool up_to_date(const struct ts_pipeline_options *o,
                        const struct site_record *rec, const char *hex,
                        enum ts_outcome *outcome)
 {
-  uint64_t now_files = 0, now_bytes = 0;
-  bool same = !strcmp(rec->fingerprint, hex) &&
-              ts_fingerprint_tree_size(o->out_dir ? o->out_dir
-                                                  : o->config->output,
-                                       &now_files, &now_bytes) &&
-              (json_int_t)now_files == rec->files &&
-              (json_int_t)now_bytes == rec->bytes;
+  if (strcmp(rec->fingerprint, hex))
+    return false;
+  size_t n = json_array_size(rec->folders);
+  const char **names = calloc(n ? n : 1, sizeof *names);
+  bool same = names != NULL;
+  for (size_t i = 0; same && i < n; i++)
+    same = (names[i] = json_string_value(json_array_get(rec->folders, i)));
+  char now[33];
+  same = same &&
+         output_fingerprint(o->out_dir ? o->out_dir : o->config->output,
+                            names, n, now) &&
+         !strcmp(now, rec->output);
+  free(names);
   if (same)
     *outcome = rec->outcome == TS_PUBLISHED_STALE ? TS_PUBLISHED_STALE
                                                   : TS_PUBLISHED;
@@ -430,30 +466,33 @@ static bool up_to_date(const struct ts_pipeline_options *o,
 /* Saves what the next run compares with. A failure only costs the next
  * run its shortcut. */
 static void record_site(const struct ts_pipeline_options *o,
-                        struct ts_fingerprint base,
-                        const struct ts_publish_stats *published,
-                        enum ts_outcome outcome)
+                        struct ts_fingerprint base, enum ts_outcome outcome)
 {
-  char hex[33], path[4096];
+  const char *out = o->out_dir ? o->out_dir : o->config->output;
+  char hex[33], output[33], path[4096];
   render_fingerprint(o, base, hex);
-  /* The publisher counted the tree it swapped in; a kept .gitignore is
-   * the one file it did not write. */
-  uint64_t files = published->files, bytes = published->total_bytes;
-  char kept[4096];
-  snprintf(kept, sizeof kept, "%s/.gitignore",
-           o->out_dir ? o->out_dir : o->config->output);
-  struct stat st;
-  if (stat(kept, &st) == 0 && S_ISREG(st.st_mode)) {
-    files++;
-    bytes += (uint64_t)st.st_size;
-  }
-  json_t *rec = json_pack("{s:s, s:I, s:I, s:i}", "fingerprint", hex, "files",
-                          (json_int_t)files, "bytes", (json_int_t)bytes,
-                          "outcome", (int)outcome);
+  size_t n = 0;
+  char **names = ts_fingerprint_folders(out, &n);
+  json_t *folders = json_array();
+  for (size_t i = 0; folders && i < n; i++)
+    if (json_array_append_new(folders, json_string(names[i])) != 0) {
+      json_decref(folders);
+      folders = NULL;
+    }
+  json_t *rec = NULL;
+  const char *const *list = (const char *const *)names;
+  if (names && folders && ts_fingerprint_mark_folders(out, list, n) &&
+      output_fingerprint(out, list, n, output))
+    rec = json_pack("{s:s, s:s, s:O, s:i}", "fingerprint", hex, "output",
+                    output, "folders", folders, "outcome", (int)outcome);
+  json_decref(folders);
+  ts_fs_free_names(names, n);
   char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
   site_record_path(o->config, path, sizeof path);
   if (text)
     ts_fs_write_atomic(path, text, strlen(text), NULL);
+  else
+    unlink(path); /* no shortcut next time rather than a stale one */
   free(text);
   json_decref(rec);
 }
@@ -499,7 +538,9 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     char fingerprint[33];
     render_fingerprint_base(o, inputs, n, &base);
     render_fingerprint(o, base, fingerprint);
-    if (up_to_date(o, &rec, fingerprint, outcome)) {
+    bool same = up_to_date(o, &rec, fingerprint, outcome);
+    record_cleanup(&rec);
+    if (same) {
       ts_log_info(o->log, "%s/ is up to date: the same data, history, "
                   "templates and configuration as the last run",
                   o->out_dir ? o->out_dir : cfg->output);
@@ -657,7 +698,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     if (r != TS_OK)
       *outcome = TS_PUBLISHED_STALE;
     else
-      record_site(o, base, &stats.publish, *outcome);
+      record_site(o, base, *outcome);
   }
   if (r == TS_OK && o->dump_context)
     *outcome = TS_PUBLISHED;

@@ -1,8 +1,7 @@
-/* Fingerprints of folders (what the up-to-date check compares) and the
- * folder listing they walk with: every file counts by name, size and
- * time, at any depth; links are not followed; a listing by descriptor
- * leaves the descriptor usable. */
-#include <fcntl.h>
+/* Fingerprints of bytes and of folders (what the up-to-date check
+ * compares): every byte counts; every file counts by name, size and time,
+ * at any depth; links are not followed; an output folder's folders show
+ * any file added, removed or replaced, however soon after the publish. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +56,6 @@ static void every_file_at_any_depth_counts(void)
 {
   char dir[64];
   make_tree(dir, sizeof dir);
-  uint64_t files = 0, bytes = 0;
-  CHECK(ts_fingerprint_tree_size(dir, &files, &bytes));
-  CHECK_INT(files, 4);
-  CHECK_INT(bytes, 12 + 4 + 7);
-
   char before[33], again[33], after[33];
   tree_hex(dir, before);
   tree_hex(dir, again);
@@ -70,15 +64,11 @@ static void every_file_at_any_depth_counts(void)
   put(dir, "videos/deep/b.json", "{\"b\":12}");
   tree_hex(dir, after);
   CHECK(strcmp(before, after) != 0);
-  CHECK(ts_fingerprint_tree_size(dir, &files, &bytes));
-  CHECK_INT(bytes, 12 + 4 + 8);
 
   /* A link is neither followed nor counted. */
   char link[512];
   snprintf(link, sizeof link, "%s/videos/loop", dir);
   REQUIRE(symlink("..", link) == 0);
-  CHECK(ts_fingerprint_tree_size(dir, &files, &bytes));
-  CHECK_INT(files, 4);
   tree_hex(dir, again);
   CHECK_STR(after, again);
 
@@ -91,47 +81,177 @@ static void every_file_at_any_depth_counts(void)
   CHECK(strcmp(after, again) != 0);
   remove_tree(dir);
 
-  /* A missing folder: no size, and a fingerprint of its own. */
-  CHECK(!ts_fingerprint_tree_size(dir, &files, &bytes));
+  /* A missing folder: a fingerprint of its own. */
   char missing[33], none[33];
   tree_hex(dir, missing);
   tree_hex(NULL, none);
   CHECK_STR(missing, none);
 }
 
-static void a_listing_by_descriptor_can_be_repeated(void)
+/* The fingerprint of an output folder by its folders. */
+static bool folders_hex(const char *dir, char **names, size_t n,
+                        char hex[33])
+{
+  struct ts_fingerprint fp;
+  ts_fingerprint_init(&fp);
+  if (!ts_fingerprint_add_folders(&fp, dir, (const char *const *)names, n))
+    return false;
+  ts_fingerprint_hex(&fp, hex);
+  return true;
+}
+
+/* Marks the folders, fingerprints them and checks the fingerprint holds
+ * until `change` runs; straight after, with no pause, so that the change
+ * falls in the same tick of the file system's clock as the marking.
+ * Whether the change shows must be `seen`. */
+static void check_change(const char *dir, char **names, size_t n,
+                         void (*change)(const char *dir), bool seen)
+{
+  char before[33], again[33], after[33];
+  REQUIRE(ts_fingerprint_mark_folders(dir, (const char *const *)names, n));
+  REQUIRE(folders_hex(dir, names, n, before));
+  REQUIRE(folders_hex(dir, names, n, again));
+  CHECK_STR(before, again);
+  change(dir);
+  CHECK(seen == (!folders_hex(dir, names, n, after) ||
+                 strcmp(before, after) != 0));
+}
+
+static void add_deep(const char *dir) { put(dir, "videos/deep/new.json", "1"); }
+
+static void remove_top(const char *dir)
+{
+  char path[512];
+  snprintf(path, sizeof path, "%s/index.html", dir);
+  REQUIRE(unlink(path) == 0);
+}
+
+/* Written beside and renamed over, as editors, checkouts and publishers
+ * do: the same name and size, another file. */
+static void replace_by_rename(const char *dir)
+{
+  char tmp[512], path[512];
+  snprintf(tmp, sizeof tmp, "%s/videos/.a.tmp", dir);
+  snprintf(path, sizeof path, "%s/videos/a.html", dir);
+  put(dir, "videos/.a.tmp", "bbbb");
+  REQUIRE(rename(tmp, path) == 0);
+}
+
+static void remove_folder(const char *dir)
+{
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -r '%s/videos/deep'", dir);
+  CHECK_INT(system(cmd), 0);
+}
+
+/* The whole folder deleted and made again with the same contents. */
+static void recreate_all(const char *dir)
+{
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "cp -a '%s' '%s.copy' && rm -r '%s' && "
+           "mv '%s.copy' '%s'", dir, dir, dir, dir, dir);
+  CHECK_INT(system(cmd), 0);
+}
+
+static void edit_in_place(const char *dir)
+{
+  char path[512];
+  snprintf(path, sizeof path, "%s/videos/a.html", dir);
+  FILE *f = fopen(path, "a");
+  REQUIRE(f != NULL);
+  fputs("more", f);
+  fclose(f);
+}
+
+static void an_output_folder_is_known_by_its_folders(void)
 {
   char dir[64];
   make_tree(dir, sizeof dir);
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  REQUIRE(fd >= 0);
-  for (int round = 0; round < 2; round++) {
-    size_t n = 0;
-    char **names = ts_fs_list_dir_fd(fd, false, &n);
-    REQUIRE(names != NULL);
-    CHECK_INT(n, 2); /* sorted, without .nojekyll */
-    CHECK_STR(names[0], "index.html");
-    CHECK_STR(names[1], "videos");
-    ts_fs_free_names(names, n);
-    names = ts_fs_list_dir_fd(fd, true, &n);
-    CHECK_INT(n, 3);
-    CHECK_STR(names[0], ".nojekyll");
-    ts_fs_free_names(names, n);
+  char link[512];
+  snprintf(link, sizeof link, "%s/videos/loop", dir);
+  REQUIRE(symlink("..", link) == 0);
+  size_t n = 0;
+  char **names = ts_fingerprint_folders(dir, &n);
+  REQUIRE(names != NULL);
+  CHECK_INT(n, 3); /* the top, videos, videos/deep; not the link */
+  CHECK_STR(names[0], "");
+  bool videos = false, deep = false;
+  for (size_t i = 1; i < n; i++) {
+    videos |= !strcmp(names[i], "videos");
+    deep |= !strcmp(names[i], "videos/deep");
   }
-  struct stat st;
-  CHECK(fstatat(fd, "videos", &st, 0) == 0 && S_ISDIR(st.st_mode));
-  close(fd);
-  size_t n = 5;
-  CHECK(ts_fs_list_dir_fd(-1, true, &n) == NULL);
-  CHECK_INT(n, 0);
+  CHECK(videos && deep);
+
+  check_change(dir, names, n, add_deep, true);
+  check_change(dir, names, n, remove_top, true);
+  check_change(dir, names, n, replace_by_rename, true);
+  check_change(dir, names, n, recreate_all, true);
+  /* What it does not look at: bytes changed inside a file in place. */
+  check_change(dir, names, n, edit_in_place, false);
+  check_change(dir, names, n, remove_folder, true);
+  ts_fs_free_names(names, n);
+
+  size_t none = 5;
   remove_tree(dir);
+  CHECK(ts_fingerprint_folders(dir, &none) == NULL);
+  CHECK_INT(none, 0);
+  const char *top[] = {""};
+  struct ts_fingerprint fp;
+  CHECK(!ts_fingerprint_add_folders(&fp, dir, top, 1));
+  CHECK(!ts_fingerprint_mark_folders(dir, top, 1));
+}
+
+static void hex_of(const void *data, size_t len, char hex[33])
+{
+  struct ts_fingerprint fp;
+  ts_fingerprint_init(&fp);
+  ts_fingerprint_add(&fp, data, len);
+  ts_fingerprint_hex(&fp, hex);
+}
+
+/* Long inputs take the four-lane path, the last 31 bytes or fewer the
+ * word-by-word one: a change to any single byte, in either, shows. */
+static void every_byte_counts(void)
+{
+  enum { N = 203 }; /* six 32-byte stripes, three words and three bytes */
+  unsigned char data[N];
+  for (size_t i = 0; i < N; i++)
+    data[i] = (unsigned char)(i * 7 + 1);
+  char base[33], other[33];
+  hex_of(data, N, base);
+  for (size_t i = 0; i < N; i++) {
+    data[i] ^= 0x40;
+    hex_of(data, N, other);
+    CHECK(strcmp(base, other) != 0);
+    data[i] ^= 0x40;
+  }
+  hex_of(data, N, other);
+  CHECK_STR(base, other);
+  /* Swapping two stripes changes it too: the lanes do not commute. */
+  unsigned char swapped[N];
+  memcpy(swapped, data + 32, 32);
+  memcpy(swapped + 32, data, 32);
+  memcpy(swapped + 64, data + 64, N - 64);
+  hex_of(swapped, N, other);
+  CHECK(strcmp(base, other) != 0);
+  /* Nor does one input equal its own prefix, or the same bytes added in
+   * two parts. */
+  hex_of(data, N - 1, other);
+  CHECK(strcmp(base, other) != 0);
+  struct ts_fingerprint fp;
+  ts_fingerprint_init(&fp);
+  ts_fingerprint_add(&fp, data, 40);
+  ts_fingerprint_add(&fp, data + 40, N - 40);
+  ts_fingerprint_hex(&fp, other);
+  CHECK(strcmp(base, other) != 0);
 }
 
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(every_file_at_any_depth_counts),
-    TEST(a_listing_by_descriptor_can_be_repeated),
+    TEST(every_byte_counts),
+    TEST(an_output_folder_is_known_by_its_folders),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
