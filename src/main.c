@@ -440,20 +440,21 @@ static int cmd_render(struct cli *cli)
   struct ts_config *cfg = load_config(cli, config_path);
   if (!cfg)
     return EXIT_USAGE;
+  /* Mapped, not read: an unchanged run only fingerprints them. */
+  struct ts_fs_map maps[MAX_SNAPSHOTS];
   struct ts_pipeline_input inputs[MAX_SNAPSHOTS];
   size_t loaded = 0;
   int status = EXIT_PUBLISHED;
   for (; loaded < n; loaded++) {
-    char *text = NULL;
-    size_t len = 0;
     struct ts_error err;
-    if (ts_fs_read(names[loaded], (size_t)1 << 30, &text, &len, &err) !=
+    if (ts_fs_map(names[loaded], (size_t)1 << 30, &maps[loaded], &err) !=
         TS_OK) {
       ts_log_error(&cli->log, "%s", err.msg);
       status = EXIT_NOTHING;
       break;
     }
-    inputs[loaded] = (struct ts_pipeline_input){names[loaded], text, len};
+    inputs[loaded] = (struct ts_pipeline_input){
+      names[loaded], maps[loaded].data, maps[loaded].len};
   }
   if (status == EXIT_PUBLISHED) {
     struct ts_pipeline_options po = {.config = cfg, .log = &cli->log,
@@ -467,7 +468,7 @@ static int cmd_render(struct cli *cli)
       ts_log_error(&cli->log, "%s", err.msg);
   }
   for (size_t i = 0; i < loaded; i++)
-    free((char *)inputs[i].text);
+    ts_fs_unmap(&maps[i]);
   ts_config_free(cfg);
   return status;
 }

@@ -7,24 +7,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum ts_result ts_fs_read(const char *path, size_t max, char **out,
-                          size_t *len, struct ts_error *err)
+/* Opens `path` for reading and fills *st; -1 (with the error set) when it
+ * cannot be opened or is a folder. */
+static int open_read(const char *path, struct stat *st, enum ts_result *r,
+                     struct ts_error *err)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ts_error_set(err, errno == ENOENT ? TS_ERR_NOTFOUND : TS_ERR_IO,
-                        "%s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
-    close(fd);
-    return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(e));
+  if (fd < 0) {
+    *r = ts_error_set(err, errno == ENOENT ? TS_ERR_NOTFOUND : TS_ERR_IO,
+                      "%s: %s", path, strerror(errno));
+    return -1;
   }
+  if (fstat(fd, st) != 0 || S_ISDIR(st->st_mode)) {
+    int e = S_ISDIR(st->st_mode) ? EISDIR : errno;
+    close(fd);
+    *r = ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(e));
+    return -1;
+  }
+  return fd;
+}
+
+/* ts_fs_read on `fd`, open as `path` (closed here). */
+static enum ts_result read_open(int fd, const struct stat *st,
+                                const char *path, size_t max, char **out,
+                                size_t *len, struct ts_error *err)
+{
   /* st_size is a hint only: the file may grow while we read it. */
-  size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+  size_t cap = st->st_size > 0 ? (size_t)st->st_size + 1 : 4096;
   if (cap > max + 1)
     cap = max + 1;
   char *data = malloc(cap + 1);
@@ -74,6 +88,57 @@ enum ts_result ts_fs_read(const char *path, size_t max, char **out,
   if (len)
     *len = used;
   return TS_OK;
+}
+
+enum ts_result ts_fs_read(const char *path, size_t max, char **out,
+                          size_t *len, struct ts_error *err)
+{
+  struct stat st;
+  enum ts_result r = TS_OK;
+  int fd = open_read(path, &st, &r, err);
+  return fd < 0 ? r : read_open(fd, &st, path, max, out, len, err);
+}
+
+enum ts_result ts_fs_map(const char *path, size_t max, struct ts_fs_map *out,
+                         struct ts_error *err)
+{
+  *out = (struct ts_fs_map){NULL, 0, false};
+  struct stat st;
+  enum ts_result r = TS_OK;
+  int fd = open_read(path, &st, &r, err);
+  if (fd < 0)
+    return r;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    if ((uint64_t)st.st_size > max) {
+      close(fd);
+      return ts_error_set(err, TS_ERR_LIMIT,
+                          "%s: larger than the limit of %zu bytes", path,
+                          max);
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      close(fd);
+      *out = (struct ts_fs_map){p, (size_t)st.st_size, true};
+      return TS_OK;
+    }
+  }
+  /* Read from the descriptor already open: a named pipe opened twice
+   * would lose what its writer sent to the first. */
+  char *data;
+  size_t len;
+  r = read_open(fd, &st, path, max, &data, &len, err);
+  if (r == TS_OK)
+    *out = (struct ts_fs_map){data, len, false};
+  return r;
+}
+
+void ts_fs_unmap(struct ts_fs_map *m)
+{
+  if (m->mapped)
+    munmap((void *)m->data, m->len);
+  else
+    free((char *)m->data);
+  *m = (struct ts_fs_map){NULL, 0, false};
 }
 
 enum ts_result ts_fs_write_atomic(const char *path, const void *data,
@@ -251,22 +316,6 @@ char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n)
   *n = 0;
   DIR *d = opendir(dir);
   return d ? list_names(d, hidden, n) : NULL;
-}
-
-char **ts_fs_list_dir_fd(int fd, bool hidden, size_t *n)
-{
-  *n = 0;
-  /* fdopendir takes the descriptor it is given: a duplicate, so `fd`
-   * stays the caller's. */
-  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  DIR *d = own >= 0 ? fdopendir(own) : NULL;
-  if (!d) {
-    if (own >= 0)
-      close(own);
-    return NULL;
-  }
-  rewinddir(d); /* the duplicate shares the position: from the start */
-  return list_names(d, hidden, n);
 }
 
 void ts_fs_free_names(char **names, size_t n)

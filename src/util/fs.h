@@ -16,6 +16,25 @@
 enum ts_result ts_fs_read(const char *path, size_t max, char **out,
                           size_t *len, struct ts_error *err);
 
+/* A whole file's bytes, read-only, from ts_fs_map. */
+struct ts_fs_map {
+  const char *data; /* `len` bytes, not always NUL-terminated; NULL after
+                     * a failure or ts_fs_unmap */
+  size_t len;
+  bool mapped; /* munmap, not free, when done */
+};
+
+/* The bytes of `path` (at most `max`, else TS_ERR_LIMIT) without a copy:
+ * a regular file is mapped, so a snapshot that is only fingerprinted costs
+ * no more than the page-cache pages it already has; anything else (a pipe,
+ * /dev/stdin, an empty file) is read as ts_fs_read does. The mapping sees
+ * the file as it is: it must not be truncated while mapped, which files
+ * trendsite writes never are (they are replaced by a rename). Release with
+ * ts_fs_unmap (also harmless after a failure). */
+enum ts_result ts_fs_map(const char *path, size_t max, struct ts_fs_map *out,
+                         struct ts_error *err);
+void ts_fs_unmap(struct ts_fs_map *m);
+
 /* Writes `len` bytes to `path` through a temporary file in the same folder
  * and a rename, so readers see either the old or the new contents. */
 enum ts_result ts_fs_write_atomic(const char *path, const void *data,
@@ -44,11 +63,6 @@ bool ts_fs_is_dir(const char *path);
  * unreadable folder or when out of memory. */
 char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n);
 
-/* The same for the folder open as descriptor `fd` (which stays open and
- * the caller's): for walks that then look at each name with fstatat and
- * openat, so the kernel does not resolve the folder's path again for
- * every file. */
-char **ts_fs_list_dir_fd(int fd, bool hidden, size_t *n);
 void ts_fs_free_names(char **names, size_t n);
 
 #endif

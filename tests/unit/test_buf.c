@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -120,6 +121,69 @@ static void fs_roundtrip_and_limits(void)
   CHECK_INT(system(cmd), 0);
 }
 
+/* ts_fs_map maps a regular file, reads what cannot be mapped (a pipe, an
+ * empty file), and keeps the limit and the messages of ts_fs_read. */
+static void fs_map_maps_files_and_reads_the_rest(void)
+{
+  char dir[] = "/tmp/ts-test-map-XXXXXX";
+  REQUIRE(mkdtemp(dir) != NULL);
+  char path[300], empty[300], fifo[300];
+  snprintf(path, sizeof path, "%s/snapshot.json", dir);
+  snprintf(empty, sizeof empty, "%s/empty.json", dir);
+  snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+  struct ts_error err;
+  REQUIRE(ts_fs_write_atomic(path, "{\"items\": []}", 14, &err) == TS_OK);
+  REQUIRE(ts_fs_write_atomic(empty, "", 0, &err) == TS_OK);
+
+  struct ts_fs_map m;
+  CHECK_INT(ts_fs_map(path, 100, &m, &err), TS_OK);
+  CHECK(m.mapped);
+  CHECK_INT(m.len, 14);
+  CHECK(memcmp(m.data, "{\"items\": []}", 14) == 0);
+  ts_fs_unmap(&m);
+  CHECK(m.data == NULL && m.len == 0);
+  CHECK_INT(ts_fs_map(path, 13, &m, &err), TS_ERR_LIMIT);
+  CHECK(strstr(err.msg, "snapshot.json: larger than the limit") != NULL);
+  CHECK(m.data == NULL);
+  ts_fs_unmap(&m); /* harmless after a failure */
+
+  CHECK_INT(ts_fs_map(empty, 100, &m, &err), TS_OK);
+  CHECK(!m.mapped);
+  CHECK_INT(m.len, 0);
+  ts_fs_unmap(&m);
+
+  /* A pipe has no size to map: read to its end, from the descriptor
+   * opened once (the writer's bytes would be lost to a second open, and
+   * the test would hang: the alarm ends it instead). */
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  alarm(10);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    FILE *w = fopen(fifo, "w");
+    if (w) {
+      fputs("[1, 2, 3]", w);
+      fclose(w);
+    }
+    _exit(0);
+  }
+  CHECK_INT(ts_fs_map(fifo, 100, &m, &err), TS_OK);
+  CHECK(!m.mapped);
+  CHECK_INT(m.len, 9);
+  CHECK(m.data && memcmp(m.data, "[1, 2, 3]", 9) == 0);
+  ts_fs_unmap(&m);
+  int status = 0;
+  waitpid(child, &status, 0);
+  alarm(0);
+
+  snprintf(path, sizeof path, "%s/missing.json", dir);
+  CHECK_INT(ts_fs_map(path, 100, &m, &err), TS_ERR_NOTFOUND);
+  CHECK(strstr(err.msg, "missing.json: No such file") != NULL);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK_INT(system(cmd), 0);
+}
+
 /* ts_fs_link_same links only a file with exactly the given bytes, and
  * leaves nothing behind whatever the outcome. */
 static void fs_link_same_links_only_equal_files(void)
@@ -181,6 +245,7 @@ int main(int argc, char **argv)
     TEST(error_prefix_and_truncation),
     TEST(fs_roundtrip_and_limits),
     TEST(fs_link_same_links_only_equal_files),
+    TEST(fs_map_maps_files_and_reads_the_rest),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
