@@ -33,6 +33,9 @@ struct ts_history_update {
   /* The text of items.json and of the day's file, once prepared. */
   struct ts_buf items_text, day_text;
   bool prepared;
+  /* Where ts_history_stage wrote them (temporary names beside the real
+   * ones, owned), until commit renames them or free removes them. */
+  char *staged_items, *staged_day;
 };
 
 /* ---- paths and small helpers ------------------------------------------ */
@@ -635,35 +638,103 @@ enum ts_result ts_history_prepare(const struct ts_history_options *o,
   return TS_OK;
 }
 
+/* The path of the day's file and of items.json for `o`. */
+static void day_file(const struct ts_history_options *o, char *out,
+                     size_t size)
+{
+  char name[64], date[11];
+  date_of(o->now, date);
+  snprintf(name, sizeof name, "%s.json", date);
+  history_path(o, out, size, "days", name);
+}
+
+static enum ts_result make_dirs(const struct ts_history_options *o,
+                                struct ts_error *err)
+{
+  const char *subs[] = {"runs", "days"};
+  enum ts_result r = TS_OK;
+  for (size_t i = 0; i < 2 && r == TS_OK; i++) {
+    char dir[4096];
+    history_path(o, dir, sizeof dir, subs[i], "");
+    r = ts_fs_mkdirs(dir, err);
+  }
+  return r;
+}
+
+/* Removes what ts_history_stage wrote and commit did not use. */
+static void unstage(struct ts_history_update *u)
+{
+  char **staged[] = {&u->staged_items, &u->staged_day};
+  for (size_t i = 0; i < 2; i++) {
+    if (*staged[i])
+      unlink(*staged[i]);
+    free(*staged[i]);
+    *staged[i] = NULL;
+  }
+}
+
+enum ts_result ts_history_stage(const struct ts_history_options *o,
+                                struct ts_history_update *u,
+                                struct ts_error *err)
+{
+  enum ts_result r = ts_history_prepare(o, u, err);
+  if (r == TS_OK && !u->staged_items)
+    r = make_dirs(o, err);
+  char path[4096];
+  if (r == TS_OK && !u->staged_day) {
+    day_file(o, path, sizeof path);
+    r = ts_fs_stage(path, u->day_text.data, u->day_text.len, &u->staged_day,
+                    err);
+  }
+  if (r == TS_OK && !u->staged_items) {
+    history_path(o, path, sizeof path, "", "items.json");
+    r = ts_fs_stage(path, u->items_text.data, u->items_text.len,
+                    &u->staged_items, err);
+  }
+  return r;
+}
+
+/* Puts `text` in place at `path`: the staged file when there is one,
+ * else written now. */
+static enum ts_result put_in_place(const char *path, char **staged,
+                                   const struct ts_buf *text,
+                                   struct ts_error *err)
+{
+  if (!*staged)
+    return ts_fs_write_atomic(path, text->data, text->len, err);
+  enum ts_result r = TS_OK;
+  if (rename(*staged, path) != 0) {
+    r = ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
+    unlink(*staged);
+  }
+  free(*staged);
+  *staged = NULL;
+  return r;
+}
+
 enum ts_result ts_history_commit(const struct ts_history_options *o,
                                  struct ts_history_update *u,
                                  const char *snapshot, size_t len,
                                  struct ts_error *err)
 {
   enum ts_result r = ts_history_prepare(o, u, err);
-  const char *subs[] = {"runs", "days"};
-  for (size_t i = 0; i < 2 && r == TS_OK; i++) {
-    char dir[4096];
-    history_path(o, dir, sizeof dir, subs[i], "");
-    r = ts_fs_mkdirs(dir, err);
-  }
+  if (r == TS_OK)
+    r = make_dirs(o, err);
   if (r != TS_OK)
     return r;
-  char path[4096], name[64], date[11];
+  char path[4096], name[64];
   run_file_name(o->now, name, sizeof name);
   history_path(o, path, sizeof path, "runs", name);
   if (!o->snapshot_file ||
       !ts_fs_link_same(o->snapshot_file, snapshot, len, path))
     r = ts_fs_write_atomic(path, snapshot, len, err);
   if (r == TS_OK) {
-    date_of(o->now, date);
-    snprintf(name, sizeof name, "%s.json", date);
-    history_path(o, path, sizeof path, "days", name);
-    r = ts_fs_write_atomic(path, u->day_text.data, u->day_text.len, err);
+    day_file(o, path, sizeof path);
+    r = put_in_place(path, &u->staged_day, &u->day_text, err);
   }
   if (r == TS_OK) {
     history_path(o, path, sizeof path, "", "items.json");
-    r = ts_fs_write_atomic(path, u->items_text.data, u->items_text.len, err);
+    r = put_in_place(path, &u->staged_items, &u->items_text, err);
   }
   if (r == TS_OK) {
     prune(o, u, "runs");
@@ -693,6 +764,7 @@ void ts_history_update_drop(struct ts_history_update *u)
 {
   if (!u)
     return;
+  unstage(u);
   free_texts(u);
   free_notes(u);
   free(u);
@@ -702,6 +774,7 @@ void ts_history_update_free(struct ts_history_update *u)
 {
   if (!u)
     return;
+  unstage(u);
   free_texts(u);
   for (size_t i = 0; u->known && i < u->nmerged; i++)
     if (u->known[i])

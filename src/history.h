@@ -135,6 +135,19 @@ enum ts_result ts_history_prepare(const struct ts_history_options *opts,
                                   struct ts_error *err);
 
 /*
+ * Prepares the update and writes its files under temporary names beside
+ * their real ones (creating the history folders if need be), so that
+ * ts_history_commit only renames them: written while the site renders,
+ * they cost the run nothing after the publish. The history itself does
+ * not change: freeing an update that was never committed removes them.
+ * Optional, like ts_history_prepare; an error here leaves commit to
+ * write them, and to report it if it happens again.
+ */
+enum ts_result ts_history_stage(const struct ts_history_options *opts,
+                                struct ts_history_update *update,
+                                struct ts_error *err);
+
+/*
  * Writes the update and `snapshot` (the published snapshot's text, `len`
  * bytes, borrowed) to the state folder, and prunes what is older than
  * history_days.

@@ -167,11 +167,14 @@ struct prepare_job {
   struct ts_history_update *update;
 };
 
+/* Writes the history's files, ready to be renamed into place once the
+ * site is published: on a real disk, creating them after the publish
+ * was most of what a run did once its pages were out. */
 static int prepare_history(void *arg)
 {
   struct prepare_job *j = arg;
   struct ts_error ignored;
-  ts_history_prepare(j->opts, j->update, &ignored);
+  ts_history_stage(j->opts, j->update, &ignored);
   return 0;
 }
 

@@ -141,9 +141,10 @@ void ts_fs_unmap(struct ts_fs_map *m)
   *m = (struct ts_fs_map){NULL, 0, false};
 }
 
-enum ts_result ts_fs_write_atomic(const char *path, const void *data,
-                                  size_t len, struct ts_error *err)
+enum ts_result ts_fs_stage(const char *path, const void *data, size_t len,
+                           char **staged, struct ts_error *err)
 {
+  *staged = NULL;
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
   if (!tmp)
@@ -173,15 +174,26 @@ enum ts_result ts_fs_write_atomic(const char *path, const void *data,
     saved = errno, left = 1;
   if (close(fd) != 0 && left == 0)
     saved = errno, left = 1;
-  if (left == 0 && rename(tmp, path) != 0)
-    saved = errno, left = 1;
   if (left != 0) {
     unlink(tmp);
     free(tmp);
     return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(saved));
   }
-  free(tmp);
+  *staged = tmp;
   return TS_OK;
+}
+
+enum ts_result ts_fs_write_atomic(const char *path, const void *data,
+                                  size_t len, struct ts_error *err)
+{
+  char *tmp;
+  enum ts_result r = ts_fs_stage(path, data, len, &tmp, err);
+  if (r == TS_OK && rename(tmp, path) != 0) {
+    r = ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
+    unlink(tmp);
+  }
+  free(tmp);
+  return r;
 }
 
 bool ts_fs_same_bytes(int fd, const void *data, size_t len)

@@ -40,6 +40,13 @@ void ts_fs_unmap(struct ts_fs_map *m);
 enum ts_result ts_fs_write_atomic(const char *path, const void *data,
                                   size_t len, struct ts_error *err);
 
+/* ts_fs_write_atomic's first half: writes the bytes to a new temporary
+ * file beside `path` (mode 0644, like the result of a write) whose name
+ * *staged gets (caller frees). rename(2) it over `path` to put it in
+ * place, or unlink it. Nothing is left behind on failure (*staged NULL). */
+enum ts_result ts_fs_stage(const char *path, const void *data, size_t len,
+                           char **staged, struct ts_error *err);
+
 /* Whether open file `fd` is a regular file of exactly `len` bytes equal
  * to `data` (read from offset 0 whatever the descriptor's position). */
 bool ts_fs_same_bytes(int fd, const void *data, size_t len);

@@ -439,10 +439,87 @@ static void stale_note_outlives_its_forgotten_entry(void)
   teardown();
 }
 
+/* Counts the files in `dir` whose name contains ".tmp.". */
+static size_t temporaries(const char *dir)
+{
+  size_t n = 0, count = 0;
+  char **names = ts_fs_list_dir(dir, true, &n);
+  for (size_t i = 0; i < n; i++)
+    count += strstr(names[i], ".tmp.") != NULL;
+  ts_fs_free_names(names, n);
+  return count;
+}
+
+/* Staged files wait under temporary names: the history is unchanged until
+ * commit renames them, and an update freed uncommitted (a failed publish)
+ * takes them away. Committed, they hold what an unstaged commit writes. */
+static void staged_files_appear_only_on_commit(void)
+{
+  setup();
+  struct ts_batch b;
+  ts_batch_init(&b);
+  add(&b, "aaaaaaaaaaa", 1, 100);
+  set_status(&b, TS_STATUS_OK, T1);
+  struct ts_history_options o = options(T1);
+  struct ts_history_update *u = NULL;
+  struct ts_error err;
+  char items[160], days[160], hist[160];
+  snprintf(items, sizeof items, "%s/history/items.json", state_dir);
+  snprintf(days, sizeof days, "%s/history/days", state_dir);
+  snprintf(hist, sizeof hist, "%s/history", state_dir);
+
+  /* Staged, then dropped: nothing of it stays. */
+  REQUIRE(ts_history_record(&o, b.items, b.nitems, b.statuses, b.nstatuses,
+                            &u, &err) == TS_OK);
+  REQUIRE(ts_history_stage(&o, u, &err) == TS_OK);
+  CHECK_INT(temporaries(hist), 1);
+  CHECK_INT(temporaries(days), 1);
+  CHECK(access(items, F_OK) != 0);
+  ts_history_update_free(u);
+  CHECK_INT(temporaries(hist), 0);
+  CHECK_INT(temporaries(days), 0);
+  CHECK(access(items, F_OK) != 0);
+
+  /* Committed without staging, for reference. */
+  REQUIRE(ts_history_record(&o, b.items, b.nitems, b.statuses, b.nstatuses,
+                            &u, &err) == TS_OK);
+  REQUIRE(ts_history_commit(&o, u, "{}", 2, &err) == TS_OK);
+  ts_history_update_free(u);
+  char *plain = NULL, *day_plain = NULL;
+  char day[200];
+  snprintf(day, sizeof day, "%s/2026-11-21.json", days);
+  REQUIRE(ts_fs_read(items, 1 << 20, &plain, NULL, &err) == TS_OK);
+  REQUIRE(ts_fs_read(day, 1 << 20, &day_plain, NULL, &err) == TS_OK);
+  REQUIRE(remove(items) == 0 && remove(day) == 0);
+
+  /* Staged and committed: the same bytes, no temporary left. */
+  REQUIRE(ts_history_record(&o, b.items, b.nitems, b.statuses, b.nstatuses,
+                            &u, &err) == TS_OK);
+  REQUIRE(ts_history_stage(&o, u, &err) == TS_OK);
+  REQUIRE(ts_history_commit(&o, u, "{}", 2, &err) == TS_OK);
+  CHECK_INT(temporaries(hist), 0);
+  CHECK_INT(temporaries(days), 0);
+  ts_history_update_free(u);
+  char *staged = NULL, *day_staged = NULL;
+  REQUIRE(ts_fs_read(items, 1 << 20, &staged, NULL, &err) == TS_OK);
+  REQUIRE(ts_fs_read(day, 1 << 20, &day_staged, NULL, &err) == TS_OK);
+  CHECK_STR(staged, plain);
+  CHECK_STR(day_staged, day_plain);
+  struct stat st;
+  CHECK(stat(items, &st) == 0 && (st.st_mode & 0777) == 0644);
+  free(plain);
+  free(day_plain);
+  free(staged);
+  free(day_staged);
+  ts_batch_cleanup(&b);
+  teardown();
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(first_run_marks_everything_new),
+    TEST(staged_files_appear_only_on_commit),
     TEST(second_run_shows_rank_changes),
     TEST(failed_list_keeps_last_good_until_too_old),
     TEST(archive_days_and_pruning),
