@@ -124,7 +124,7 @@ int main(int argc, char **argv)
     count++;
   }
   clock_gettime(CLOCK_MONOTONIC, &b);
-  printf("%zu files, %zu bytes, %.3f seconds\n", count, bytes,
+  printf("%zu files, %zu bytes, %.6f seconds\n", count, bytes,
          (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
   return 0;
 }
