@@ -149,6 +149,8 @@ struct snapshot_job {
   struct ts_buf *out;
   struct ts_snapshot_span *spans; /* may be NULL */
   enum ts_result result;
+  struct ts_thread thread;
+  bool running; /* on `thread`, not joined yet */
 };
 
 static int write_snapshot(void *arg)
@@ -158,6 +160,17 @@ static int write_snapshot(void *arg)
                                      j->nstatuses, &j->meta, j->out,
                                      j->spans);
   return 0;
+}
+
+/* The snapshot text, once written (the site's snapshot_wait). */
+static enum ts_result snapshot_wait(void *arg)
+{
+  struct snapshot_job *j = arg;
+  if (j->running) {
+    ts_thread_join(&j->thread);
+    j->running = false;
+  }
+  return j->result;
 }
 
 /* The history's files are turned into text while the site renders: the
@@ -627,22 +640,16 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .out = &published,
       .spans = spans,
   };
-  struct ts_thread writer;
-  bool threaded = false;
   if (r == TS_OK)
-    threaded = ts_thread_start(&writer, write_snapshot, &job) == TS_OK;
+    job.running = ts_thread_start(&job.thread, write_snapshot, &job) == TS_OK;
+  if (r == TS_OK && !job.running)
+    write_snapshot(&job);
   struct ts_history_update *update = NULL;
   if (r == TS_OK)
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
                           batch.nstatuses, &update, err);
   ts_json_arena_pause();
-  if (threaded)
-    ts_thread_join(&writer);
-  else if (r == TS_OK)
-    write_snapshot(&job);
-  if (r == TS_OK && job.result != TS_OK)
-    r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
-  stage_done(o->log, "snapshot and history", &clock);
+  stage_done(o->log, "history", &clock);
   struct ts_site_stats stats;
   memset(&stats, 0, sizeof stats);
   if (r == TS_OK) {
@@ -654,9 +661,10 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .nstatuses = batch.nstatuses,
       .history = update,
       .history_opts = &ho,
-      .snapshot = ts_buf_cstr(&published),
-      .snapshot_len = published.len,
+      .snapshot = &published,
       .item_spans = spans,
+      .snapshot_wait = snapshot_wait,
+      .snapshot_ctx = &job,
       .now = now,
     };
     struct prepare_job pj = {.opts = &ho, .update = update};
@@ -667,6 +675,9 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     if (preparing)
       ts_thread_join(&preparer);
   }
+  /* The site waited for the snapshot text, unless it stopped early. */
+  if (snapshot_wait(&job) != TS_OK && r == TS_OK)
+    r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
   ts_site_prep_free(so.prepared); /* the base job is done, if started */
   if (!recorded && !o->dump_context) {
     if (bj.done)

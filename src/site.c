@@ -954,7 +954,8 @@ static enum ts_result region_api(struct site *s, const struct ts_status *st,
     r = ts_buf_append_char(&text, '\n');
     size_t item = list->entries[k].item;
     if (r == TS_OK && s->in->item_spans)
-      r = ts_buf_append(&text, s->in->snapshot + s->in->item_spans[item].off,
+      r = ts_buf_append(&text,
+                        s->in->snapshot->data + s->in->item_spans[item].off,
                         s->in->item_spans[item].len);
     else if (r == TS_OK)
       r = ts_snapshot_item_text(&s->in->items[item], &text);
@@ -986,8 +987,9 @@ static bool has_region_page(const struct site *s, const struct ts_status *st)
   return is_youtube_list(s, st) && ts_site_key_ok(st->region);
 }
 
-/* Region pages (and their api/regions/XX.json), one claim at a time:
- * each is 50 cards, enough work to be worth a claim of its own. */
+/* Region pages, one claim at a time: each is 50 cards, enough work to be
+ * worth a claim of its own. (Their api/regions/XX.json copy the snapshot
+ * text, written meanwhile: api_files writes them.) */
 static enum ts_result region_pages(struct site *s, struct renderer *rd,
                                    struct ts_error *err)
 {
@@ -1031,8 +1033,6 @@ static enum ts_result region_pages(struct site *s, struct renderer *rd,
     ts_value_add(b, ctx, "has_items", ts_value_bool(list->n > 0));
     ts_value_add(b, ctx, "items", items);
     enum ts_result r = render_with(s, rd, T_REGION, path, ctx, err);
-    if (r == TS_OK)
-      r = region_api(s, st, list, err);
     if (r != TS_OK)
       return r;
   }
@@ -1579,8 +1579,20 @@ static enum ts_result sitemap(struct site *s, const json_t *paths,
 
 static enum ts_result api_files(struct site *s, struct ts_error *err)
 {
-  enum ts_result r = emit(s, "api/snapshot.json", s->in->snapshot,
-                          s->in->snapshot_len, err);
+  /* The snapshot text is written on another thread while the pages
+   * render: the files that copy it come last. */
+  enum ts_result r = s->in->snapshot_wait
+                         ? s->in->snapshot_wait(s->in->snapshot_ctx)
+                         : TS_OK;
+  if (r != TS_OK)
+    return ts_error_set(err, r, "api/snapshot.json: %s",
+                        r == TS_ERR_NOMEM ? "out of memory" : "not written");
+  r = emit(s, "api/snapshot.json", s->in->snapshot->data,
+           s->in->snapshot->len, err);
+  for (size_t k = 0; r == TS_OK && k < s->nregion_lists; k++) {
+    size_t i = s->region_lists[k];
+    r = region_api(s, &s->in->statuses[i], &s->index.lists[i], err);
+  }
   struct ts_buf text;
   ts_buf_init(&text, 0);
   char when[21];

@@ -36,10 +36,16 @@ struct ts_site_input {
   /* Recorded with `items` (ts_history_note indexes them); may be NULL. */
   const struct ts_history_update *history;
   const struct ts_history_options *history_opts; /* archive days */
-  const char *snapshot;   /* the text published as api/snapshot.json */
-  size_t snapshot_len;
-  /* Where each item's JSON lies in `snapshot` (NULL: written anew). */
+  /* The text published as api/snapshot.json, and where each item's JSON
+   * lies in it (NULL: written anew). They may still be being written
+   * when ts_site_build starts, while the pages that do not need them
+   * render: they are read on the calling thread only, once
+   * snapshot_wait (when set) has returned TS_OK (else its result is the
+   * build's error). */
+  const struct ts_buf *snapshot;
   const struct ts_snapshot_span *item_spans;
+  enum ts_result (*snapshot_wait)(void *ctx);
+  void *snapshot_ctx;
   int64_t now;            /* the data's time (generated_at) */
 };
 
