@@ -86,10 +86,11 @@ void ts_fingerprint_add_int(struct ts_fingerprint *fp, int64_t v)
 }
 
 /* What a walk calls: `file` for every regular file and `folder` for every
- * folder under the top (either may be NULL), with its path from the top. */
+ * folder under the top (either may be NULL), with its path from the top
+ * (and, for a folder, its descriptor, open until the walk leaves it). */
 struct walker {
   void (*file)(void *ctx, const char *rel, const struct stat *st);
-  void (*folder)(void *ctx, const char *rel);
+  void (*folder)(void *ctx, const char *rel, int fd);
   void *ctx;
 };
 
@@ -134,7 +135,7 @@ static void walk(int fd, char *rel, size_t len, unsigned depth,
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (child >= 0) {
         if (w->folder)
-          w->folder(w->ctx, rel);
+          w->folder(w->ctx, rel, child);
         walk(child, rel, sub + nlen, depth + 1, w);
       }
     }
@@ -197,18 +198,27 @@ void ts_fingerprint_hex(const struct ts_fingerprint *fp, char out[33])
            (unsigned long long)fp->b);
 }
 
-/* Folder names collected by a walk. */
+/* Folder names collected by a walk, each folder marked on the way when
+ * `mark` (see ts_fingerprint_folders). */
 struct folder_list {
   char **names;
   size_t n, cap;
   bool failed;
+  bool mark;
+  struct timespec times[2]; /* for futimens: access, modification */
 };
 
-static void collect_folder(void *ctx, const char *rel)
+static void collect_folder(void *ctx, const char *rel, int fd)
 {
   struct folder_list *l = ctx;
   if (l->failed)
     return;
+  /* Through the folder's own descriptor, opened without following links
+   * at every step of the walk: never a folder outside the tree. */
+  if (l->mark && futimens(fd, l->times) != 0) {
+    l->failed = true;
+    return;
+  }
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;
     char **names = realloc(l->names, cap * sizeof *names);
@@ -225,14 +235,19 @@ static void collect_folder(void *ctx, const char *rel)
     l->n++;
 }
 
-char **ts_fingerprint_folders(const char *dir, size_t *n)
+char **ts_fingerprint_folders(const char *dir, bool mark, size_t *n)
 {
   *n = 0;
   int fd = open_tree(dir);
   if (fd < 0)
     return NULL;
-  struct folder_list l = {NULL, 0, 0, false};
-  collect_folder(&l, ""); /* the top first */
+  struct folder_list l = {.mark = mark};
+  /* A second ago: every change from now on, whatever the resolution of
+   * the file system's clock, stamps a folder with a later time. */
+  clock_gettime(CLOCK_REALTIME, &l.times[1]);
+  l.times[1].tv_sec -= 1;
+  l.times[0] = (struct timespec){0, UTIME_OMIT}; /* access time: leave it */
+  collect_folder(&l, "", fd); /* the top first */
   walk_tree(fd, &(struct walker){NULL, collect_folder, &l});
   if (l.failed) {
     for (size_t i = 0; i < l.n; i++)
@@ -242,26 +257,6 @@ char **ts_fingerprint_folders(const char *dir, size_t *n)
   }
   *n = l.n;
   return l.names;
-}
-
-bool ts_fingerprint_mark_folders(const char *dir, const char *const *names,
-                                 size_t n)
-{
-  int fd = open_tree(dir);
-  if (fd < 0)
-    return false;
-  /* A second ago: every change from now on, whatever the resolution of
-   * the file system's clock, stamps a folder with a later time. */
-  struct timespec times[2];
-  clock_gettime(CLOCK_REALTIME, &times[1]);
-  times[1].tv_sec -= 1;
-  times[0] = (struct timespec){0, UTIME_OMIT}; /* access time: leave it */
-  bool ok = true;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = utimensat(fd, names[i][0] ? names[i] : ".", times,
-                   AT_SYMLINK_NOFOLLOW) == 0;
-  close(fd);
-  return ok;
 }
 
 bool ts_fingerprint_add_folders(struct ts_fingerprint *fp, const char *dir,

@@ -45,17 +45,14 @@ void ts_fingerprint_hex(const struct ts_fingerprint *fp, char out[33]);
 /* The folders of the tree `dir`: "" for `dir` itself first, then every
  * folder under it (links not followed) by its path from `dir`, in no
  * particular order. Free with ts_fs_free_names. NULL (*n = 0) when `dir`
- * is missing or out of memory. */
-char **ts_fingerprint_folders(const char *dir, size_t *n);
-
-/* Sets the modification time of the folders `names` of the tree `dir` to
- * a moment ago. A file system stamps changes with a clock that may tick
- * only every few milliseconds: a file deleted just after a publish would
- * leave its folder with the time the publish gave it, and go unseen.
- * After this, any change gives the folder a newer time. False when one
- * cannot be set. */
-bool ts_fingerprint_mark_folders(const char *dir, const char *const *names,
-                                 size_t n);
+ * is missing, out of memory, or a mark failed.
+ *
+ * With `mark`, also sets each folder's modification time to a second ago.
+ * A file system stamps changes with a clock that may tick only every few
+ * milliseconds: a file deleted just after a publish would leave its
+ * folder with the time the publish gave it, and go unseen. After the
+ * mark, any change gives the folder a newer time. */
+char **ts_fingerprint_folders(const char *dir, bool mark, size_t *n);
 
 /* Adds the folders `names` (from ts_fingerprint_folders) of the tree `dir`
  * by identity (device and inode) and modification and change times,

@@ -488,7 +488,7 @@ static void record_site(const struct ts_pipeline_options *o,
   char hex[33], output[33], path[4096];
   render_fingerprint(o, base, hex);
   size_t n = 0;
-  char **names = ts_fingerprint_folders(out, &n);
+  char **names = ts_fingerprint_folders(out, true, &n);
   json_t *folders = json_array();
   for (size_t i = 0; folders && i < n; i++)
     if (json_array_append_new(folders, json_string(names[i])) != 0) {
@@ -497,8 +497,7 @@ static void record_site(const struct ts_pipeline_options *o,
     }
   json_t *rec = NULL;
   const char *const *list = (const char *const *)names;
-  if (names && folders && ts_fingerprint_mark_folders(out, list, n) &&
-      output_fingerprint(out, list, n, output))
+  if (names && folders && output_fingerprint(out, list, n, output))
     rec = json_pack("{s:s, s:s, s:O, s:i}", "fingerprint", hex, "output",
                     output, "folders", folders, "outcome", (int)outcome);
   json_decref(folders);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fingerprint.h"
@@ -108,7 +109,9 @@ static void check_change(const char *dir, char **names, size_t n,
                          void (*change)(const char *dir), bool seen)
 {
   char before[33], again[33], after[33];
-  REQUIRE(ts_fingerprint_mark_folders(dir, (const char *const *)names, n));
+  size_t marked = 0;
+  ts_fs_free_names(ts_fingerprint_folders(dir, true, &marked), marked);
+  REQUIRE(marked == n);
   REQUIRE(folders_hex(dir, names, n, before));
   REQUIRE(folders_hex(dir, names, n, again));
   CHECK_STR(before, again);
@@ -170,10 +173,25 @@ static void an_output_folder_is_known_by_its_folders(void)
   char link[512];
   snprintf(link, sizeof link, "%s/videos/loop", dir);
   REQUIRE(symlink("..", link) == 0);
+  /* A link to a folder outside: neither listed nor marked. */
+  char outside[64], link_out[512];
+  snprintf(outside, sizeof outside, "/tmp/ts-fp-out-XXXXXX");
+  REQUIRE(mkdtemp(outside) != NULL);
+  snprintf(link_out, sizeof link_out, "%s/outside", dir);
+  REQUIRE(symlink(outside, link_out) == 0);
+  struct stat out_before, out_after, top;
+  REQUIRE(stat(outside, &out_before) == 0);
   size_t n = 0;
-  char **names = ts_fingerprint_folders(dir, &n);
+  char **names = ts_fingerprint_folders(dir, true, &n);
   REQUIRE(names != NULL);
-  CHECK_INT(n, 3); /* the top, videos, videos/deep; not the link */
+  CHECK_INT(n, 3); /* the top, videos, videos/deep; not the links */
+  REQUIRE(stat(outside, &out_after) == 0);
+  CHECK(out_after.st_mtim.tv_sec == out_before.st_mtim.tv_sec &&
+        out_after.st_mtim.tv_nsec == out_before.st_mtim.tv_nsec);
+  REQUIRE(rmdir(outside) == 0);
+  /* Marked a second back. */
+  REQUIRE(stat(dir, &top) == 0);
+  CHECK(top.st_mtim.tv_sec < time(NULL));
   CHECK_STR(names[0], "");
   bool videos = false, deep = false;
   for (size_t i = 1; i < n; i++) {
@@ -193,12 +211,11 @@ static void an_output_folder_is_known_by_its_folders(void)
 
   size_t none = 5;
   remove_tree(dir);
-  CHECK(ts_fingerprint_folders(dir, &none) == NULL);
+  CHECK(ts_fingerprint_folders(dir, true, &none) == NULL);
   CHECK_INT(none, 0);
-  const char *top[] = {""};
+  const char *only_top[] = {""};
   struct ts_fingerprint fp;
-  CHECK(!ts_fingerprint_add_folders(&fp, dir, top, 1));
-  CHECK(!ts_fingerprint_mark_folders(dir, top, 1));
+  CHECK(!ts_fingerprint_add_folders(&fp, dir, only_top, 1));
 }
 
 static void hex_of(const void *data, size_t len, char hex[33])
