@@ -110,7 +110,8 @@ static void check_change(const char *dir, char **names, size_t n,
 {
   char before[33], again[33], after[33];
   size_t marked = 0;
-  ts_fs_free_names(ts_fingerprint_folders(dir, true, &marked), marked);
+  char **again_names = ts_fingerprint_folders(dir, true, &marked);
+  ts_fs_free_names(again_names, marked);
   REQUIRE(marked == n);
   REQUIRE(folders_hex(dir, names, n, before));
   REQUIRE(folders_hex(dir, names, n, again));
