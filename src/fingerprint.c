@@ -1,4 +1,5 @@
 #include "fingerprint.h"
+#include "util/grow.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -219,17 +220,8 @@ static void collect_folder(void *ctx, const char *rel, int fd)
     l->failed = true;
     return;
   }
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    char **names = realloc(l->names, cap * sizeof *names);
-    if (!names) {
-      l->failed = true;
-      return;
-    }
-    l->names = names;
-    l->cap = cap;
-  }
-  if (!(l->names[l->n] = strdup(rel)))
+  if (!ts_grow(&l->names, &l->cap, l->n + 1, sizeof *l->names) ||
+      !(l->names[l->n] = strdup(rel)))
     l->failed = true;
   else
     l->n++;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/cat.h"
+#include "util/grow.h"
 
 /* item.h pairs the 32-bit fields so that an item has no padding. */
 _Static_assert(sizeof(void *) != 8 || sizeof(struct ts_item) == 192,
@@ -44,24 +45,9 @@ void ts_batch_cleanup(struct ts_batch *b)
   memset(b, 0, sizeof *b);
 }
 
-static bool grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-  if (need <= *cap)
-    return true;
-  size_t n = *cap ? *cap * 2 : 256;
-  while (n < need)
-    n *= 2;
-  void *p = realloc(*array, n * elem);
-  if (!p)
-    return false;
-  *array = p;
-  *cap = n;
-  return true;
-}
-
 struct ts_item *ts_batch_new_item(struct ts_batch *b)
 {
-  if (!grow((void **)&b->items, &b->items_cap, b->nitems + 1,
+  if (!ts_grow(&b->items, &b->items_cap, b->nitems + 1,
             sizeof *b->items))
     return NULL;
   struct ts_item *it = &b->items[b->nitems++];
@@ -145,7 +131,7 @@ struct ts_status *ts_batch_status(struct ts_batch *b, const char *source,
     if (!strcmp(b->statuses[i].source, source) &&
         !strcmp(b->statuses[i].region, region))
       return &b->statuses[i];
-  if (!grow((void **)&b->statuses, &b->statuses_cap, b->nstatuses + 1,
+  if (!ts_grow(&b->statuses, &b->statuses_cap, b->nstatuses + 1,
             sizeof *b->statuses))
     return NULL;
   struct ts_status *s = &b->statuses[b->nstatuses];

@@ -38,6 +38,7 @@
 #endif
 
 #include "util/fs.h"
+#include "util/grow.h"
 
 /* For the few small functions of the render loop that the compiler would
  * otherwise call. */
@@ -758,14 +759,9 @@ enum ts_result ts_mustache_env_freeze(struct ts_mustache_env *env,
 {
   if (value.type > TS_VALUE_ARRAY)
     return TS_OK; /* only containers are looked into */
-  if (env->nfrozen == env->capfrozen) {
-    size_t ncap = env->capfrozen ? env->capfrozen * 2 : 4;
-    struct ts_value *p = realloc(env->frozen, ncap * sizeof *p);
-    if (!p)
-      return TS_ERR_NOMEM;
-    env->frozen = p;
-    env->capfrozen = ncap;
-  }
+  if (!ts_grow(&env->frozen, &env->capfrozen, env->nfrozen + 1,
+               sizeof *env->frozen))
+    return TS_ERR_NOMEM;
   env->frozen[env->nfrozen++] = value;
   return TS_OK;
 }
@@ -841,21 +837,11 @@ static enum ts_result txn_add(struct txn *txn, struct ts_mustache_env *env,
 {
   struct ts_mustache *t = calloc(1, sizeof *t);
   char *copy = t ? malloc(strlen(name) + 1) : NULL;
-  if (t && copy && txn->ncreated == txn->capcreated) {
-    size_t ncap = txn->capcreated ? txn->capcreated * 2 : 8;
-    struct ts_mustache **p = realloc(txn->created, ncap * sizeof *p);
-    if (p) {
-      txn->created = p;
-      txn->capcreated = ncap;
-    }
-  }
-  if (t && copy && txn->nqueue == txn->capqueue) {
-    size_t ncap = txn->capqueue ? txn->capqueue * 2 : 8;
-    struct pending *p = realloc(txn->queue, ncap * sizeof *p);
-    if (p) {
-      txn->queue = p;
-      txn->capqueue = ncap;
-    }
+  /* A failed growth leaves a list full: checked below. */
+  if (t && copy) {
+    ts_grow(&txn->created, &txn->capcreated, txn->ncreated + 1,
+            sizeof *txn->created);
+    ts_grow(&txn->queue, &txn->capqueue, txn->nqueue + 1, sizeof *txn->queue);
   }
   if (!t || !copy || txn->ncreated == txn->capcreated ||
       txn->nqueue == txn->capqueue) {
@@ -2780,22 +2766,6 @@ static struct scratch *scratch_new(void)
   return s;
 }
 
-/* Grows *p (of *cap elements of `size` bytes) to hold `need`. */
-static bool grow(void *p, size_t *cap, size_t need, size_t size)
-{
-  if (need <= *cap)
-    return true;
-  size_t ncap = *cap ? *cap : 16;
-  while (ncap < need)
-    ncap *= 2;
-  void *np = realloc(*(void **)p, ncap * size);
-  if (!np)
-    return false;
-  *(void **)p = np;
-  *cap = ncap;
-  return true;
-}
-
 /* A dependency of a section's output: a name that its body looked up
  * below the section's own frame, where the data may change from one
  * render to the next, and what it found. */
@@ -3189,7 +3159,7 @@ static enum ts_result add_indent(struct render *r, const char *s, size_t n)
     return ts_error_set(r->err, TS_ERR_LIMIT,
                         "%s: partial indentation exceeds %d bytes", r->root,
                         MAX_INDENT);
-  if (!grow(&r->s->indent, &r->s->capindent, r->ind_len + n, 1))
+  if (!ts_grow(&r->s->indent, &r->s->capindent, r->ind_len + n, 1))
     return render_nomem(r);
   memcpy(r->s->indent + r->ind_len, s, n);
   r->ind_len += n;
@@ -3200,7 +3170,7 @@ static struct frame *push_call(struct render *r, const struct ts_mustache *tpl,
                                uint32_t ret_pc, uint32_t ret_end, bool counted,
                                const char *name, size_t name_len)
 {
-  if (!grow(&r->s->frames, &r->s->capframes, r->nframes + 1,
+  if (!ts_grow(&r->s->frames, &r->s->capframes, r->nframes + 1,
             sizeof *r->s->frames))
     return NULL;
   struct frame *f = &r->s->frames[r->nframes++];
@@ -3441,7 +3411,7 @@ static void record_lookup(struct render *r, const struct ts_mustache *tpl,
       return; /* below the section, the same every time */
   bool is_box = v && is_container(v);
   if ((is_box && !is_frozen(r, v)) || rec->ndeps == MAX_SECTION_DEPS ||
-      !grow(&rec->deps, &rec->capdeps, rec->ndeps + 1, sizeof *rec->deps)) {
+      !ts_grow(&rec->deps, &rec->capdeps, rec->ndeps + 1, sizeof *rec->deps)) {
     rec->ok = false;
     return;
   }
@@ -3614,9 +3584,9 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         pc = n->end;
         break;
       }
-      if (!grow(&r->s->frames, &r->s->capframes, r->nframes + 1,
+      if (!ts_grow(&r->s->frames, &r->s->capframes, r->nframes + 1,
                 sizeof *r->s->frames) ||
-          !grow(&r->s->ctx, &r->s->capctx, r->nctx + 1, sizeof *r->s->ctx)) {
+          !ts_grow(&r->s->ctx, &r->s->capctx, r->nctx + 1, sizeof *r->s->ctx)) {
         res = render_nomem(r);
         break;
       }
@@ -3663,7 +3633,7 @@ static enum ts_result run(struct render *r, const struct ts_mustache *root)
         break;
       }
       if (n->kind == N_PARENT) {
-        if (!grow(&r->s->args, &r->s->capargs, r->nargs + 1,
+        if (!ts_grow(&r->s->args, &r->s->capargs, r->nargs + 1,
                   sizeof *r->s->args)) {
           res = render_nomem(r);
           break;
@@ -3767,7 +3737,7 @@ enum ts_result ts_mustache_render_value(const struct ts_mustache *tpl,
   r.rec.capdeps = s->capdeps;
   r.gen = (uint64_t)s->gen << 32;
   enum ts_result res = TS_OK;
-  if (!grow(&s->ctx, &s->capctx, 1, sizeof *s->ctx))
+  if (!ts_grow(&s->ctx, &s->capctx, 1, sizeof *s->ctx))
     res = render_nomem(&r);
   if (res == TS_OK) {
     s->ctx[r.nctx++] = data;
@@ -3908,7 +3878,7 @@ static enum ts_result list_templates(const char *dir, unsigned depth,
     if (!ends_with(path.data, path.len, ".mustache") ||
         (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)))
       continue;
-    if (!grow(&out->paths, &out->cap, out->n + 1, sizeof *out->paths)) {
+    if (!ts_grow(&out->paths, &out->cap, out->n + 1, sizeof *out->paths)) {
       r = ts_error_set(err, TS_ERR_NOMEM, "out of memory");
       break;
     }

@@ -25,6 +25,7 @@
 #include "util/thread.h"
 #include "value.h"
 #include "version.h"
+#include "util/grow.h"
 
 #define INDEX_VIDEOS 24
 #define INDEX_STORIES 12
@@ -725,14 +726,8 @@ static bool tally_add(struct tally *t, const char *name)
     t->v[json_integer_value(at)].count++;
     return true;
   }
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 16;
-    struct tally_entry *v = realloc(t->v, cap * sizeof *v);
-    if (!v)
-      return false;
-    t->v = v;
-    t->cap = cap;
-  }
+  if (!ts_grow(&t->v, &t->cap, t->n + 1, sizeof *t->v))
+    return false;
   at = json_integer((json_int_t)t->n);
   if (!at || json_object_set_new_nocheck(t->at, name, at))
     return false;

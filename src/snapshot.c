@@ -12,6 +12,7 @@
 #include "util/json_text.h"
 #include "util/redact.h"
 #include "version.h"
+#include "util/grow.h"
 
 #define SNAPSHOT_MAX_BYTES ((size_t)1 << 30)
 
@@ -329,23 +330,6 @@ static bool json_ok(struct loader *ld)
   return ts_json_result(&ld->json) == TS_OK;
 }
 
-static bool grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-  if (need <= *cap)
-    return true;
-  size_t n = *cap ? *cap : 16;
-  while (n < need)
-    n *= 2;
-  if (n > SIZE_MAX / elem)
-    return false;
-  void *p = realloc(*array, n * elem);
-  if (!p)
-    return false;
-  *array = p;
-  *cap = n;
-  return true;
-}
-
 static bool out_of_memory(struct loader *ld)
 {
   ts_json_fail(&ld->json, TS_ERR_NOMEM, "out of memory");
@@ -507,7 +491,7 @@ static bool load_positions(struct loader *ld, struct ts_item *it, size_t i)
   ts_json_array_begin(r);
   size_t n = 0;
   while (ts_json_element(r)) {
-    if (!grow((void **)&ld->positions, &ld->positions_cap, n + 1,
+    if (!ts_grow(&ld->positions, &ld->positions_cap, n + 1,
               sizeof *ld->positions))
       return out_of_memory(ld);
     if (!load_position(ld, it, &ld->positions[n], n))
@@ -536,7 +520,7 @@ static bool load_match_keys(struct loader *ld, struct ts_item *it, size_t i)
   if (ok)
     ts_json_array_begin(r);
   while (ok && ts_json_element(r)) {
-    if (!grow((void **)&ld->keys, &ld->keys_cap, n + 1, sizeof *ld->keys))
+    if (!ts_grow(&ld->keys, &ld->keys_cap, n + 1, sizeof *ld->keys))
       return out_of_memory(ld);
     ok = read_str(ld, &ld->keys[n++]);
   }
@@ -828,7 +812,7 @@ static bool load_status(struct loader *ld, size_t i)
     return false;
   if (!s.source || !s.type || !have_state)
     return problem(ld, RANK_STATUS, "statuses[%zu]: " EXPECTED_STATUS, i);
-  if (!grow((void **)&ld->statuses, &ld->statuses_cap, ld->nstatuses + 1,
+  if (!ts_grow(&ld->statuses, &ld->statuses_cap, ld->nstatuses + 1,
             sizeof *ld->statuses))
     return out_of_memory(ld);
   ld->statuses[ld->nstatuses++] = s;

@@ -1,4 +1,5 @@
 #include "util/fs.h"
+#include "util/grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -296,15 +297,9 @@ static char **list_names(DIR *d, bool hidden, size_t *n)
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
         (!hidden && e->d_name[0] == '.'))
       continue;
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 32;
-      char **p = realloc(names, ncap * sizeof *p);
-      if (!p) {
-        ok = false;
-        break;
-      }
-      names = p;
-      cap = ncap;
+    if (!ts_grow(&names, &cap, *n + 1, sizeof *names)) {
+      ok = false;
+      break;
     }
     size_t len = strlen(e->d_name) + 1;
     if (!(names[*n] = malloc(len)))

@@ -1,4 +1,5 @@
 /* Unit tests for the capped buffer, the error helpers and file helpers. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/grow.h"
 
 static void append_and_printf(void)
 {
@@ -119,6 +121,30 @@ static void fs_roundtrip_and_limits(void)
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   CHECK_INT(system(cmd), 0);
+}
+
+/* ts_grow: from nothing, keeping what was there, doubling; an impossible
+ * size fails and leaves the array as it was. */
+static void grow_doubles_and_keeps(void)
+{
+  int *v = NULL;
+  size_t cap = 0;
+  CHECK(ts_grow(&v, &cap, 1, sizeof *v));
+  CHECK_INT(cap, 16);
+  for (int i = 0; i < 100; i++) {
+    REQUIRE(ts_grow(&v, &cap, (size_t)i + 1, sizeof *v));
+    v[i] = i * 3;
+  }
+  CHECK_INT(cap, 128);
+  CHECK(ts_grow(&v, &cap, 50, sizeof *v)); /* already room: unchanged */
+  CHECK_INT(cap, 128);
+  int *before = v;
+  CHECK(!ts_grow(&v, &cap, SIZE_MAX / 2, sizeof *v));
+  CHECK(v == before);
+  CHECK_INT(cap, 128);
+  for (int i = 0; i < 100; i++)
+    CHECK_INT(v[i], i * 3);
+  free(v);
 }
 
 /* ts_fs_map maps a regular file, reads what cannot be mapped (a pipe, an
@@ -246,6 +272,7 @@ int main(int argc, char **argv)
     TEST(fs_roundtrip_and_limits),
     TEST(fs_link_same_links_only_equal_files),
     TEST(fs_map_maps_files_and_reads_the_rest),
+    TEST(grow_doubles_and_keeps),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
