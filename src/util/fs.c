@@ -250,6 +250,18 @@ bool ts_fs_link_same(const char *existing, const void *data, size_t len,
 
 enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err)
 {
+  /* Usually the parent is there: one call, not one per path segment
+   * (a run asks for its folders a dozen times). */
+  if (mkdir(path, 0755) == 0)
+    return TS_OK;
+  if (errno != ENOENT) {
+    if (errno != EEXIST)
+      return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!ts_fs_is_dir(path))
+      return ts_error_set(err, TS_ERR_IO, "%s: exists and is not a folder",
+                          path);
+    return TS_OK;
+  }
   size_t n = strlen(path);
   char *dir = malloc(n + 1);
   if (!dir)

@@ -105,8 +105,16 @@ static void fs_roundtrip_and_limits(void)
   struct ts_error err;
   CHECK_INT(ts_fs_mkdirs(sub, &err), TS_OK);
   CHECK(ts_fs_is_dir(sub));
+  CHECK_INT(ts_fs_mkdirs(sub, &err), TS_OK); /* already there */
   snprintf(path, sizeof path, "%s/page.html", sub);
   CHECK_INT(ts_fs_write_atomic(path, "hello\n", 6, &err), TS_OK);
+  /* A file where a folder should be, at the end or on the way. */
+  CHECK_INT(ts_fs_mkdirs(path, &err), TS_ERR_IO);
+  CHECK(strstr(err.msg, "page.html: exists and is not a folder") != NULL);
+  char below[600];
+  snprintf(below, sizeof below, "%s/x/y", path);
+  CHECK_INT(ts_fs_mkdirs(below, &err), TS_ERR_IO);
+  CHECK(strstr(err.msg, "page.html") != NULL);
   char *data = NULL;
   size_t len = 0;
   CHECK_INT(ts_fs_read(path, 100, &data, &len, &err), TS_OK);
