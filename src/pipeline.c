@@ -479,64 +479,29 @@ static bool up_to_date(const struct ts_pipeline_options *o,
   return same;
 }
 
-/* The output folder's half of the record: its folders, marked (see
- * ts_fingerprint_folders), and their fingerprint. It touches only the
- * output folder, so it runs while the history is saved. */
-struct folders_job {
-  const char *out;
-  char **names; /* owned; NULL when the walk failed */
-  size_t n;
-  char output[33];
-  bool ok; /* names and output are set */
-  struct ts_thread thread;
-  bool running; /* on `thread`, not joined yet */
-};
-
-static int folders_run(void *arg)
-{
-  struct folders_job *j = arg;
-  j->names = ts_fingerprint_folders(j->out, true, &j->n);
-  j->ok = j->names &&
-          output_fingerprint(j->out, (const char *const *)j->names, j->n,
-                             j->output);
-  return 0;
-}
-
-static void folders_start(struct folders_job *j, const char *out)
-{
-  *j = (struct folders_job){.out = out};
-  j->running = ts_thread_start(&j->thread, folders_run, j) == TS_OK;
-  if (!j->running)
-    folders_run(j);
-}
-
-static void folders_finish(struct folders_job *j)
-{
-  if (j->running) {
-    ts_thread_join(&j->thread);
-    j->running = false;
-  }
-}
-
-/* Saves what the next run compares with, from the folders `fj` found
- * (finished). A failure only costs the next run its shortcut. */
+/* Saves what the next run compares with. A failure only costs the next
+ * run its shortcut. */
 static void record_site(const struct ts_pipeline_options *o,
-                        struct ts_fingerprint base, enum ts_outcome outcome,
-                        const struct folders_job *fj)
+                        struct ts_fingerprint base, enum ts_outcome outcome)
 {
-  char hex[33], path[4096];
+  const char *out = o->out_dir ? o->out_dir : o->config->output;
+  char hex[33], output[33], path[4096];
   render_fingerprint(o, base, hex);
+  size_t n = 0;
+  char **names = ts_fingerprint_folders(out, true, &n);
   json_t *folders = json_array();
-  for (size_t i = 0; folders && i < fj->n; i++)
-    if (json_array_append_new(folders, json_string(fj->names[i])) != 0) {
+  for (size_t i = 0; folders && i < n; i++)
+    if (json_array_append_new(folders, json_string(names[i])) != 0) {
       json_decref(folders);
       folders = NULL;
     }
   json_t *rec = NULL;
-  if (fj->ok && folders)
+  const char *const *list = (const char *const *)names;
+  if (names && folders && output_fingerprint(out, list, n, output))
     rec = json_pack("{s:s, s:s, s:O, s:i}", "fingerprint", hex, "output",
-                    fj->output, "folders", folders, "outcome", (int)outcome);
+                    output, "folders", folders, "outcome", (int)outcome);
   json_decref(folders);
+  ts_fs_free_names(names, n);
   char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
   site_record_path(o->config, path, sizeof path);
   if (text)
@@ -729,10 +694,6 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
                  "%s/api/snapshot.json", so.out_dir) <
         (int)sizeof published_file)
       ho.snapshot_file = published_file;
-    /* The record looks at the output folder while the history is
-     * saved in the state folder: neither waits for the other. */
-    struct folders_job fj;
-    folders_start(&fj, so.out_dir);
     r = ts_history_commit(&ho, update, ts_buf_cstr(&published),
                           published.len, err);
     ho.snapshot_file = NULL;
@@ -747,12 +708,10 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
                 p->files, o->out_dir ? o->out_dir : cfg->output, p->written,
                 p->unchanged, p->removed, nmerged, stats.render_ms);
     *outcome = stale + failed ? TS_PUBLISHED_STALE : TS_PUBLISHED;
-    folders_finish(&fj);
     if (r != TS_OK)
       *outcome = TS_PUBLISHED_STALE;
     else
-      record_site(o, base, *outcome, &fj);
-    ts_fs_free_names(fj.names, fj.n);
+      record_site(o, base, *outcome);
   }
   if (r == TS_OK && o->dump_context)
     *outcome = TS_PUBLISHED;
