@@ -63,14 +63,19 @@ void ts_arena_init(struct ts_arena *arena, size_t chunk_size)
   arena->total = 0;
 }
 
-void ts_arena_cleanup(struct ts_arena *arena)
+/* Frees `c` and every chunk after it. */
+static void free_chain(struct ts_arena_chunk *c)
 {
-  struct ts_arena_chunk *c = arena->head;
   while (c) {
     struct ts_arena_chunk *next = c->next;
     chunk_free(c);
     c = next;
   }
+}
+
+void ts_arena_cleanup(struct ts_arena *arena)
+{
+  free_chain(arena->head);
   arena->head = NULL;
   arena->total = 0;
 }
@@ -82,12 +87,7 @@ void ts_arena_reset(struct ts_arena *arena)
   struct ts_arena_chunk *keep = arena->head;
   if (!keep)
     return;
-  struct ts_arena_chunk *c = keep->next;
-  while (c) {
-    struct ts_arena_chunk *next = c->next;
-    chunk_free(c);
-    c = next;
-  }
+  free_chain(keep->next);
   keep->next = NULL;
   TS_POISON(keep->data, keep->size);
   keep->used = 0;
