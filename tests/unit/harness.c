@@ -1,5 +1,8 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "harness.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +28,25 @@ bool ts_test_fail(const char *file, int line, const char *fmt, ...)
 void ts_test_skip(const char *why)
 {
   current_skip = why;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+                        struct FTW *ftw)
+{
+  (void)st;
+  (void)ftw;
+  if ((type == FTW_DP ? rmdir(path) : unlink(path)) != 0) {
+    fprintf(stdout, "#   cannot remove %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+bool ts_test_remove_tree(const char *file, int line, const char *dir)
+{
+  if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    return ts_test_fail(file, line, "temporary folder %s not removed", dir);
+  return true;
 }
 
 const char *ts_test_root(void)

@@ -27,6 +27,11 @@ bool ts_test_fail(const char *file, int line, const char *fmt, ...)
 void ts_test_skip(const char *why);
 /* The folder that holds tests/ (found from the working directory). */
 const char *ts_test_root(void);
+/* Removes the folder `dir` and everything in it (links are removed, not
+ * followed); a failure fails the current test. Used by the macro below. */
+bool ts_test_remove_tree(const char *file, int line, const char *dir);
+
+#define REMOVE_TREE(dir) ts_test_remove_tree(__FILE__, __LINE__, (dir))
 
 #define CHECK(cond)                                                          \
   ((cond) ? true : ts_test_fail(__FILE__, __LINE__, "expected %s", #cond))

@@ -126,9 +126,7 @@ static void fs_roundtrip_and_limits(void)
   snprintf(path, sizeof path, "%s/missing.json", dir);
   CHECK_INT(ts_fs_read(path, 100, &data, &len, &err), TS_ERR_NOTFOUND);
   CHECK(strstr(err.msg, "missing.json: No such file") != NULL);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  CHECK_INT(system(cmd), 0);
+  REMOVE_TREE(dir);
 }
 
 /* ts_grow: from nothing, keeping what was there, doubling; an impossible
@@ -213,9 +211,7 @@ static void fs_map_maps_files_and_reads_the_rest(void)
   snprintf(path, sizeof path, "%s/missing.json", dir);
   CHECK_INT(ts_fs_map(path, 100, &m, &err), TS_ERR_NOTFOUND);
   CHECK(strstr(err.msg, "missing.json: No such file") != NULL);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  CHECK_INT(system(cmd), 0);
+  REMOVE_TREE(dir);
 }
 
 /* ts_fs_link_same links only a file with exactly the given bytes, and
@@ -263,9 +259,7 @@ static void fs_link_same_links_only_equal_files(void)
   CHECK_INT(n, 3); /* other.json, published.json, run.json: no leftovers */
   ts_fs_free_names(names, n);
   free(text);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  CHECK_INT(system(cmd), 0);
+  REMOVE_TREE(dir);
 }
 
 int main(int argc, char **argv)

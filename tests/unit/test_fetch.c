@@ -53,10 +53,7 @@ static void stop(struct mock_server *m)
   struct ts_error err;
   if (m && mock_stop(m, &err) != TS_OK)
     ts_test_fail(__FILE__, __LINE__, "mock_stop: %s", err.msg);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  if (system(cmd) != 0)
-    ts_test_fail(__FILE__, __LINE__, "cleanup");
+  REMOVE_TREE(root);
 }
 
 static json_t *stats_of(struct mock_server *m)

@@ -46,13 +46,6 @@ static void make_tree(char *dir, size_t size)
   put(dir, ".nojekyll", "");                   /* 0, hidden: counted */
 }
 
-static void remove_tree(const char *dir)
-{
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  CHECK_INT(system(cmd), 0);
-}
-
 static void every_file_at_any_depth_counts(void)
 {
   char dir[64];
@@ -80,7 +73,7 @@ static void every_file_at_any_depth_counts(void)
   REQUIRE(rename(from, to) == 0);
   tree_hex(dir, again);
   CHECK(strcmp(after, again) != 0);
-  remove_tree(dir);
+  REMOVE_TREE(dir);
 
   /* A missing folder: a fingerprint of its own. */
   char missing[33], none[33];
@@ -143,9 +136,9 @@ static void replace_by_rename(const char *dir)
 
 static void remove_folder(const char *dir)
 {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -r '%s/videos/deep'", dir);
-  CHECK_INT(system(cmd), 0);
+  char deep[600];
+  snprintf(deep, sizeof deep, "%s/videos/deep", dir);
+  REMOVE_TREE(deep);
 }
 
 /* The whole folder deleted and made again with the same contents. */
@@ -211,7 +204,7 @@ static void an_output_folder_is_known_by_its_folders(void)
   ts_fs_free_names(names, n);
 
   size_t none = 5;
-  remove_tree(dir);
+  REMOVE_TREE(dir);
   CHECK(ts_fingerprint_folders(dir, true, &none) == NULL);
   CHECK_INT(none, 0);
   const char *only_top[] = {""};

@@ -98,10 +98,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
-  if (system(cmd) != 0)
-    ts_test_fail(__FILE__, __LINE__, "cleanup");
+  REMOVE_TREE(state_dir);
 }
 
 static void first_run_marks_everything_new(void)

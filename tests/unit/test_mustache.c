@@ -106,14 +106,6 @@ static void write_file(const char *dir, const char *name, const char *text)
     ts_test_fail(__FILE__, __LINE__, "%s", err.msg);
 }
 
-static void rm_tree(const char *dir)
-{
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    ts_test_fail(__FILE__, __LINE__, "cannot remove %s", dir);
-}
-
 /* ---------------------------------------------------------------- */
 
 static void escape_html(void)
@@ -577,7 +569,7 @@ static void file_errors(void)
            dir);
   CHECK_STR(e.msg, msg);
   ts_mustache_env_free(env);
-  rm_tree(dir);
+  REMOVE_TREE(dir);
 }
 
 static void append_line(void *ctx, const char *message)
@@ -617,7 +609,7 @@ static void check_dir_reports_every_file(void)
   CHECK_INT(
       ts_mustache_check_dir("/nonexistent/ts", NULL, NULL, &n, &errors, &e),
       TS_ERR_NOTFOUND);
-  rm_tree(dir);
+  REMOVE_TREE(dir);
 }
 
 /* ---------------------------------------------------------------- */
@@ -793,8 +785,8 @@ static void search_path_order_and_fallback(void)
   CHECK_STR(ts_mustache_name(tpl), want);
   ts_buf_cleanup(&out);
   ts_mustache_env_free(env);
-  rm_tree(user);
-  rm_tree(theme);
+  REMOVE_TREE(user);
+  REMOVE_TREE(theme);
 }
 
 /* A cloned environment renders what the original does, with nothing of
@@ -862,7 +854,7 @@ static void clone_renders_alike(void)
   }
   json_decref(data);
   ts_mustache_env_free(copy);
-  rm_tree(dir);
+  REMOVE_TREE(dir);
 }
 
 static void partial_names_stay_inside(void)
@@ -905,7 +897,7 @@ static void partial_names_stay_inside(void)
   env = ts_mustache_env_new(NULL);
   CHECK_INT(ts_mustache_env_add_partial(env, "../x", "", 0, &e), TS_ERR_USAGE);
   ts_mustache_env_free(env);
-  rm_tree(dir);
+  REMOVE_TREE(dir);
 }
 
 /* ---------------------------------------------------------------- */

@@ -24,10 +24,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  if (system(cmd) != 0)
-    ts_test_fail(__FILE__, __LINE__, "cleanup");
+  REMOVE_TREE(root);
 }
 
 static enum ts_result put(struct ts_publish *p, const char *rel,
