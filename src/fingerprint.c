@@ -227,6 +227,16 @@ static void collect_folder(void *ctx, const char *rel, int fd)
     l->n++;
 }
 
+/* The times a mark gives a folder, for futimens. A second ago: every
+ * change from now on, whatever the resolution of the file system's clock,
+ * stamps a folder with a later time. */
+static void mark_times(struct timespec times[2])
+{
+  clock_gettime(CLOCK_REALTIME, &times[1]);
+  times[1].tv_sec -= 1;
+  times[0] = (struct timespec){0, UTIME_OMIT}; /* access time: leave it */
+}
+
 char **ts_fingerprint_folders(const char *dir, bool mark, size_t *n)
 {
   *n = 0;
@@ -234,11 +244,7 @@ char **ts_fingerprint_folders(const char *dir, bool mark, size_t *n)
   if (fd < 0)
     return NULL;
   struct folder_list l = {.mark = mark};
-  /* A second ago: every change from now on, whatever the resolution of
-   * the file system's clock, stamps a folder with a later time. */
-  clock_gettime(CLOCK_REALTIME, &l.times[1]);
-  l.times[1].tv_sec -= 1;
-  l.times[0] = (struct timespec){0, UTIME_OMIT}; /* access time: leave it */
+  mark_times(l.times);
   collect_folder(&l, "", fd); /* the top first */
   walk_tree(fd, &(struct walker){NULL, collect_folder, &l});
   if (l.failed) {
@@ -249,6 +255,52 @@ char **ts_fingerprint_folders(const char *dir, bool mark, size_t *n)
   }
   *n = l.n;
   return l.names;
+}
+
+/* Marks folder `rel` of the tree open as `top`, reached one name at a
+ * time without following a link, as a walk would. */
+static bool mark_folder(int top, const char *rel,
+                        const struct timespec times[2])
+{
+  int fd = top;
+  bool ok = true;
+  const char *name = rel;
+  while (ok && *name) {
+    char part[NAME_MAX + 1];
+    size_t len = strcspn(name, "/");
+    if (len == 0 || len > NAME_MAX) {
+      ok = false;
+      break;
+    }
+    memcpy(part, name, len);
+    part[len] = '\0';
+    int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                    O_CLOEXEC);
+    if (fd != top)
+      close(fd);
+    fd = next;
+    ok = fd >= 0;
+    name += len + (name[len] == '/');
+  }
+  ok = ok && futimens(fd, times) == 0;
+  if (fd >= 0 && fd != top)
+    close(fd);
+  return ok;
+}
+
+bool ts_fingerprint_mark_folders(const char *dir, const char *const *names,
+                                 size_t n)
+{
+  int fd = open_tree(dir);
+  if (fd < 0)
+    return false;
+  struct timespec times[2];
+  mark_times(times);
+  bool ok = true;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = mark_folder(fd, names[i], times);
+  close(fd);
+  return ok;
 }
 
 bool ts_fingerprint_add_folders(struct ts_fingerprint *fp, const char *dir,

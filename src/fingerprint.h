@@ -54,6 +54,15 @@ void ts_fingerprint_hex(const struct ts_fingerprint *fp, char out[33]);
  * mark, any change gives the folder a newer time. */
 char **ts_fingerprint_folders(const char *dir, bool mark, size_t *n);
 
+/* Marks the folders `names` of the tree `dir` as ts_fingerprint_folders
+ * with `mark` does, for a caller that knows every folder already (the
+ * publisher that made the tree): no walk, which would read the names of
+ * every file too. Each folder is reached from `dir` one name at a time,
+ * links not followed. False when one is missing or not a folder, or a
+ * mark failed. */
+bool ts_fingerprint_mark_folders(const char *dir, const char *const *names,
+                                 size_t n);
+
 /* Adds the folders `names` (from ts_fingerprint_folders) of the tree `dir`
  * by identity (device and inode) and modification and change times,
  * looking at nothing else: one stat per folder, however many files they

@@ -480,15 +480,25 @@ static bool up_to_date(const struct ts_pipeline_options *o,
 }
 
 /* Saves what the next run compares with. A failure only costs the next
- * run its shortcut. */
+ * run its shortcut. `known` (`nknown` of them, or NULL) are the output
+ * folder's folders as the publisher made them: marked as they are, they
+ * spare a walk that would list every file of the site too. */
 static void record_site(const struct ts_pipeline_options *o,
-                        struct ts_fingerprint base, enum ts_outcome outcome)
+                        struct ts_fingerprint base, enum ts_outcome outcome,
+                        char **known, size_t nknown)
 {
   const char *out = o->out_dir ? o->out_dir : o->config->output;
   char hex[33], output[33], path[4096];
   render_fingerprint(o, base, hex);
   size_t n = 0;
-  char **names = ts_fingerprint_folders(out, true, &n);
+  char **names = NULL;
+  if (known && ts_fingerprint_mark_folders(out, (const char *const *)known,
+                                           nknown)) {
+    names = known;
+    n = nknown;
+  } else {
+    names = ts_fingerprint_folders(out, true, &n);
+  }
   json_t *folders = json_array();
   for (size_t i = 0; folders && i < n; i++)
     if (json_array_append_new(folders, json_string(names[i])) != 0) {
@@ -501,7 +511,8 @@ static void record_site(const struct ts_pipeline_options *o,
     rec = json_pack("{s:s, s:s, s:O, s:i}", "fingerprint", hex, "output",
                     output, "folders", folders, "outcome", (int)outcome);
   json_decref(folders);
-  ts_fs_free_names(names, n);
+  if (names != known)
+    ts_fs_free_names(names, n);
   char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
   site_record_path(o->config, path, sizeof path);
   if (text)
@@ -711,7 +722,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     if (r != TS_OK)
       *outcome = TS_PUBLISHED_STALE;
     else
-      record_site(o, base, *outcome);
+      record_site(o, base, *outcome, stats.folders, stats.nfolders);
   }
   if (r == TS_OK && o->dump_context)
     *outcome = TS_PUBLISHED;
@@ -742,6 +753,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   ts_json_arena_hold(NULL);
   ts_json_arena_end();
   ts_json_arena_free(hist_arena);
+  ts_fs_free_names(stats.folders, stats.nfolders);
   ts_buf_cleanup(&published);
   free(spans);
   free(merged);

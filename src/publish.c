@@ -45,6 +45,7 @@ struct ts_publish {
   char *dirs[64]; /* folders made in the new tree, relative to it */
   int dir_fds[64]; /* each open (or -1), for creating files in it */
   size_t ndirs;
+  bool untracked;  /* a folder was made that `dirs` has no room for */
   int root_fd;     /* the new tree's top folder, open (or -1) */
   struct ts_publish_stats stats;
 };
@@ -186,6 +187,8 @@ static enum ts_result make_parents(struct ts_publish *p, const char *rel,
     p->dirs[p->ndirs][len] = '\0';
     *dir_fd = p->dir_fds[p->ndirs++] =
         open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  } else if (r == TS_OK) {
+    p->untracked = true;
   }
   return r;
 }
@@ -501,10 +504,77 @@ static void free_publish(struct ts_publish *p)
   free(p);
 }
 
+static int compare_paths(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds `rel` to the sorted-later list `names` unless it is there. */
+static bool add_folder(char ***names, size_t *n, size_t *cap, const char *rel,
+                       size_t len)
+{
+  for (size_t i = 0; i < *n; i++)
+    if (strlen((*names)[i]) == len && !memcmp((*names)[i], rel, len))
+      return true;
+  if (*n == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 16;
+    char **grown = realloc(*names, ncap * sizeof *grown);
+    if (!grown)
+      return false;
+    *names = grown;
+    *cap = ncap;
+  }
+  char *copy = malloc(len + 1);
+  if (!copy)
+    return false;
+  memcpy(copy, rel, len);
+  copy[len] = '\0';
+  (*names)[(*n)++] = copy;
+  return true;
+}
+
+/* Every folder of the new tree: "" for its top, each folder made for a
+ * file and the folders above it, sorted (a folder before those inside
+ * it). NULL when out of memory. */
+static char **tree_folders(const struct ts_publish *p, size_t *n)
+{
+  char **names = NULL;
+  size_t cap = 0;
+  *n = 0;
+  bool ok = add_folder(&names, n, &cap, "", 0);
+  for (size_t i = 0; ok && i < p->ndirs; i++)
+    for (const char *c = p->dirs[i];; c++)
+      if (*c == '/' || *c == '\0') {
+        if (!(ok = add_folder(&names, n, &cap, p->dirs[i],
+                              (size_t)(c - p->dirs[i]))) ||
+            *c == '\0')
+          break;
+      }
+  if (!ok) {
+    ts_fs_free_names(names, *n);
+    *n = 0;
+    return NULL;
+  }
+  qsort(names, *n, sizeof *names, compare_paths);
+  return names;
+}
+
 enum ts_result ts_publish_commit(struct ts_publish *p,
                                  struct ts_publish_stats *stats,
                                  struct ts_error *err)
 {
+  return ts_publish_commit_folders(p, stats, NULL, NULL, err);
+}
+
+enum ts_result ts_publish_commit_folders(struct ts_publish *p,
+                                         struct ts_publish_stats *stats,
+                                         char ***folders, size_t *nfolders,
+                                         struct ts_error *err)
+{
+  if (folders) {
+    *folders = NULL;
+    *nfolders = 0;
+  }
   if (p->old_exists)
     count_removed(p, p->out, "", 0);
   enum ts_result r = TS_OK;
@@ -548,6 +618,10 @@ enum ts_result ts_publish_commit(struct ts_publish *p,
   }
   if (stats)
     *stats = p->stats;
+  /* Made from scratch, the published tree holds exactly the folders the
+   * files went into, and those above them. */
+  if (folders && p->stats.swapped && !p->untracked)
+    *folders = tree_folders(p, nfolders);
   free_publish(p);
   return TS_OK;
 }

@@ -60,6 +60,19 @@ enum ts_result ts_publish_commit(struct ts_publish *pub,
                                  struct ts_publish_stats *stats,
                                  struct ts_error *err);
 
+/* ts_publish_commit, and then the folders of the tree it published, when
+ * it knows them all: it swapped in a tree it made, in which every folder
+ * is one a file went into or one above such a folder. *folders then gets
+ * their paths from the output folder ("" for the output folder itself,
+ * each folder before the folders inside it), *nfolders their count; the
+ * caller frees them with ts_fs_free_names. Otherwise (nothing changed,
+ * or more folders than it keeps track of) *folders is NULL: a walk of
+ * the output folder finds them. */
+enum ts_result ts_publish_commit_folders(struct ts_publish *pub,
+                                         struct ts_publish_stats *stats,
+                                         char ***folders, size_t *nfolders,
+                                         struct ts_error *err);
+
 /* Drops the new tree and frees `pub`; the output is untouched. */
 void ts_publish_abort(struct ts_publish *pub);
 

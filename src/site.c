@@ -1962,7 +1962,8 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
                      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
   if (s.pub) {
     if (r == TS_OK)
-      r = ts_publish_commit(s.pub, &stats->publish, err);
+      r = ts_publish_commit_folders(s.pub, &stats->publish, &stats->folders,
+                                    &stats->nfolders, err);
     else
       ts_publish_abort(s.pub);
   }
@@ -1979,5 +1980,7 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
   renderer_cleanup(&s.main);
   ts_arena_cleanup(&s.arena);
   json_decref(s.keys);
+  if (stats == &local)
+    ts_fs_free_names(local.folders, local.nfolders);
   return r;
 }

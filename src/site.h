@@ -73,6 +73,11 @@ struct ts_site_stats {
   size_t skipped; /* items without a safe page id */
   struct ts_publish_stats publish;
   double render_ms;
+  /* The published tree's folders, when the publisher knows them all
+   * (see ts_publish_commit_folders), else NULL. The caller frees them
+   * with ts_fs_free_names. */
+  char **folders;
+  size_t nfolders;
 };
 
 /*

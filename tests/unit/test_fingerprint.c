@@ -83,12 +83,12 @@ static void every_file_at_any_depth_counts(void)
 }
 
 /* The fingerprint of an output folder by its folders. */
-static bool folders_hex(const char *dir, char **names, size_t n,
-                        char hex[33])
+static bool folders_hex(const char *dir, const char *const *names,
+                        size_t n, char hex[33])
 {
   struct ts_fingerprint fp;
   ts_fingerprint_init(&fp);
-  if (!ts_fingerprint_add_folders(&fp, dir, (const char *const *)names, n))
+  if (!ts_fingerprint_add_folders(&fp, dir, names, n))
     return false;
   ts_fingerprint_hex(&fp, hex);
   return true;
@@ -98,14 +98,30 @@ static bool folders_hex(const char *dir, char **names, size_t n,
  * until `change` runs; straight after, with no pause, so that the change
  * falls in the same tick of the file system's clock as the marking.
  * Whether the change shows must be `seen`. */
-static void check_change(const char *dir, char **names, size_t n,
-                         void (*change)(const char *dir), bool seen)
+static void check_change(const char *dir, const char *const *names,
+                         size_t n, void (*change)(const char *dir),
+                         bool seen)
 {
   char before[33], again[33], after[33];
   size_t marked = 0;
   char **again_names = ts_fingerprint_folders(dir, true, &marked);
   ts_fs_free_names(again_names, marked);
   REQUIRE(marked == n);
+  REQUIRE(folders_hex(dir, names, n, before));
+  REQUIRE(folders_hex(dir, names, n, again));
+  CHECK_STR(before, again);
+  change(dir);
+  CHECK(seen == (!folders_hex(dir, names, n, after) ||
+                 strcmp(before, after) != 0));
+}
+
+/* The same, the folders marked as the publisher's list names them. */
+static void check_change_known(const char *dir, const char *const *names,
+                               size_t n, void (*change)(const char *dir),
+                               bool seen)
+{
+  char before[33], again[33], after[33];
+  REQUIRE(ts_fingerprint_mark_folders(dir, names, n));
   REQUIRE(folders_hex(dir, names, n, before));
   REQUIRE(folders_hex(dir, names, n, again));
   CHECK_STR(before, again);
@@ -193,14 +209,15 @@ static void an_output_folder_is_known_by_its_folders(void)
     deep |= !strcmp(names[i], "videos/deep");
   }
   CHECK(videos && deep);
+  const char *const *cnames = (const char *const *)names;
 
-  check_change(dir, names, n, add_deep, true);
-  check_change(dir, names, n, remove_top, true);
-  check_change(dir, names, n, replace_by_rename, true);
-  check_change(dir, names, n, recreate_all, true);
+  check_change(dir, cnames, n, add_deep, true);
+  check_change(dir, cnames, n, remove_top, true);
+  check_change(dir, cnames, n, replace_by_rename, true);
+  check_change(dir, cnames, n, recreate_all, true);
   /* What it does not look at: bytes changed inside a file in place. */
-  check_change(dir, names, n, edit_in_place, false);
-  check_change(dir, names, n, remove_folder, true);
+  check_change(dir, cnames, n, edit_in_place, false);
+  check_change(dir, cnames, n, remove_folder, true);
   ts_fs_free_names(names, n);
 
   size_t none = 5;
@@ -210,6 +227,51 @@ static void an_output_folder_is_known_by_its_folders(void)
   const char *only_top[] = {""};
   struct ts_fingerprint fp;
   CHECK(!ts_fingerprint_add_folders(&fp, dir, only_top, 1));
+}
+
+/* Folders named by whoever made them are marked without a walk, as well
+ * as a walk marks them: a change straight after shows all the same. A
+ * link is not followed to a folder outside. */
+static void known_folders_are_marked_as_a_walk_marks_them(void)
+{
+  char dir[64];
+  make_tree(dir, sizeof dir);
+  const char *names[] = {"", "videos", "videos/deep"};
+  REQUIRE(ts_fingerprint_mark_folders(dir, names, 3));
+  time_t now = time(NULL);
+  for (size_t i = 0; i < 3; i++) {
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    REQUIRE(stat(path, &st) == 0);
+    CHECK(st.st_mtim.tv_sec < now && st.st_mtim.tv_sec >= now - 3);
+  }
+  check_change_known(dir, names, 3, add_deep, true);
+  check_change_known(dir, names, 3, remove_top, true);
+  check_change_known(dir, names, 3, replace_by_rename, true);
+  check_change_known(dir, names, 3, edit_in_place, false);
+
+  const char *missing[] = {"", "videos/gone"};
+  CHECK(!ts_fingerprint_mark_folders(dir, missing, 2));
+  const char *a_file[] = {"videos/a.html"};
+  CHECK(!ts_fingerprint_mark_folders(dir, a_file, 1));
+
+  /* videos/deep becomes a link to a folder elsewhere: not marked. */
+  char outside[64], deep[512];
+  snprintf(outside, sizeof outside, "/tmp/ts-fp-out-XXXXXX");
+  REQUIRE(mkdtemp(outside) != NULL);
+  struct stat out_before, out_after;
+  REQUIRE(stat(outside, &out_before) == 0);
+  snprintf(deep, sizeof deep, "%s/videos/deep", dir);
+  REMOVE_TREE(deep);
+  REQUIRE(symlink(outside, deep) == 0);
+  CHECK(!ts_fingerprint_mark_folders(dir, names, 3));
+  REQUIRE(stat(outside, &out_after) == 0);
+  CHECK(out_after.st_mtim.tv_sec == out_before.st_mtim.tv_sec &&
+        out_after.st_mtim.tv_nsec == out_before.st_mtim.tv_nsec);
+  REQUIRE(rmdir(outside) == 0);
+  REMOVE_TREE(dir);
+  CHECK(!ts_fingerprint_mark_folders(dir, names, 1));
 }
 
 static void hex_of(const void *data, size_t len, char hex[33])
@@ -263,6 +325,7 @@ int main(int argc, char **argv)
     TEST(every_file_at_any_depth_counts),
     TEST(every_byte_counts),
     TEST(an_output_folder_is_known_by_its_folders),
+    TEST(known_folders_are_marked_as_a_walk_marks_them),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);

@@ -8,6 +8,7 @@
 #include <threads.h>
 #include <unistd.h>
 
+#include "fingerprint.h"
 #include "harness.h"
 #include "publish.h"
 #include "util/fs.h"
@@ -318,6 +319,87 @@ static void threads_publish_together(void)
   teardown();
 }
 
+/* Publishes `paths` (each file holding its own path plus `salt`) and
+ * returns the folders the publisher lists (NULL: none); *swapped tells
+ * whether it swapped a new tree in. */
+static char **publish_paths(const char *const *paths, size_t npaths,
+                            const char *salt, size_t *n, bool *swapped)
+{
+  struct ts_publish *p = NULL;
+  struct ts_error err;
+  struct ts_publish_stats st = {0};
+  char **folders = NULL;
+  *n = 0;
+  if (ts_publish_begin(out, NULL, &p, &err) != TS_OK) {
+    ts_test_fail(__FILE__, __LINE__, "begin: %s", err.msg);
+    return NULL;
+  }
+  for (size_t i = 0; i < npaths; i++) {
+    char text[128];
+    snprintf(text, sizeof text, "%s %s", paths[i], salt);
+    if (put(p, paths[i], text) != TS_OK) {
+      ts_publish_abort(p);
+      ts_test_fail(__FILE__, __LINE__, "put %s", paths[i]);
+      return NULL;
+    }
+  }
+  if (ts_publish_commit_folders(p, &st, &folders, n, &err) != TS_OK)
+    ts_test_fail(__FILE__, __LINE__, "commit: %s", err.msg);
+  *swapped = st.swapped;
+  return folders;
+}
+
+/* The folders of a tree it made: every folder a file went into and those
+ * above them, sorted, and the same a walk of the output finds. None when
+ * it swapped nothing in, or made more folders than it keeps track of. */
+static void the_folders_it_made_are_listed(void)
+{
+  setup();
+  const char *paths[] = {"videos/b.html", "index.html", "api/regions/JP.json",
+                         "videos/a.html", "videos/deep/c.html"};
+  size_t n = 0;
+  bool swapped = false;
+  char **folders = publish_paths(paths, 5, "one", &n, &swapped);
+  CHECK(swapped);
+  REQUIRE(folders != NULL);
+  const char *want[] = {"", "api", "api/regions", "videos", "videos/deep"};
+  CHECK_INT(n, 5);
+  for (size_t i = 0; i < n && i < 5; i++)
+    CHECK_STR(folders[i], want[i]);
+  size_t walked = 0;
+  char **walk = ts_fingerprint_folders(out, false, &walked);
+  CHECK_INT(walked, n);
+  for (size_t i = 0; i < walked; i++) {
+    bool listed = false;
+    for (size_t k = 0; k < n; k++)
+      listed |= !strcmp(walk[i], folders[k]);
+    CHECK(listed);
+  }
+  ts_fs_free_names(walk, walked);
+  ts_fs_free_names(folders, n);
+
+  /* The same files again: nothing swapped, so nothing to vouch for. */
+  folders = publish_paths(paths, 5, "one", &n, &swapped);
+  CHECK(!swapped);
+  CHECK(folders == NULL);
+  CHECK_INT(n, 0);
+
+  /* Seventy folders, more than it keeps open: the caller walks. */
+  char names[70][32];
+  const char *many[70];
+  for (int i = 0; i < 70; i++) {
+    snprintf(names[i], sizeof names[i], "d%02d/x.html", i);
+    many[i] = names[i];
+  }
+  folders = publish_paths(many, 70, "two", &n, &swapped);
+  CHECK(swapped);
+  CHECK(folders == NULL);
+  char *c = content("d69/x.html");
+  CHECK_STR(c, "d69/x.html two");
+  free(c);
+  teardown();
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -329,6 +411,7 @@ int main(int argc, char **argv)
     TEST(leftovers_of_dead_runs_are_removed),
     TEST(the_folders_gitignore_survives),
     TEST(threads_publish_together),
+    TEST(the_folders_it_made_are_listed),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
