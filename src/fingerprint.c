@@ -326,3 +326,14 @@ bool ts_fingerprint_add_folders(struct ts_fingerprint *fp, const char *dir,
   close(fd);
   return ok;
 }
+
+bool ts_fingerprint_folders_hex(const char *dir, const char *const *names,
+                                size_t n, char hex[33])
+{
+  struct ts_fingerprint fp;
+  ts_fingerprint_init(&fp);
+  if (!ts_fingerprint_add_folders(&fp, dir, names, n))
+    return false;
+  ts_fingerprint_hex(&fp, hex);
+  return true;
+}

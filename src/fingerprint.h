@@ -73,4 +73,10 @@ bool ts_fingerprint_mark_folders(const char *dir, const char *const *names,
 bool ts_fingerprint_add_folders(struct ts_fingerprint *fp, const char *dir,
                                 const char *const *names, size_t n);
 
+/* The hex fingerprint (see ts_fingerprint_hex) of the folders `names` of
+ * the tree `dir`, by ts_fingerprint_add_folders alone; false when one is
+ * missing. */
+bool ts_fingerprint_folders_hex(const char *dir, const char *const *names,
+                                size_t n, char hex[33]);
+
 #endif

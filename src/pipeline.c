@@ -437,19 +437,6 @@ static void record_cleanup(struct site_record *rec)
   rec->doc = NULL;
 }
 
-/* The fingerprint of the output folder `dir` by its folders `names`
- * (see ts_fingerprint_add_folders); false when one is missing. */
-static bool output_fingerprint(const char *dir, const char *const *names,
-                               size_t n, char hex[33])
-{
-  struct ts_fingerprint fp;
-  ts_fingerprint_init(&fp);
-  if (!ts_fingerprint_add_folders(&fp, dir, names, n))
-    return false;
-  ts_fingerprint_hex(&fp, hex);
-  return true;
-}
-
 /* Whether the last publish (`rec`) had this fingerprint and its output
  * folder is still as it left it; *outcome is then what that run ended
  * with. The output folder is checked by its folders, one stat each: a
@@ -468,9 +455,8 @@ static bool up_to_date(const struct ts_pipeline_options *o,
   for (size_t i = 0; same && i < n; i++)
     same = (names[i] = json_string_value(json_array_get(rec->folders, i)));
   char now[33];
-  same = same &&
-         output_fingerprint(o->out_dir ? o->out_dir : o->config->output,
-                            names, n, now) &&
+  const char *out = o->out_dir ? o->out_dir : o->config->output;
+  same = same && ts_fingerprint_folders_hex(out, names, n, now) &&
          !strcmp(now, rec->output);
   free(names);
   if (same)
@@ -507,7 +493,7 @@ static void record_site(const struct ts_pipeline_options *o,
     }
   json_t *rec = NULL;
   const char *const *list = (const char *const *)names;
-  if (names && folders && output_fingerprint(out, list, n, output))
+  if (names && folders && ts_fingerprint_folders_hex(out, list, n, output))
     rec = json_pack("{s:s, s:s, s:O, s:i}", "fingerprint", hex, "output",
                     output, "folders", folders, "outcome", (int)outcome);
   json_decref(folders);
