@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/fs.h"
+#include "util/grow.h"
 
 /* A file of the old tree that the new one keeps: the output folder's own
  * .gitignore (a repository that commits `site/.gitignore` to ignore the
@@ -504,32 +505,17 @@ static void free_publish(struct ts_publish *p)
   free(p);
 }
 
-static int compare_paths(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Adds `rel` to the sorted-later list `names` unless it is there. */
+/* Adds `len` bytes of `rel` to the list `names` unless they are in it. */
 static bool add_folder(char ***names, size_t *n, size_t *cap, const char *rel,
                        size_t len)
 {
   for (size_t i = 0; i < *n; i++)
     if (strlen((*names)[i]) == len && !memcmp((*names)[i], rel, len))
       return true;
-  if (*n == *cap) {
-    size_t ncap = *cap ? *cap * 2 : 16;
-    char **grown = realloc(*names, ncap * sizeof *grown);
-    if (!grown)
-      return false;
-    *names = grown;
-    *cap = ncap;
-  }
-  char *copy = malloc(len + 1);
-  if (!copy)
+  if (!ts_grow(names, cap, *n + 1, sizeof **names) ||
+      !((*names)[*n] = strndup(rel, len)))
     return false;
-  memcpy(copy, rel, len);
-  copy[len] = '\0';
-  (*names)[(*n)++] = copy;
+  (*n)++;
   return true;
 }
 
@@ -555,7 +541,7 @@ static char **tree_folders(const struct ts_publish *p, size_t *n)
     *n = 0;
     return NULL;
   }
-  qsort(names, *n, sizeof *names, compare_paths);
+  ts_fs_sort_names(names, *n);
   return names;
 }
 

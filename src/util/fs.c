@@ -325,8 +325,7 @@ static char **list_names(DIR *d, bool hidden, size_t *n)
     *n = 0;
     return NULL;
   }
-  if (*n > 1)
-    qsort(names, *n, sizeof *names, compare_names);
+  ts_fs_sort_names(names, *n);
   return names;
 }
 
@@ -335,6 +334,12 @@ char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n)
   *n = 0;
   DIR *d = opendir(dir);
   return d ? list_names(d, hidden, n) : NULL;
+}
+
+void ts_fs_sort_names(char **names, size_t n)
+{
+  if (n > 1)
+    qsort(names, n, sizeof *names, compare_names);
 }
 
 void ts_fs_free_names(char **names, size_t n)

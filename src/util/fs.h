@@ -70,6 +70,10 @@ bool ts_fs_is_dir(const char *path);
  * unreadable folder or when out of memory. */
 char **ts_fs_list_dir(const char *dir, bool hidden, size_t *n);
 
+/* Sorts a list of names such as ts_fs_list_dir returns (strcmp: a path
+ * comes before the paths it is a prefix of). */
+void ts_fs_sort_names(char **names, size_t n);
+
 void ts_fs_free_names(char **names, size_t n);
 
 #endif
