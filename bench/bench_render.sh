@@ -51,6 +51,10 @@ config() { # OUTPUT STATE
 "output": "%s", "state": "%s", "templates": "templates", "sources": []}\n' "$1" "$2"
 }
 
+# floor_turn COPY: the write floor re-creating the reference render
+# ($disk/ref) as COPY; prints its seconds
+floor_turn() { "$floor" "$disk/ref" "$1" | awk '{print $(NF-1)}'; }
+
 # run_ts SNAP OUT STATE: one render; prints "MICROSECONDS PEAK_RSS_KB WRITTEN"
 run_ts() {
   config "$2" "$3" >"$out/cfg.json"
@@ -155,15 +159,10 @@ for size in $BENCH_SIZES; do
       rm -rf "$disk/site-$p" "$disk/state-$p" "$disk/floor-$p"
     fi
     sync
-    if [ $((t % 2)) = 0 ]; then
-      s=$("$floor" "$disk/ref" "$copy" | awk '{print $(NF-1)}')
-      sync
-      read -r us _ _ < <(run_ts "$snap" "$site" "$state") || { status=1; break; }
-    else
-      read -r us _ _ < <(run_ts "$snap" "$site" "$state") || { status=1; break; }
-      sync
-      s=$("$floor" "$disk/ref" "$copy" | awk '{print $(NF-1)}')
-    fi
+    # Even turns: the floor first.
+    [ $((t % 2)) = 0 ] && s=$(floor_turn "$copy") && sync
+    read -r us _ _ < <(run_ts "$snap" "$site" "$state") || { status=1; break; }
+    [ $((t % 2)) = 1 ] && sync && s=$(floor_turn "$copy")
     times+=("$us")
     f=$(awk -v s="$s" 'BEGIN {printf "%.0f", s * 1e6}')
     ftimes+=("$f")
