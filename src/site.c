@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -113,6 +114,12 @@ struct ts_site_prep {
   atomic_bool cancel;          /* set when the templates are not needed */
   enum ts_result result;
   struct ts_error err;
+  /* Set, under `lock`, once rds and result are final: the pages need
+   * only that, not the idle work the thread goes on with. `locks` says
+   * whether lock and compiled_cv could be made (else: join). */
+  mtx_t lock;
+  cnd_t compiled_cv;
+  bool locks, compiled;
 };
 
 struct site {
@@ -1782,6 +1789,12 @@ static int prep_run(void *arg)
   for (unsigned k = 0; k < p->n && p->result == TS_OK; k++)
     if (k == 0 || !renderer_clone(&p->rds[0], &p->rds[k]))
       p->result = load_templates(&p->opts, &p->rds[k], &p->cancel, &p->err);
+  if (p->locks) {
+    mtx_lock(&p->lock);
+    p->compiled = true;
+    cnd_signal(&p->compiled_cv);
+    mtx_unlock(&p->lock);
+  }
   if (p->opts.idle_work)
     p->opts.idle_work(p->opts.idle_ctx);
   return 0;
@@ -1794,6 +1807,23 @@ static enum ts_result prep_join(struct ts_site_prep *p, struct ts_error *err)
     ts_thread_join(&p->thread);
     p->running = false;
   }
+  if (p->result != TS_OK)
+    *err = p->err;
+  return p->result;
+}
+
+/* Waits for the templates only: the thread may still be doing the idle
+ * work, which the pages need not wait for (it took up to 1 ms when the
+ * three threads of a small render's start shared two processors). */
+static enum ts_result prep_wait_compiled(struct ts_site_prep *p,
+                                         struct ts_error *err)
+{
+  if (!p->locks || !p->running)
+    return prep_join(p, err);
+  mtx_lock(&p->lock);
+  while (!p->compiled)
+    cnd_wait(&p->compiled_cv, &p->lock);
+  mtx_unlock(&p->lock);
   if (p->result != TS_OK)
     *err = p->err;
   return p->result;
@@ -1814,6 +1844,12 @@ struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
   p->opts = *opts;
   p->opts.prepared = NULL;
   p->n = n;
+  if (mtx_init(&p->lock, mtx_plain) == thrd_success) {
+    if (cnd_init(&p->compiled_cv) == thrd_success)
+      p->locks = true;
+    else
+      mtx_destroy(&p->lock);
+  }
   p->running = ts_thread_start(&p->thread, prep_run, p) == TS_OK;
   if (!p->running)
     prep_run(p); /* no thread to spare: compiled here, all the same */
@@ -1830,6 +1866,10 @@ void ts_site_prep_free(struct ts_site_prep *p)
   for (unsigned k = 0; k < p->n; k++)
     renderer_cleanup(&p->rds[k]);
   free(p->rds);
+  if (p->locks) {
+    cnd_destroy(&p->compiled_cv);
+    mtx_destroy(&p->lock);
+  }
   free(p);
 }
 
@@ -1846,7 +1886,7 @@ static enum ts_result build(struct site *s, struct ts_error *err)
                 "built-in theme", dir); /* once, not once per thread */
   struct ts_site_prep *prep = s->opts->prepared;
   if (prep && prep->n > 0) {
-    r = prep_join(prep, err);
+    r = prep_wait_compiled(prep, err);
     if (r != TS_OK)
       return r;
     renderer_cleanup(&s->main);
