@@ -1800,6 +1800,15 @@ static int prep_run(void *arg)
   return 0;
 }
 
+/* The compiling's result, its error copied to `err`; once compiled. */
+static enum ts_result prep_result(const struct ts_site_prep *p,
+                                  struct ts_error *err)
+{
+  if (p->result != TS_OK)
+    *err = p->err;
+  return p->result;
+}
+
 /* Waits for the compiling thread; its error, if any. */
 static enum ts_result prep_join(struct ts_site_prep *p, struct ts_error *err)
 {
@@ -1807,9 +1816,7 @@ static enum ts_result prep_join(struct ts_site_prep *p, struct ts_error *err)
     ts_thread_join(&p->thread);
     p->running = false;
   }
-  if (p->result != TS_OK)
-    *err = p->err;
-  return p->result;
+  return prep_result(p, err);
 }
 
 /* Waits for the templates only: the thread may still be doing the idle
@@ -1824,9 +1831,7 @@ static enum ts_result prep_wait_compiled(struct ts_site_prep *p,
   while (!p->compiled)
     cnd_wait(&p->compiled_cv, &p->lock);
   mtx_unlock(&p->lock);
-  if (p->result != TS_OK)
-    *err = p->err;
-  return p->result;
+  return prep_result(p, err);
 }
 
 struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
