@@ -68,8 +68,8 @@ BASE_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
                $(CFLAGS_$(MODE)) -Isrc $(PKG_CFLAGS) -MMD -MP
 ALL_CFLAGS  := $(BASE_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS_$(MODE)) $(LDFLAGS)
-LIBS        := $(PKG_LIBS) -lm
-MOCK_LIBS   := -lz
+LIBS        := $(PKG_LIBS)
+MOCK_LIBS   := -lz -lm
 
 B := build/$(MODE)
 
@@ -127,8 +127,9 @@ $(THEME_C): $(B)/tools/embed $(addprefix templates/,$(THEME_FILES)) Makefile
 $(B)/gen/theme_files.o: $(THEME_C)
 	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
+# Tests may use libm, to check the program's own floor against it.
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(UNIT_HARN) $(B)/libtrendsite.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
 
 $(B)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)

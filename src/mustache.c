@@ -37,6 +37,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "util/floor.h"
 #include "util/fs.h"
 #include "util/grow.h"
 
@@ -472,7 +473,7 @@ size_t ts_mustache_format_double(double v, char out[32])
   double a = fabs(v);
   if (a >= 1e-6 && a < 1e15) {
     for (int k = 0; k < 9; k++) {
-      double m = floor(a * p10[k] + 0.5);
+      double m = ts_floor(a * p10[k] + 0.5);
       if (m >= 1e15)
         break;
       if (m / p10[k] != a)

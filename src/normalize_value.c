@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "normalize.h"
+#include "util/floor.h"
 
 bool ts_normalize_parse_count(const char *text, int64_t *out)
 {
@@ -65,7 +66,7 @@ bool ts_normalize_json_count(const json_t *value, int64_t *out)
   }
   if (json_is_real(value)) {
     double d = json_real_value(value);
-    if (!isfinite(d) || d < 0 || d >= TWO_POW_63 || floor(d) != d)
+    if (!isfinite(d) || d < 0 || d >= TWO_POW_63 || ts_floor(d) != d)
       return false;
     *out = (int64_t)d;
     return true;
@@ -203,7 +204,7 @@ bool ts_normalize_json_time(const json_t *value, int64_t *out)
     double d = json_real_value(value);
     if (!isfinite(d) || d < (double)TIME_MIN || d > (double)TIME_MAX)
       return false;
-    t = (int64_t)floor(d);
+    t = (int64_t)ts_floor(d);
   } else if (json_is_string(value)) {
     const char *s = json_string_value(value);
     if (strlen(s) != json_string_length(value) ||

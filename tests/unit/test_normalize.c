@@ -3,6 +3,7 @@
  * durations, thumbnails and whole items. Property tests compare the fast
  * paths with utf8proc's own functions on pseudo-random input. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "harness.h"
 #include "normalize.h"
+#include "util/floor.h"
 
 /* ---- helpers -------------------------------------------------------- */
 
@@ -938,6 +940,39 @@ static void long_urls_match_the_full_path(void)
     }
   }
   ts_arena_cleanup(&a);
+}
+
+/* ts_floor (the program's floor, without libm) against libm's. */
+static void floor_matches_libm(void)
+{
+  static const double edges[] = {
+      0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 0.999999999999,
+      -0.999999999999, 4503599627370495.5, -4503599627370495.5,
+      4503599627370496.0, -4503599627370496.0, 9007199254740993.0,
+      9.3e18, -9.3e18, 1e300, -1e300, 5e-324, -5e-324};
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+    double want = floor(edges[i]), got = ts_floor(edges[i]);
+    if (!CHECK(got == want && signbit(got) == signbit(want)))
+      printf("# floor(%.17g): %.17g, libm %.17g\n", edges[i], got, want);
+  }
+  CHECK(isnan(ts_floor(NAN)));
+  CHECK(ts_floor(INFINITY) == INFINITY && ts_floor(-INFINITY) == -INFINITY);
+  /* Random doubles of every size and sign. */
+  unsigned long long x = 0x9e3779b97f4a7c15ull;
+  int bad = 0;
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+    double v;
+    memcpy(&v, &x, sizeof v);
+    if (isnan(v))
+      continue;
+    double want = floor(v), got = ts_floor(v);
+    bad += got != want || signbit(got) != signbit(want);
+    /* And values around the integers, where floor decides. */
+    double near = (double)(long long)(x % 2000001) / 1000.0 - 1000.0;
+    bad += ts_floor(near) != floor(near);
+  }
+  CHECK_INT(bad, 0);
 }
 
 static void source_suffix_is_stripped(void)
@@ -2009,6 +2044,7 @@ int main(int argc, char **argv)
     TEST(chunk_boundaries_change_nothing),
     TEST(url_fast_path_matches_the_full_path),
     TEST(long_urls_match_the_full_path),
+    TEST(floor_matches_libm),
     TEST(source_suffix_is_stripped),
     TEST(html_becomes_plain_text),
     TEST(html_text_runs_match_short_pieces),
