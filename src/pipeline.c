@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,7 +140,12 @@ enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
 
 /* ---- render ------------------------------------------------------------ */
 
-/* The published snapshot's text, written beside the history record. */
+/* The run's second thread: the published snapshot's text, then the
+ * history's files. Both only read the merged items (and the update),
+ * while the calling thread records the history and renders the site.
+ * One thread does both so that the files are under way as soon as the
+ * text is written, in time a processor otherwise sat idle before the
+ * pages, and the calling thread starts one thread fewer. */
 struct snapshot_job {
   const struct ts_item *items;
   size_t nitems;
@@ -148,18 +154,74 @@ struct snapshot_job {
   struct ts_snapshot_meta meta;
   struct ts_buf *out;
   struct ts_snapshot_span *spans; /* may be NULL */
-  enum ts_result result;
+  enum ts_result result;          /* the text's, once text_done */
+  /* The history's files (ts_history_stage: written now, renamed into
+   * place by the commit, which redoes whatever failed here) from the
+   * update the calling thread hands over; NULL: none to write. */
+  const struct ts_history_options *history_opts;
+  struct ts_history_update *update;
+  bool handed;    /* `update` is set */
+  bool text_done; /* `result` is set */
+  mtx_t lock;
+  cnd_t cv;
+  bool locks;   /* lock and cv made */
   struct ts_thread thread;
   bool running; /* on `thread`, not joined yet */
 };
 
-static int write_snapshot(void *arg)
+static int snapshot_run(void *arg)
 {
   struct snapshot_job *j = arg;
-  j->result = ts_snapshot_text_spans(j->items, j->nitems, j->statuses,
-                                     j->nstatuses, &j->meta, j->out,
-                                     j->spans);
+  enum ts_result r = ts_snapshot_text_spans(j->items, j->nitems, j->statuses,
+                                            j->nstatuses, &j->meta, j->out,
+                                            j->spans);
+  mtx_lock(&j->lock);
+  j->result = r;
+  j->text_done = true;
+  cnd_broadcast(&j->cv);
+  while (!j->handed)
+    cnd_wait(&j->cv, &j->lock);
+  struct ts_history_update *update = j->update;
+  mtx_unlock(&j->lock);
+  if (update) {
+    struct ts_error ignored;
+    ts_history_stage(j->history_opts, update, &ignored);
+  }
   return 0;
+}
+
+/* Starts the job's thread; without one the text is written here, and the
+ * commit writes the history's files itself. */
+static void snapshot_start(struct snapshot_job *j)
+{
+  if (mtx_init(&j->lock, mtx_plain) == thrd_success) {
+    if (cnd_init(&j->cv) == thrd_success)
+      j->locks = true;
+    else
+      mtx_destroy(&j->lock);
+  }
+  j->running = j->locks &&
+               ts_thread_start(&j->thread, snapshot_run, j) == TS_OK;
+  if (!j->running) {
+    j->result = ts_snapshot_text_spans(j->items, j->nitems, j->statuses,
+                                       j->nstatuses, &j->meta, j->out,
+                                       j->spans);
+    j->text_done = true;
+  }
+}
+
+/* Hands the recorded history's update to the job (NULL: no files to
+ * write); once, before snapshot_finish. */
+static void snapshot_hand(struct snapshot_job *j,
+                          struct ts_history_update *update)
+{
+  if (!j->running)
+    return;
+  mtx_lock(&j->lock);
+  j->update = update;
+  j->handed = true;
+  cnd_broadcast(&j->cv);
+  mtx_unlock(&j->lock);
 }
 
 /* The snapshot text, once written (the site's snapshot_wait). */
@@ -167,28 +229,32 @@ static enum ts_result snapshot_wait(void *arg)
 {
   struct snapshot_job *j = arg;
   if (j->running) {
-    ts_thread_join(&j->thread);
-    j->running = false;
+    mtx_lock(&j->lock);
+    while (!j->text_done)
+      cnd_wait(&j->cv, &j->lock);
+    mtx_unlock(&j->lock);
   }
   return j->result;
 }
 
-/* The history's files are turned into text while the site renders: the
- * update is only read by both. Commit redoes it if this failed. */
-struct prepare_job {
-  const struct ts_history_options *opts;
-  struct ts_history_update *update;
-};
-
-/* Writes the history's files, ready to be renamed into place once the
- * site is published: on a real disk, creating them after the publish
- * was most of what a run did once its pages were out. */
-static int prepare_history(void *arg)
+/* Waits for the whole job (handing it no update if none was handed) and
+ * returns the text's result. */
+static enum ts_result snapshot_finish(struct snapshot_job *j)
 {
-  struct prepare_job *j = arg;
-  struct ts_error ignored;
-  ts_history_stage(j->opts, j->update, &ignored);
-  return 0;
+  if (j->running) {
+    mtx_lock(&j->lock);
+    j->handed = true; /* no-op when snapshot_hand ran: update stays */
+    cnd_broadcast(&j->cv);
+    mtx_unlock(&j->lock);
+    ts_thread_join(&j->thread);
+    j->running = false;
+  }
+  if (j->locks) {
+    cnd_destroy(&j->cv);
+    mtx_destroy(&j->lock);
+    j->locks = false;
+  }
+  return j->result;
 }
 
 /* Logs how long the stage that just ended took (-v), and restarts the
@@ -625,8 +691,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     ts_json_arena_begin(hist_arena);
     ts_json_arena_hold(hist_arena);
   }
-  /* The snapshot text and the history only read the merged items: the
-   * text is written on a second thread while this one records. */
+  /* The snapshot text is written on a second thread while this one
+   * records the history; that thread then writes the history's files. */
   struct snapshot_job job = {
       .items = merged,
       .nitems = nmerged,
@@ -635,16 +701,16 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .meta = {now, 1, 1},
       .out = &published,
       .spans = spans,
+      .history_opts = &ho,
   };
   if (r == TS_OK)
-    job.running = ts_thread_start(&job.thread, write_snapshot, &job) == TS_OK;
-  if (r == TS_OK && !job.running)
-    write_snapshot(&job);
+    snapshot_start(&job);
   struct ts_history_update *update = NULL;
   if (r == TS_OK)
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
                           batch.nstatuses, &update, err);
   ts_json_arena_pause();
+  snapshot_hand(&job, r == TS_OK && !o->dump_context ? update : NULL);
   stage_done(o->log, "history", &clock);
   struct ts_site_stats stats;
   memset(&stats, 0, sizeof stats);
@@ -663,16 +729,11 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .snapshot_ctx = &job,
       .now = now,
     };
-    struct prepare_job pj = {.opts = &ho, .update = update};
-    struct ts_thread preparer;
-    bool preparing = !o->dump_context &&
-                     ts_thread_start(&preparer, prepare_history, &pj) == TS_OK;
     r = ts_site_build(&in, &so, &stats, err);
-    if (preparing)
-      ts_thread_join(&preparer);
   }
-  /* The site waited for the snapshot text, unless it stopped early. */
-  if (snapshot_wait(&job) != TS_OK && r == TS_OK)
+  /* The site waited for the snapshot text, unless it stopped early; the
+   * history's files are written too before the commit renames them. */
+  if (snapshot_finish(&job) != TS_OK && r == TS_OK)
     r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
   ts_site_prep_free(so.prepared); /* the base job is done, if started */
   if (!recorded && !o->dump_context) {
