@@ -169,12 +169,16 @@ struct snapshot_job {
   bool running; /* on `thread`, not joined yet */
 };
 
+static enum ts_result snapshot_text(struct snapshot_job *j)
+{
+  return ts_snapshot_text_spans(j->items, j->nitems, j->statuses,
+                                j->nstatuses, &j->meta, j->out, j->spans);
+}
+
 static int snapshot_run(void *arg)
 {
   struct snapshot_job *j = arg;
-  enum ts_result r = ts_snapshot_text_spans(j->items, j->nitems, j->statuses,
-                                            j->nstatuses, &j->meta, j->out,
-                                            j->spans);
+  enum ts_result r = snapshot_text(j);
   mtx_lock(&j->lock);
   j->result = r;
   j->text_done = true;
@@ -203,9 +207,7 @@ static void snapshot_start(struct snapshot_job *j)
   j->running = j->locks &&
                ts_thread_start(&j->thread, snapshot_run, j) == TS_OK;
   if (!j->running) {
-    j->result = ts_snapshot_text_spans(j->items, j->nitems, j->statuses,
-                                       j->nstatuses, &j->meta, j->out,
-                                       j->spans);
+    j->result = snapshot_text(j);
     j->text_done = true;
   }
 }
