@@ -198,12 +198,7 @@ static int snapshot_run(void *arg)
  * commit writes the history's files itself. */
 static void snapshot_start(struct snapshot_job *j)
 {
-  if (mtx_init(&j->lock, mtx_plain) == thrd_success) {
-    if (cnd_init(&j->cv) == thrd_success)
-      j->locks = true;
-    else
-      mtx_destroy(&j->lock);
-  }
+  j->locks = ts_thread_sync_init(&j->lock, &j->cv);
   j->running = j->locks &&
                ts_thread_start(&j->thread, snapshot_run, j) == TS_OK;
   if (!j->running) {
@@ -252,8 +247,7 @@ static enum ts_result snapshot_finish(struct snapshot_job *j)
     j->running = false;
   }
   if (j->locks) {
-    cnd_destroy(&j->cv);
-    mtx_destroy(&j->lock);
+    ts_thread_sync_destroy(&j->lock, &j->cv);
     j->locks = false;
   }
   return j->result;

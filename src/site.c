@@ -1849,12 +1849,7 @@ struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
   p->opts = *opts;
   p->opts.prepared = NULL;
   p->n = n;
-  if (mtx_init(&p->lock, mtx_plain) == thrd_success) {
-    if (cnd_init(&p->compiled_cv) == thrd_success)
-      p->locks = true;
-    else
-      mtx_destroy(&p->lock);
-  }
+  p->locks = ts_thread_sync_init(&p->lock, &p->compiled_cv);
   p->running = ts_thread_start(&p->thread, prep_run, p) == TS_OK;
   if (!p->running)
     prep_run(p); /* no thread to spare: compiled here, all the same */
@@ -1871,10 +1866,8 @@ void ts_site_prep_free(struct ts_site_prep *p)
   for (unsigned k = 0; k < p->n; k++)
     renderer_cleanup(&p->rds[k]);
   free(p->rds);
-  if (p->locks) {
-    cnd_destroy(&p->compiled_cv);
-    mtx_destroy(&p->lock);
-  }
+  if (p->locks)
+    ts_thread_sync_destroy(&p->lock, &p->compiled_cv);
   free(p);
 }
 

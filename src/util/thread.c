@@ -58,3 +58,20 @@ void ts_thread_join(struct ts_thread *t)
 {
   pthread_join(t->id, NULL);
 }
+
+bool ts_thread_sync_init(mtx_t *lock, cnd_t *cv)
+{
+  if (mtx_init(lock, mtx_plain) != thrd_success)
+    return false;
+  if (cnd_init(cv) != thrd_success) {
+    mtx_destroy(lock);
+    return false;
+  }
+  return true;
+}
+
+void ts_thread_sync_destroy(mtx_t *lock, cnd_t *cv)
+{
+  cnd_destroy(cv);
+  mtx_destroy(lock);
+}

@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <threads.h>
 
 #include "util/error.h"
 
@@ -34,5 +35,13 @@ enum ts_result ts_thread_start(struct ts_thread *t, int (*fn)(void *arg),
                                void *arg);
 
 void ts_thread_join(struct ts_thread *t);
+
+/* A lock and a condition for a thread to wait on, made together: false,
+ * with nothing to destroy, when either cannot be made (the caller then
+ * does without a helper thread). */
+bool ts_thread_sync_init(mtx_t *lock, cnd_t *cv);
+
+/* Destroys what ts_thread_sync_init made. */
+void ts_thread_sync_destroy(mtx_t *lock, cnd_t *cv);
 
 #endif

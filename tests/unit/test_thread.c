@@ -66,11 +66,52 @@ static void one_processor_is_enough(void)
   CHECK(CPU_EQUAL(&p.seen, &one));
 }
 
+/* A lock and condition from ts_thread_sync_init carry a handover: the
+ * helper's value is seen once it said so. */
+struct handover {
+  mtx_t lock;
+  cnd_t cv;
+  bool ready;
+  int value;
+};
+
+static int hand_over(void *arg)
+{
+  struct handover *h = arg;
+  mtx_lock(&h->lock);
+  h->value = 7;
+  h->ready = true;
+  cnd_broadcast(&h->cv);
+  mtx_unlock(&h->lock);
+  return 0;
+}
+
+static void a_lock_and_condition_hand_over(void)
+{
+  struct handover h = {.ready = false};
+  REQUIRE(ts_thread_sync_init(&h.lock, &h.cv));
+  struct ts_thread id;
+  bool started = ts_thread_start(&id, hand_over, &h) == TS_OK;
+  if (!started)
+    hand_over(&h);
+  mtx_lock(&h.lock);
+  while (!h.ready)
+    cnd_wait(&h.cv, &h.lock);
+  int seen = h.value;
+  mtx_unlock(&h.lock);
+  if (started)
+    ts_thread_join(&id);
+  ts_thread_sync_destroy(&h.lock, &h.cv);
+  CHECK(started);
+  CHECK_INT(seen, 7);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
     TEST(threads_run_with_the_process_affinity),
     TEST(one_processor_is_enough),
+    TEST(a_lock_and_condition_hand_over),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
