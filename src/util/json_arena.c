@@ -88,6 +88,19 @@ enum ts_result ts_json_arena_new(size_t reserve, struct ts_json_arena **out)
   return TS_OK;
 }
 
+bool ts_json_arena_prefault(const struct ts_json_arena *a, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+  return bytes == 0 ||
+         madvise(a->base, bytes < a->cap ? bytes : a->cap,
+                 MADV_POPULATE_WRITE) == 0;
+#else
+  (void)a;
+  (void)bytes;
+  return false;
+#endif
+}
+
 void ts_json_arena_free(struct ts_json_arena *a)
 {
   if (!a)

@@ -51,6 +51,14 @@ void ts_json_arena_install(void);
  * frees it with ts_json_arena_free. */
 enum ts_result ts_json_arena_new(size_t reserve, struct ts_json_arena **out);
 
+/* Faults in the first `bytes` of the arena's memory, for a thread with
+ * nothing else to do ahead of the thread that will fill the arena: that
+ * one then stops for no page fault per new page. Safe while another
+ * thread allocates from the arena: pages are made present and their
+ * contents left alone. False when the kernel cannot (before Linux 5.14):
+ * the pages then fault in as they are used. */
+bool ts_json_arena_prefault(const struct ts_json_arena *arena, size_t bytes);
+
 /* Frees `arena` (NULL: no-op). No thread may be using it. */
 void ts_json_arena_free(struct ts_json_arena *arena);
 

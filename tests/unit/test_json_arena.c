@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <threads.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "util/json_arena.h"
@@ -178,6 +180,59 @@ static void a_held_arena_is_released_anywhere(void)
   ts_json_arena_free(held);
 }
 
+/* Whether the page holding `p` is in memory. */
+static bool resident(const char *p)
+{
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  unsigned char in = 0;
+  return mincore((void *)((uintptr_t)p & ~(page - 1)), page, &in) == 0 &&
+         (in & 1);
+}
+
+static void a_prefaulted_arena_has_its_pages_and_keeps_its_values(void)
+{
+  ts_json_arena_install();
+  struct ts_json_arena *a;
+  const size_t mib = (size_t)1 << 20;
+  REQUIRE(ts_json_arena_new(8 * mib, &a) == TS_OK);
+  ts_json_arena_begin(a);
+  json_t *first = json_string("made before the pages were faulted in");
+  ts_json_arena_pause();
+  size_t used = ts_json_arena_used(a);
+  REQUIRE(used > 0 && used < 4096); /* `first` is on the arena's first page */
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const char *base = (const char *)((uintptr_t)first & ~(page - 1));
+  /* Never touched: not in memory yet (a huge page around `first` would
+   * end 2 MiB after it at most). */
+  CHECK(!resident(base + 5 * mib / 2));
+  if (!ts_json_arena_prefault(a, 3 * mib)) {
+    json_decref(first);
+    ts_json_arena_end();
+    ts_json_arena_free(a);
+    ts_test_skip("this kernel cannot fault memory in ahead "
+                 "(MADV_POPULATE_WRITE, Linux 5.14)");
+    return;
+  }
+  CHECK(resident(base + 5 * mib / 2));
+  CHECK(resident(base + 3 * mib - 1));
+  CHECK(!resident(base + 7 * mib)); /* beyond what was asked for */
+  /* What the arena held is untouched, and it goes on where it was. */
+  CHECK_STR(json_string_value(first), "made before the pages were faulted in");
+  CHECK_INT(ts_json_arena_used(a), used);
+  json_decref(first);
+  ts_json_arena_begin(a);
+  json_t *next = json_integer(42);
+  ts_json_arena_pause();
+  CHECK_INT(json_integer_value(next), 42);
+  CHECK((const char *)next < base + 4096);
+  json_decref(next);
+  /* Asking for more than the arena holds faults in the arena only. */
+  CHECK(ts_json_arena_prefault(a, 64 * mib));
+  CHECK(resident(base + 8 * mib - 1));
+  ts_json_arena_end();
+  ts_json_arena_free(a);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -185,6 +240,7 @@ int main(int argc, char **argv)
     TEST(a_full_arena_falls_back_to_malloc),
     TEST(threads_have_arenas_of_their_own),
     TEST(a_held_arena_is_released_anywhere),
+    TEST(a_prefaulted_arena_has_its_pages_and_keeps_its_values),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
