@@ -433,6 +433,7 @@ static void render_fingerprint_base(const struct ts_pipeline_options *o,
  * as trendsite writes snapshots, and at most 1.5 times the snapshots'
  * bytes when they were written another way. A kept history fills more;
  * the rest faults in as it is used. */
+#define HISTORY_ITEM_BYTES 1536
 static size_t history_estimate(const struct ts_pipeline_input *in, size_t n)
 {
   size_t lines = 0, bytes = 0;
@@ -446,7 +447,7 @@ static size_t history_estimate(const struct ts_pipeline_input *in, size_t n)
       p++;
     }
   }
-  size_t by_lines = lines * 1536, by_bytes = bytes / 2 * 3;
+  size_t by_lines = lines * HISTORY_ITEM_BYTES, by_bytes = bytes / 2 * 3;
   return by_lines < by_bytes ? by_lines : by_bytes;
 }
 
@@ -484,6 +485,25 @@ static struct ts_json_arena *history_arena(void)
 {
   struct ts_json_arena *a;
   return ts_json_arena_new((size_t)1 << 30, &a) == TS_OK ? a : NULL;
+}
+
+/* Starts compiling the templates (ts_site_prepare) with `idle` as the
+ * compiling thread's work once they are compiled, and returns the
+ * history's arena that it faults in (NULL, and nothing started, for
+ * --dump-context, which compiles nothing ahead). */
+static struct ts_json_arena *start_templates(struct ts_site_options *so,
+                                             struct idle_job *idle)
+{
+  if (so->dump_context)
+    return NULL;
+  struct ts_json_arena *arena = history_arena();
+  idle->arena = arena;
+  so->idle_work = idle_job_run;
+  so->idle_ctx = idle;
+  so->prepared = ts_site_prepare(so);
+  so->idle_work = NULL;
+  so->idle_ctx = NULL;
+  return arena;
 }
 
 /* The whole fingerprint: `base` and the history as it is now. */
@@ -637,19 +657,11 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
    * is needed only for the new record, and the compiling thread works
    * it out once the templates are compiled, off this thread's path. That
    * thread first faults in the history's memory (idle_job). */
-  struct idle_job idle = {.o = o, .inputs = inputs, .n = n};
+  struct idle_job idle = {
+      .o = o, .inputs = inputs, .n = n, .fingerprint = !recorded};
   struct ts_json_arena *hist_arena = NULL;
-  if (!recorded) {
-    if (!o->dump_context) {
-      idle.arena = hist_arena = history_arena();
-      idle.fingerprint = true;
-      so.idle_work = idle_job_run;
-      so.idle_ctx = &idle;
-    }
-    so.prepared = ts_site_prepare(&so);
-    so.idle_work = NULL;
-    so.idle_ctx = NULL;
-  }
+  if (!recorded)
+    hist_arena = start_templates(&so, &idle);
   /* Unchanged data, history, templates and configuration render to the
    * site already published: nothing to do. */
   struct ts_fingerprint base;
@@ -670,14 +682,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       return TS_OK;
     }
   }
-  if (recorded) {
-    idle.arena = hist_arena = history_arena();
-    so.idle_work = idle_job_run;
-    so.idle_ctx = &idle;
-    so.prepared = ts_site_prepare(&so);
-    so.idle_work = NULL;
-    so.idle_ctx = NULL;
-  }
+  if (recorded)
+    hist_arena = start_templates(&so, &idle);
   struct ts_batch batch;
   ts_batch_init(&batch);
   int64_t now;
@@ -734,8 +740,8 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
   /* The history (every item's record, tens of MB of small JSON values
    * for a large site) is built in an arena of its own and dropped at the
    * end in one go: freeing it value by value took a tenth of a render.
-   * It was made before the templates compiled (NULL: no room for it). */
-  if (!hist_arena && o->dump_context)
+   * It was made as the templates began to compile, unless nothing did. */
+  if (!hist_arena)
     hist_arena = history_arena();
   if (hist_arena) {
     ts_json_arena_begin(hist_arena);
