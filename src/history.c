@@ -725,8 +725,12 @@ enum ts_result ts_history_commit(const struct ts_history_options *o,
   char path[4096], name[64];
   run_file_name(o->now, name, sizeof name);
   history_path(o, path, sizeof path, "runs", name);
-  if (!o->snapshot_file ||
-      !ts_fs_link_same(o->snapshot_file, snapshot, len, path))
+  bool linked = false;
+  if (o->snapshot_file && o->snapshot_id.known)
+    linked = ts_fs_link_id(o->snapshot_file, o->snapshot_id, len, path);
+  else if (o->snapshot_file)
+    linked = ts_fs_link_same(o->snapshot_file, snapshot, len, path);
+  if (!linked)
     r = ts_fs_write_atomic(path, snapshot, len, err);
   if (r == TS_OK) {
     day_file(o, path, sizeof path);

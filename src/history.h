@@ -36,6 +36,7 @@
 
 #include "item.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 struct ts_history_options {
@@ -49,6 +50,10 @@ struct ts_history_options {
    * bytes, the saved run is a hard link to it, not a second copy. May be
    * NULL. */
   const char *snapshot_file;
+  /* When known, the identity snapshot_file had as its writer wrote those
+   * very bytes (see ts_publish_file_id): it is linked while it is still
+   * that file, without reading it back. */
+  struct ts_fs_id snapshot_id;
 };
 
 /*

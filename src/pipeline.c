@@ -808,6 +808,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
                  "%s/api/snapshot.json", so.out_dir) <
         (int)sizeof published_file)
       ho.snapshot_file = published_file;
+    ho.snapshot_id = stats.snapshot_id;
     r = ts_history_commit(&ho, update, ts_buf_cstr(&published),
                           published.len, err);
     ho.snapshot_file = NULL;

@@ -195,10 +195,12 @@ static enum ts_result make_parents(struct ts_publish *p, const char *rel,
 }
 
 /* Creates `name` in folder `dir` (AT_FDCWD: `name` is a path) with `len`
- * bytes of `data`; it must not exist yet. `path` names it in errors. */
+ * bytes of `data`; it must not exist yet. `path` names it in errors. *id,
+ * unless `id` is NULL, gets the new file's identity. */
 static enum ts_result write_file_at(int dir, const char *name,
                                     const char *path, const void *data,
-                                    size_t len, struct ts_error *err)
+                                    size_t len, struct ts_fs_id *id,
+                                    struct ts_error *err)
 {
   int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -217,33 +219,51 @@ static enum ts_result write_file_at(int dir, const char *name,
     c += w;
     left -= (size_t)w;
   }
+  if (id)
+    *id = ts_fs_id_of(fd);
   if (close(fd) != 0)
     return ts_error_set(err, TS_ERR_IO, "%s: %s", path, strerror(errno));
   return TS_OK;
 }
 
 static enum ts_result write_file(const char *path, const void *data,
-                                 size_t len, struct ts_error *err)
+                                 size_t len, struct ts_fs_id *id,
+                                 struct ts_error *err)
 {
-  return write_file_at(AT_FDCWD, path, path, data, len, err);
+  return write_file_at(AT_FDCWD, path, path, data, len, id, err);
+}
+
+/* The identity of the file at `path` (known false when it cannot be
+ * told). */
+static struct ts_fs_id id_at(const char *path)
+{
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return (struct ts_fs_id){0, 0, false};
+  return (struct ts_fs_id){(unsigned long long)st.st_dev,
+                           (unsigned long long)st.st_ino, true};
 }
 
 /* The new tree gets the previous tree's file: a hard link, or a copy
- * where links are not possible. Its folder must exist. */
+ * where links are not possible. Its folder must exist. *id, unless `id`
+ * is NULL, gets the identity of the file the new tree holds. */
 static enum ts_result link_old(const struct ts_publish *p, const char *rel,
-                               struct ts_error *err)
+                               struct ts_fs_id *id, struct ts_error *err)
 {
   char from[2 * PATH_MAX], to[2 * PATH_MAX];
   snprintf(from, sizeof from, "%s/%s", p->out, rel);
   snprintf(to, sizeof to, "%s/%s", p->tmp, rel);
-  if (link(from, to) == 0)
+  if (link(from, to) == 0) {
+    if (id)
+      *id = id_at(to);
     return TS_OK;
+  }
   char *data;
   size_t len;
   enum ts_result r = ts_fs_read(from, SIZE_MAX / 2, &data, &len, err);
   if (r != TS_OK)
     return r;
-  r = write_file(to, data, len, err);
+  r = write_file(to, data, len, id, err);
   free(data);
   return r;
 }
@@ -262,7 +282,7 @@ static enum ts_result ensure_tmp(struct ts_publish *p, struct ts_error *err)
     int dir_fd;
     enum ts_result r = make_parents(p, p->verified[i], &dir_fd, err);
     if (r == TS_OK)
-      r = link_old(p, p->verified[i], err);
+      r = link_old(p, p->verified[i], NULL, err);
     if (r != TS_OK)
       return r;
   }
@@ -399,6 +419,15 @@ enum ts_result ts_publish_file(struct ts_publish *p, const char *rel,
                                const void *data, size_t len,
                                struct ts_error *err)
 {
+  return ts_publish_file_id(p, rel, data, len, NULL, err);
+}
+
+enum ts_result ts_publish_file_id(struct ts_publish *p, const char *rel,
+                                  const void *data, size_t len,
+                                  struct ts_fs_id *id, struct ts_error *err)
+{
+  if (id)
+    *id = (struct ts_fs_id){0, 0, false};
   if (!ts_publish_path_ok(rel))
     return ts_error_set(err, TS_ERR_INTERNAL, "refusing to write \"%s\": not "
                         "a safe path inside the output folder", rel);
@@ -424,6 +453,12 @@ enum ts_result ts_publish_file(struct ts_publish *p, const char *rel,
     if (!p->tmp_created) {
       r = add_verified(p, rel, err);
       mtx_unlock(&p->lock);
+      if (r == TS_OK && id) {
+        /* Linked once the new tree exists: the same file. */
+        char old[2 * PATH_MAX];
+        snprintf(old, sizeof old, "%s/%s", p->out, rel);
+        *id = id_at(old);
+      }
       return r;
     }
   } else {
@@ -436,13 +471,13 @@ enum ts_result ts_publish_file(struct ts_publish *p, const char *rel,
   if (r != TS_OK)
     return r;
   if (same)
-    return link_old(p, rel, err);
+    return link_old(p, rel, id, err);
   char path[2 * PATH_MAX];
   snprintf(path, sizeof path, "%s/%s", p->tmp, rel);
   const char *slash = strrchr(rel, '/');
   r = dir_fd >= 0 ? write_file_at(dir_fd, slash ? slash + 1 : rel, path, data,
-                                  len, err)
-                  : write_file(path, data, len, err);
+                                  len, id, err)
+                  : write_file(path, data, len, id, err);
   if (r == TS_OK) {
     mtx_lock(&p->lock);
     p->stats.written++;
@@ -570,7 +605,7 @@ enum ts_result ts_publish_commit_folders(struct ts_publish *p,
     char kept[PATH_MAX + 16];
     snprintf(kept, sizeof kept, "%s/" KEPT, p->out);
     if (p->old_exists && !set_has(p, KEPT) && access(kept, F_OK) == 0)
-      r = link_old(p, KEPT, err);
+      r = link_old(p, KEPT, NULL, err);
     if (r != TS_OK) {
       /* fall through to the abort below */
     } else if (!p->old_exists) {

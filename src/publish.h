@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 struct ts_publish;
@@ -52,6 +53,14 @@ bool ts_publish_path_ok(const char *relpath);
 enum ts_result ts_publish_file(struct ts_publish *pub, const char *relpath,
                                const void *data, size_t len,
                                struct ts_error *err);
+
+/* ts_publish_file, and *id gets the identity of the file the new tree
+ * holds at `relpath` (known false when it cannot be told): once
+ * committed, the same file is there under the output folder, so a caller
+ * that links it elsewhere need not read it back to know its bytes. */
+enum ts_result ts_publish_file_id(struct ts_publish *pub, const char *relpath,
+                                  const void *data, size_t len,
+                                  struct ts_fs_id *id, struct ts_error *err);
 
 /* Swaps the new tree in (or does nothing when nothing changed), removes
  * the old one, fills `stats` (may be NULL) and frees `pub`. On failure the

@@ -1589,8 +1589,11 @@ static enum ts_result api_files(struct site *s, struct ts_error *err)
   if (r != TS_OK)
     return ts_error_set(err, r, "api/snapshot.json: %s",
                         r == TS_ERR_NOMEM ? "out of memory" : "not written");
-  r = emit(s, "api/snapshot.json", s->in->snapshot->data,
-           s->in->snapshot->len, err);
+  /* Its identity lets the history link it without reading it back. */
+  if (!s->opts->dump_context)
+    r = ts_publish_file_id(s->pub, "api/snapshot.json",
+                           s->in->snapshot->data, s->in->snapshot->len,
+                           &s->stats->snapshot_id, err);
   for (size_t k = 0; r == TS_OK && k < s->nregion_lists; k++) {
     size_t i = s->region_lists[k];
     r = region_api(s, &s->in->statuses[i], &s->index.lists[i], err);

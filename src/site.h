@@ -25,6 +25,7 @@
 #include "publish.h"
 #include "snapshot.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 struct ts_site_input {
@@ -78,6 +79,8 @@ struct ts_site_stats {
    * with ts_fs_free_names. */
   char **folders;
   size_t nfolders;
+  /* api/snapshot.json as published (see ts_publish_file_id). */
+  struct ts_fs_id snapshot_id;
 };
 
 /*

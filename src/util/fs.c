@@ -217,28 +217,35 @@ bool ts_fs_same_bytes(int fd, const void *data, size_t len)
   return true;
 }
 
-bool ts_fs_link_same(const char *existing, const void *data, size_t len,
-                     const char *path)
+struct ts_fs_id ts_fs_id_of(int fd)
 {
-  int fd = open(existing, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return false;
-  struct stat compared, linked;
-  bool same = ts_fs_same_bytes(fd, data, len) && fstat(fd, &compared) == 0;
-  close(fd);
-  if (!same)
-    return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return (struct ts_fs_id){0, 0, false};
+  return (struct ts_fs_id){(unsigned long long)st.st_dev,
+                           (unsigned long long)st.st_ino, true};
+}
+
+/* Links `existing` to `path` when it is still file `id`, a regular file of
+ * `len` bytes: linked under a temporary name first, and the link checked,
+ * so that a file put in its place meanwhile is never what `path` gets. */
+static bool link_checked(const char *existing, struct ts_fs_id id, size_t len,
+                         const char *path)
+{
   char tmp[PATH_MAX + 32];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
-      (int)sizeof tmp)
+  if (!id.known ||
+      snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+          (int)sizeof tmp)
     return false;
   unlink(tmp); /* a leftover of a run that died between the two steps */
   if (link(existing, tmp) != 0)
     return false;
-  /* The link must be to the file compared, not to one put in its place
-   * since. */
-  if (lstat(tmp, &linked) != 0 || linked.st_dev != compared.st_dev ||
-      linked.st_ino != compared.st_ino || rename(tmp, path) != 0) {
+  struct stat linked;
+  if (lstat(tmp, &linked) != 0 || !S_ISREG(linked.st_mode) ||
+      (unsigned long long)linked.st_dev != id.dev ||
+      (unsigned long long)linked.st_ino != id.ino ||
+      (unsigned long long)linked.st_size != (unsigned long long)len ||
+      rename(tmp, path) != 0) {
     unlink(tmp);
     return false;
   }
@@ -246,6 +253,25 @@ bool ts_fs_link_same(const char *existing, const void *data, size_t len,
    * and leaves `tmp` behind. */
   unlink(tmp);
   return true;
+}
+
+bool ts_fs_link_same(const char *existing, const void *data, size_t len,
+                     const char *path)
+{
+  int fd = open(existing, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return false;
+  struct ts_fs_id compared = {0, 0, false};
+  if (ts_fs_same_bytes(fd, data, len))
+    compared = ts_fs_id_of(fd);
+  close(fd);
+  return link_checked(existing, compared, len, path);
+}
+
+bool ts_fs_link_id(const char *existing, struct ts_fs_id id, size_t len,
+                   const char *path)
+{
+  return link_checked(existing, id, len, path);
 }
 
 enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err)

@@ -51,6 +51,16 @@ enum ts_result ts_fs_stage(const char *path, const void *data, size_t len,
  * to `data` (read from offset 0 whatever the descriptor's position). */
 bool ts_fs_same_bytes(int fd, const void *data, size_t len);
 
+/* Which file a path named when it was written: the device and inode
+ * that stat(2) reports. `known` is false when it could not be told. */
+struct ts_fs_id {
+  unsigned long long dev, ino;
+  bool known;
+};
+
+/* The identity of open file `fd` (known false when fstat fails). */
+struct ts_fs_id ts_fs_id_of(int fd);
+
 /* Makes `path` a hard link to `existing` (through a temporary name and a
  * rename, as ts_fs_write_atomic) when `existing` is a regular file that
  * holds exactly the `len` bytes at `data`: the same file then costs no
@@ -58,6 +68,14 @@ bool ts_fs_same_bytes(int fd, const void *data, size_t len);
  * the link cannot be made (another file system, say): write it then. */
 bool ts_fs_link_same(const char *existing, const void *data, size_t len,
                      const char *path);
+
+/* ts_fs_link_same for a file the caller wrote itself, whose identity
+ * (`id`, from when it wrote the bytes) vouches for its contents: links
+ * only while `existing` is still that file, `len` bytes long, without
+ * reading it back (for a large site's snapshot that read was most of
+ * saving the history). False, with nothing changed, otherwise. */
+bool ts_fs_link_id(const char *existing, struct ts_fs_id id, size_t len,
+                   const char *path);
 
 /* Creates `path` and its missing parents (mode 0755). */
 enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err);

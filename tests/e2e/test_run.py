@@ -252,6 +252,18 @@ def run1():
     its = items(doc)
 
     c = Check()
+    runs_dir = os.path.join(d("state1"), "history", "runs")
+    runs = sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []
+    c.eq("runs saved", len(runs), 1)
+    if runs:
+        pub = os.stat(os.path.join(d("out1"), "api", "snapshot.json"))
+        run = os.stat(os.path.join(runs_dir, runs[0]))
+        c.true("the saved run is the published api/snapshot.json itself",
+               (pub.st_dev, pub.st_ino) == (run.st_dev, run.st_ino))
+    c.report("run 1: the history keeps the published snapshot as a hard "
+             "link, not a second copy")
+
+    c = Check()
     c.eq("statuses", list(st.keys()),
          [("youtube", "US"), ("youtube", "GB"), ("youtube", "JP"),
           ("youtube", "KR"), ("youtube", "DE"), ("hackernews", ""),

@@ -1,4 +1,5 @@
 /* Unit tests for the capped buffer, the error helpers and file helpers. */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,49 @@ static void fs_link_same_links_only_equal_files(void)
   REMOVE_TREE(dir);
 }
 
+/* ts_fs_link_id links the file the caller wrote while it is still that
+ * file, of that size, without reading it; anything else is refused and
+ * leaves nothing behind. */
+static void fs_link_id_links_only_the_file_written(void)
+{
+  char dir[] = "/tmp/ts-test-linkid-XXXXXX";
+  REQUIRE(mkdtemp(dir) != NULL);
+  char src[300], dst[300], moved[300];
+  snprintf(src, sizeof src, "%s/published.json", dir);
+  snprintf(dst, sizeof dst, "%s/run.json", dir);
+  snprintf(moved, sizeof moved, "%s/moved.json", dir);
+  int fd = open(src, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, "[1, 2, 3]", 9) == 9);
+  struct ts_fs_id id = ts_fs_id_of(fd);
+  close(fd);
+  CHECK(id.known);
+
+  struct ts_fs_id unknown = {0, 0, false};
+  CHECK(!ts_fs_link_id(src, unknown, 9, dst));
+  CHECK(!ts_fs_link_id(src, id, 8, dst)); /* not the size written */
+  CHECK(access(dst, F_OK) != 0);
+  CHECK(ts_fs_link_id(src, id, 9, dst));
+  struct stat a, b;
+  REQUIRE(stat(src, &a) == 0 && stat(dst, &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  CHECK_INT(b.st_nlink, 2);
+
+  /* Another file put in its place (same bytes, even): not the one
+   * written, so not linked, and run.json keeps what it had. */
+  REQUIRE(rename(src, moved) == 0);
+  struct ts_error err;
+  REQUIRE(ts_fs_write_atomic(src, "[1, 2, 3]", 9, &err) == TS_OK);
+  CHECK(!ts_fs_link_id(src, id, 9, dst));
+  REQUIRE(stat(dst, &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  size_t n = 0;
+  char **names = ts_fs_list_dir(dir, true, &n);
+  CHECK_INT(n, 3); /* moved.json, published.json, run.json: no leftovers */
+  ts_fs_free_names(names, n);
+  REMOVE_TREE(dir);
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -273,6 +317,7 @@ int main(int argc, char **argv)
     TEST(error_prefix_and_truncation),
     TEST(fs_roundtrip_and_limits),
     TEST(fs_link_same_links_only_equal_files),
+    TEST(fs_link_id_links_only_the_file_written),
     TEST(fs_map_maps_files_and_reads_the_rest),
     TEST(grow_doubles_and_keeps),
     TEST_END,

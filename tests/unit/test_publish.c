@@ -149,6 +149,58 @@ static void changed_run_links_the_unchanged(void)
   teardown();
 }
 
+/* One run of ts_publish_file_id on "api/snapshot.json" (with `first`
+ * published before it, when not NULL); its identity. */
+static struct ts_fs_id publish_with_id(const char *first, const char *text)
+{
+  struct ts_publish *p = NULL;
+  struct ts_error err;
+  struct ts_publish_stats st;
+  struct ts_fs_id id = {0, 0, false};
+  if (ts_publish_begin(out, NULL, &p, &err) != TS_OK) {
+    ts_test_fail(__FILE__, __LINE__, "begin: %s", err.msg);
+    return id;
+  }
+  if ((first && put(p, "index.html", first)) ||
+      ts_publish_file_id(p, "api/snapshot.json", text, strlen(text), &id,
+                         &err) != TS_OK) {
+    ts_publish_abort(p);
+    ts_test_fail(__FILE__, __LINE__, "publish failed");
+    return id;
+  }
+  if (ts_publish_commit(p, &st, &err) != TS_OK)
+    ts_test_fail(__FILE__, __LINE__, "commit: %s", err.msg);
+  return id;
+}
+
+/* The identity ts_publish_file_id gives is that of the file published at
+ * the path, whether written or linked from the previous tree (before or
+ * after the new tree exists), or kept in place when nothing changed. */
+static void file_id_names_the_published_file(void)
+{
+  setup();
+  struct ts_fs_id id = publish_with_id("home", "[1]"); /* written */
+  CHECK(id.known && id.ino == (unsigned long long)inode("api/snapshot.json"));
+  ino_t first = inode("api/snapshot.json");
+  /* Unchanged, linked once the changed index made the new tree. */
+  id = publish_with_id("home v2", "[1]");
+  CHECK(id.known && id.ino == (unsigned long long)first);
+  CHECK(inode("api/snapshot.json") == first);
+  /* Unchanged and nothing else changed: the old tree stays. */
+  id = publish_with_id("home v2", "[1]");
+  CHECK(id.known && id.ino == (unsigned long long)first);
+  /* Unchanged, verified before any new tree exists, linked after. */
+  id = publish_with_id(NULL, "[1]");
+  CHECK(id.known && id.ino == (unsigned long long)inode("api/snapshot.json"));
+  CHECK(inode("api/snapshot.json") == first);
+  /* Changed: a new file. */
+  id = publish_with_id(NULL, "[2]");
+  CHECK(id.known && id.ino == (unsigned long long)inode("api/snapshot.json"));
+  CHECK(inode("api/snapshot.json") != first);
+  CHECK_INT(leftovers(), 0);
+  teardown();
+}
+
 static void failure_leaves_the_old_site(void)
 {
   setup();
@@ -406,6 +458,7 @@ int main(int argc, char **argv)
     TEST(first_publish_creates_the_folder),
     TEST(unchanged_run_touches_nothing),
     TEST(changed_run_links_the_unchanged),
+    TEST(file_id_names_the_published_file),
     TEST(failure_leaves_the_old_site),
     TEST(unsafe_paths_are_refused),
     TEST(leftovers_of_dead_runs_are_removed),
