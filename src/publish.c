@@ -233,17 +233,6 @@ static enum ts_result write_file(const char *path, const void *data,
   return write_file_at(AT_FDCWD, path, path, data, len, id, err);
 }
 
-/* The identity of the file at `path` (known false when it cannot be
- * told). */
-static struct ts_fs_id id_at(const char *path)
-{
-  struct stat st;
-  if (lstat(path, &st) != 0)
-    return (struct ts_fs_id){0, 0, false};
-  return (struct ts_fs_id){(unsigned long long)st.st_dev,
-                           (unsigned long long)st.st_ino, true};
-}
-
 /* The new tree gets the previous tree's file: a hard link, or a copy
  * where links are not possible. Its folder must exist. *id, unless `id`
  * is NULL, gets the identity of the file the new tree holds. */
@@ -255,7 +244,7 @@ static enum ts_result link_old(const struct ts_publish *p, const char *rel,
   snprintf(to, sizeof to, "%s/%s", p->tmp, rel);
   if (link(from, to) == 0) {
     if (id)
-      *id = id_at(to);
+      *id = ts_fs_id_at(to);
     return TS_OK;
   }
   char *data;
@@ -457,7 +446,7 @@ enum ts_result ts_publish_file_id(struct ts_publish *p, const char *rel,
         /* Linked once the new tree exists: the same file. */
         char old[2 * PATH_MAX];
         snprintf(old, sizeof old, "%s/%s", p->out, rel);
-        *id = id_at(old);
+        *id = ts_fs_id_at(old);
       }
       return r;
     }

@@ -217,13 +217,23 @@ bool ts_fs_same_bytes(int fd, const void *data, size_t len)
   return true;
 }
 
+static struct ts_fs_id id_from(const struct stat *st)
+{
+  return (struct ts_fs_id){(unsigned long long)st->st_dev,
+                           (unsigned long long)st->st_ino, true};
+}
+
 struct ts_fs_id ts_fs_id_of(int fd)
 {
   struct stat st;
-  if (fstat(fd, &st) != 0)
-    return (struct ts_fs_id){0, 0, false};
-  return (struct ts_fs_id){(unsigned long long)st.st_dev,
-                           (unsigned long long)st.st_ino, true};
+  return fstat(fd, &st) == 0 ? id_from(&st) : (struct ts_fs_id){0, 0, false};
+}
+
+struct ts_fs_id ts_fs_id_at(const char *path)
+{
+  struct stat st;
+  return lstat(path, &st) == 0 ? id_from(&st)
+                               : (struct ts_fs_id){0, 0, false};
 }
 
 /* Links `existing` to `path` when it is still file `id`, a regular file of

@@ -58,8 +58,10 @@ struct ts_fs_id {
   bool known;
 };
 
-/* The identity of open file `fd` (known false when fstat fails). */
+/* The identity of open file `fd`, or of what `path` names (not following
+ * a symbolic link); known false when it cannot be told. */
 struct ts_fs_id ts_fs_id_of(int fd);
+struct ts_fs_id ts_fs_id_at(const char *path);
 
 /* Makes `path` a hard link to `existing` (through a temporary name and a
  * rename, as ts_fs_write_atomic) when `existing` is a regular file that
