@@ -236,11 +236,10 @@ struct ts_fs_id ts_fs_id_at(const char *path)
                                : (struct ts_fs_id){0, 0, false};
 }
 
-/* Links `existing` to `path` when it is still file `id`, a regular file of
- * `len` bytes: linked under a temporary name first, and the link checked,
- * so that a file put in its place meanwhile is never what `path` gets. */
-static bool link_checked(const char *existing, struct ts_fs_id id, size_t len,
-                         const char *path)
+/* Linked under a temporary name first, and the link checked, so that a
+ * file put in its place meanwhile is never what `path` gets. */
+bool ts_fs_link_id(const char *existing, struct ts_fs_id id, size_t len,
+                   const char *path)
 {
   char tmp[PATH_MAX + 32];
   if (!id.known ||
@@ -275,13 +274,7 @@ bool ts_fs_link_same(const char *existing, const void *data, size_t len,
   if (ts_fs_same_bytes(fd, data, len))
     compared = ts_fs_id_of(fd);
   close(fd);
-  return link_checked(existing, compared, len, path);
-}
-
-bool ts_fs_link_id(const char *existing, struct ts_fs_id id, size_t len,
-                   const char *path)
-{
-  return link_checked(existing, id, len, path);
+  return ts_fs_link_id(existing, compared, len, path);
 }
 
 enum ts_result ts_fs_mkdirs(const char *path, struct ts_error *err)
