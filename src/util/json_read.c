@@ -129,9 +129,22 @@ bool ts_json_view_is(struct ts_json_view view, const char *s)
 
 /* ---- scanning ---------------------------------------------------------- */
 
+/* The index of the first byte of `w` (as loaded by memcpy) whose high
+ * bit is set in `hits`, which is not 0. */
+static unsigned first_byte(uint64_t hits)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return (unsigned)__builtin_clzll(hits) >> 3;
+#else
+  return (unsigned)__builtin_ctzll(hits) >> 3;
+#endif
+}
+
 static void skip_space(struct ts_json_reader *r)
 {
   const char *p = r->p, *end = r->end;
+  if (p < end && (unsigned char)*p > ' ')
+    return; /* the usual case: no space at all */
   while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
     p++;
   r->p = p;
@@ -182,15 +195,16 @@ static size_t utf8_length(const unsigned char *p, const unsigned char *end)
   return n;
 }
 
-/* Whether any of the 8 bytes in `w` needs a look in a string: '"', '\',
- * a control character or a byte >= 0x80. Exact as a yes/no answer (the
- * borrows of the zero-byte test only spread above a byte that hit). */
-static bool special8(uint64_t w)
+/* The bytes of `w` that need a look in a string ('"', '\\', a control
+ * character or a byte >= 0x80), as their high bits. The lowest bit set is
+ * exact: the borrows of the zero-byte tests only spread upward from a
+ * byte that is itself set, so it names the first such byte. */
+static uint64_t special8(uint64_t w)
 {
   uint64_t quote = w ^ (ONES * '"'), slash = w ^ (ONES * '\\');
-  return ((w | ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) |
-           ((w - ONES * 0x20) & ~w)) &
-          HIGHS) != 0;
+  return (w | ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) |
+          ((w - ONES * 0x20) & ~w)) &
+         HIGHS;
 }
 
 /*
@@ -207,16 +221,24 @@ static bool scan_string(struct ts_json_reader *r, const char **body,
   const unsigned char *end = (const unsigned char *)r->end;
   bool esc = false;
   for (;;) {
-    /* Runs of plain ASCII go 8 bytes at a time. */
-    while (end - p >= 8) {
+    /* Runs of plain ASCII go 8 bytes at a time, up to the first byte
+     * that needs a look (usually the closing quote). */
+    for (;;) {
+      if (end - p < 8) {
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' &&
+               *p != '\\')
+          p++;
+        break;
+      }
       uint64_t w;
       memcpy(&w, p, 8);
-      if (special8(w))
+      uint64_t hit = special8(w);
+      if (hit) {
+        p += first_byte(hit);
         break;
+      }
       p += 8;
     }
-    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-      p++;
     if (p == end) {
       fail_at(r, open, TS_ERR_PARSE, "unterminated string");
       return false;
