@@ -134,7 +134,7 @@ struct site {
   struct ts_value site_obj, run_obj, nav_obj;
   struct ts_value regions;   /* every YouTube region, for the index */
   bool has_stale, has_news;  /* run.has_stale, nav.has_news */
-  json_t *keys;              /* key -> item index, for links and lookups */
+  json_t *keys; /* key -> item index; built by current_item when asked */
   struct list_index index;   /* this run's lists */
   /* Region and item pages are claimed from these counters by whichever
    * thread is free (see all_pages); `stop` ends every thread's claims
@@ -1395,6 +1395,22 @@ static enum ts_result status_page(struct site *s, struct ts_error *err)
   return render(s, T_STATUS, "status.html", ctx, err);
 }
 
+/* Whether this run has an item with `key`. The table is built on the
+ * first question, which only an older day's archive asks: a run with
+ * no such day does not build it before its pages. */
+static bool current_item(struct site *s, const char *key)
+{
+  if (!s->keys) {
+    s->keys = json_object();
+    if (!s->keys)
+      return false; /* out of memory: no link, the page is still right */
+    for (size_t i = 0; i < s->in->nitems; i++)
+      if (s->in->items[i].key && ts_site_key_ok(s->in->items[i].key))
+        put(s->keys, s->in->items[i].key, json_integer((json_int_t)i));
+  }
+  return json_object_get(s->keys, key) != NULL;
+}
+
 static enum ts_result archive_pages(struct site *s, json_t *sitemap,
                                     struct ts_error *err)
 {
@@ -1463,7 +1479,7 @@ static enum ts_result archive_pages(struct site *s, json_t *sitemap,
           ts_value_add_str(b, c, "link", it->url);
         /* Link to the item's page only while it still has one. */
         char url[96];
-        if (it->key && json_object_get(s->keys, it->key) &&
+        if (it->key && (today || current_item(s, it->key)) &&
             item_page_url(it, url, sizeof url))
           ts_value_add_copy(b, c, "page_url", url);
         ts_value_push(b, cards, c);
@@ -1982,12 +1998,6 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
   ts_buf_init(&s.main.page, 0);
   ts_buf_init(&s.main.svg, 64 * 1024);
   ts_arena_init(&s.main.arena, 0);
-  s.keys = json_object();
-  if (!s.keys)
-    return ts_error_set(err, TS_ERR_NOMEM, "out of memory");
-  for (size_t i = 0; i < in->nitems; i++)
-    if (in->items[i].key && ts_site_key_ok(in->items[i].key))
-      put(s.keys, in->items[i].key, json_integer((json_int_t)i));
 
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
