@@ -2713,6 +2713,8 @@ struct memo_slot {
 struct scratch {
   struct memo_slot *memo; /* 1 << MEMO_BITS slots */
   const void **frozen;    /* 1 << FROZEN_BITS containers of frozen data */
+  uint32_t *hints; /* by name part id: where that name was last found */
+  size_t caphints;
   struct section_dep *deps; /* a recording's, for the next one */
   size_t capdeps;
   uint32_t gen;           /* of the current render; 0 is never used */
@@ -2735,6 +2737,7 @@ static void scratch_free(struct scratch *s)
   free(s->out);
   free(s->memo);
   free(s->frozen);
+  free(s->hints);
   free(s->deps);
   free(s->ctx);
   free(s->frames);
@@ -2802,6 +2805,8 @@ struct render {
   struct scratch *s;
   struct recording rec;
   struct memo_slot *memo; /* s->memo */
+  uint32_t *hints;        /* s->hints */
+  size_t nhints;          /* entries in it: name part ids below this */
   size_t nfrozen;         /* env->nfrozen */
   uint64_t gen;           /* s->gen << 32, for memo keys */
   struct out o;
@@ -2881,6 +2886,33 @@ static HOT_INLINE void mark_frozen(const struct render *r, bool in_frozen,
 
 
 
+/* What object `obj` holds under `part`, named `key`, or NULL. Objects
+ * built by the same code hold their members in the same order (every
+ * card of a page, every page's context), so the member where this name
+ * was found last time is tried first, then all of them. */
+static HOT_INLINE const struct ts_value *
+find_member(const struct render *r, const struct ts_value_object *obj,
+            const char *key, const struct name_part *part)
+{
+  if (!(obj->bloom & ts_value_tag_bit(part->tag)))
+    return NULL;
+  const struct ts_value_member *m = obj->m;
+  uint32_t tag = part->tag, len = part->len;
+  if (part->id < r->nhints) {
+    uint32_t h = r->hints[part->id];
+    if (h < obj->len && m[h].tag == tag && m[h].klen == len &&
+        !memcmp(m[h].key, key, len))
+      return &m[h].v;
+  }
+  for (uint32_t i = 0; i < obj->len; i++)
+    if (m[i].tag == tag && m[i].klen == len && !memcmp(m[i].key, key, len)) {
+      if (part->id < r->nhints)
+        r->hints[part->id] = i;
+      return &m[i].v;
+    }
+  return NULL;
+}
+
 /* What object `objv` holds under `part` (NULL: nothing), through the
  * memo: an entry of this render, or one of frozen data (generation 0).
  * On a miss, the members are searched and the memo remembers. */
@@ -2894,8 +2926,7 @@ static HOT_INLINE const struct ts_value *object_get(const struct render *r,
   uint64_t key = r->gen | part->id;
   if (m->obj == obj && (m->key == key || m->key == part->id))
     return m->value;
-  const struct ts_value *v =
-      ts_value_object_find(obj, arena + part->str, part->len, part->tag);
+  const struct ts_value *v = find_member(r, obj, arena + part->str, part);
   if (r->nfrozen) {
     /* In frozen data the entry serves every render (generation 0). */
     bool frozen = is_frozen(r, objv);
@@ -3744,6 +3775,19 @@ enum ts_result ts_mustache_render_value(const struct ts_mustache *tpl,
   enum ts_result res = TS_OK;
   if (!ts_grow(&s->ctx, &s->capctx, 1, sizeof *s->ctx))
     res = render_nomem(&r);
+  /* A hint for every name compiled so far (ids run from 1); a name
+   * compiled later goes without until the next render. Hints need no
+   * clearing: a stale one is checked before it is used. */
+  size_t nids = env->names.n + 1;
+  if (res == TS_OK && s->caphints < nids) {
+    size_t old = s->caphints;
+    if (ts_grow(&s->hints, &s->caphints, nids, sizeof *s->hints))
+      memset(s->hints + old, 0, (s->caphints - old) * sizeof *s->hints);
+    else
+      res = render_nomem(&r);
+  }
+  r.hints = s->hints;
+  r.nhints = s->caphints;
   if (res == TS_OK) {
     s->ctx[r.nctx++] = data;
     if (r.nfrozen)

@@ -49,6 +49,7 @@ struct ts_value ts_value_object(struct ts_value_builder *b, size_t hint)
   if (!o)
     return oom(b), ts_value_null();
   o->len = 0;
+  o->bloom = 0;
   o->m = entries(b, hint, sizeof *o->m, &o->cap);
   if (!o->m)
     return ts_value_null();
@@ -104,8 +105,9 @@ void ts_value_addn(struct ts_value_builder *b, struct ts_value obj,
   }
   if (!room(b, (void **)&o->m, o->len, &o->cap, sizeof *o->m))
     return;
-  o->m[o->len++] = (struct ts_value_member){
-    key, (uint32_t)klen, ts_value_tag(key, klen), v};
+  uint32_t tag = ts_value_tag(key, klen);
+  o->m[o->len++] = (struct ts_value_member){key, (uint32_t)klen, tag, v};
+  o->bloom |= ts_value_tag_bit(tag);
 }
 
 void ts_value_set(struct ts_value_builder *b, struct ts_value obj,

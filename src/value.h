@@ -79,6 +79,11 @@ struct ts_value_member {
 
 struct ts_value_object {
   uint32_t len, cap;
+  /* One bit per member, at ts_value_tag_bit of its tag: a name whose bit
+   * is clear is not there, and a search for it compares no member. A
+   * page's context is searched for names it lacks about as often as for
+   * names it has ({{page.root}} asked of every card on the way up). */
+  uint64_t bloom;
   struct ts_value_member *m;
 };
 
@@ -100,6 +105,13 @@ static inline uint32_t ts_value_tag(const char *key, size_t klen)
     return 0;
   return (uint32_t)klen << 16 ^ (uint32_t)(unsigned char)key[0] << 8 ^
          (unsigned char)key[klen - 1];
+}
+
+/* The bit of a tag in an object's bloom: the top six bits of a
+ * multiplicative hash, so that tags differing in any byte spread. */
+static inline uint64_t ts_value_tag_bit(uint32_t tag)
+{
+  return UINT64_C(1) << ((tag * UINT32_C(0x9E3779B1)) >> 26);
 }
 
 /* ---- scalars: no allocation ----------------------------------------- */
@@ -216,6 +228,8 @@ static inline struct ts_value *
 ts_value_object_find(const struct ts_value_object *o, const char *key,
                      size_t klen, uint32_t tag)
 {
+  if (!(o->bloom & ts_value_tag_bit(tag)))
+    return NULL;
   struct ts_value_member *m = o->m, *end = m + o->len;
   for (; m < end; m++)
     if (m->tag == tag && m->klen == klen && !memcmp(m->key, key, klen))
