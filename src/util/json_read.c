@@ -140,12 +140,16 @@ static unsigned first_byte(uint64_t hits)
 #endif
 }
 
+/* JSON's four space bytes. */
+static const bool is_space[256] = {[' '] = true, ['\n'] = true,
+                                   ['\r'] = true, ['\t'] = true};
+
 static void skip_space(struct ts_json_reader *r)
 {
   const char *p = r->p, *end = r->end;
   if (p < end && (unsigned char)*p > ' ')
     return; /* the usual case: no space at all */
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+  while (p < end && is_space[(unsigned char)*p])
     p++;
   r->p = p;
 }
