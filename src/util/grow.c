@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-bool ts_grow(void *array, size_t *cap, size_t need, size_t elem)
+bool ts_grow_slow(void *array, size_t *cap, size_t need, size_t elem)
 {
   if (need <= *cap)
     return true;
