@@ -2886,33 +2886,6 @@ static HOT_INLINE void mark_frozen(const struct render *r, bool in_frozen,
 
 
 
-/* What object `obj` holds under `part`, named `key`, or NULL. Objects
- * built by the same code hold their members in the same order (every
- * card of a page, every page's context), so the member where this name
- * was found last time is tried first, then all of them. */
-static HOT_INLINE const struct ts_value *
-find_member(const struct render *r, const struct ts_value_object *obj,
-            const char *key, const struct name_part *part)
-{
-  if (!(obj->bloom & ts_value_tag_bit(part->tag)))
-    return NULL;
-  const struct ts_value_member *m = obj->m;
-  uint32_t tag = part->tag, len = part->len;
-  if (part->id < r->nhints) {
-    uint32_t h = r->hints[part->id];
-    if (h < obj->len && m[h].tag == tag && m[h].klen == len &&
-        !memcmp(m[h].key, key, len))
-      return &m[h].v;
-  }
-  for (uint32_t i = 0; i < obj->len; i++)
-    if (m[i].tag == tag && m[i].klen == len && !memcmp(m[i].key, key, len)) {
-      if (part->id < r->nhints)
-        r->hints[part->id] = i;
-      return &m[i].v;
-    }
-  return NULL;
-}
-
 /* What object `objv` holds under `part` (NULL: nothing), through the
  * memo: an entry of this render, or one of frozen data (generation 0).
  * On a miss, the members are searched and the memo remembers. */
@@ -2926,7 +2899,10 @@ static HOT_INLINE const struct ts_value *object_get(const struct render *r,
   uint64_t key = r->gen | part->id;
   if (m->obj == obj && (m->key == key || m->key == part->id))
     return m->value;
-  const struct ts_value *v = find_member(r, obj, arena + part->str, part);
+  /* One hint per name: where it was found last (value.h). */
+  const struct ts_value *v = ts_value_object_find_hinted(
+      obj, arena + part->str, part->len, part->tag,
+      part->id < r->nhints ? &r->hints[part->id] : NULL);
   if (r->nfrozen) {
     /* In frozen data the entry serves every render (generation 0). */
     bool frozen = is_frozen(r, objv);

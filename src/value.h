@@ -221,20 +221,43 @@ static inline size_t ts_value_size(struct ts_value v)
   }
 }
 
+static inline bool ts_value_member_is(const struct ts_value_member *m,
+                                      const char *key, size_t klen,
+                                      uint32_t tag)
+{
+  return m->tag == tag && m->klen == klen && !memcmp(m->key, key, klen);
+}
+
 /* The member of object `o` named `key` (`klen` bytes, tag `tag`, which
  * callers that look the same name up often compute once), or NULL: the
- * members are compared by tag, then length and bytes. */
+ * members are compared by tag, then length and bytes. With `hint` (may
+ * be NULL), member *hint is tried first and *hint is set to where the
+ * name was found: objects built by the same code hold their members in
+ * the same order, so a caller that keeps one hint per name finds it at
+ * once in the next such object. */
+static inline struct ts_value *
+ts_value_object_find_hinted(const struct ts_value_object *o, const char *key,
+                            size_t klen, uint32_t tag, uint32_t *hint)
+{
+  if (!(o->bloom & ts_value_tag_bit(tag)))
+    return NULL;
+  struct ts_value_member *m = o->m;
+  if (hint && *hint < o->len && ts_value_member_is(&m[*hint], key, klen, tag))
+    return &m[*hint].v;
+  for (uint32_t i = 0; i < o->len; i++)
+    if (ts_value_member_is(&m[i], key, klen, tag)) {
+      if (hint)
+        *hint = i;
+      return &m[i].v;
+    }
+  return NULL;
+}
+
 static inline struct ts_value *
 ts_value_object_find(const struct ts_value_object *o, const char *key,
                      size_t klen, uint32_t tag)
 {
-  if (!(o->bloom & ts_value_tag_bit(tag)))
-    return NULL;
-  struct ts_value_member *m = o->m, *end = m + o->len;
-  for (; m < end; m++)
-    if (m->tag == tag && m->klen == klen && !memcmp(m->key, key, klen))
-      return &m->v;
-  return NULL;
+  return ts_value_object_find_hinted(o, key, klen, tag, NULL);
 }
 
 /* Member `key` (`klen` bytes) of `obj`, or NULL (also when `obj` is not
