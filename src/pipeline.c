@@ -140,12 +140,13 @@ enum ts_result ts_pipeline_fetch(const struct ts_pipeline_options *o,
 
 /* ---- render ------------------------------------------------------------ */
 
-/* The run's second thread: the published snapshot's text, then the
- * history's files. Both only read the merged items (and the update),
- * while the calling thread records the history and renders the site.
- * One thread does both so that the files are under way as soon as the
- * text is written, in time a processor otherwise sat idle before the
- * pages, and the calling thread starts one thread fewer. */
+/* The work of the run's second thread: the published snapshot's text,
+ * then the history's files. Both only read the merged items (and the
+ * update), while the calling thread records the history and renders the
+ * site. One thread does both so that the files are under way as soon as
+ * the text is written, in time a processor otherwise sat idle before the
+ * pages. That thread is the template compiler's when it has one (see
+ * idle_job), which then goes on to render pages. */
 struct snapshot_job {
   const struct ts_item *items;
   size_t nitems;
@@ -166,7 +167,9 @@ struct snapshot_job {
   cnd_t cv;
   bool locks;   /* lock and cv made */
   struct ts_thread thread;
-  bool running; /* on `thread`, not joined yet */
+  bool running;   /* on another thread, not waited for yet */
+  bool on_helper; /* that thread is the template compiler's (idle_job) */
+  bool finished;  /* the helper is done with the job */
 };
 
 static enum ts_result snapshot_text(struct snapshot_job *j)
@@ -191,14 +194,30 @@ static int snapshot_run(void *arg)
     struct ts_error ignored;
     ts_history_stage(j->history_opts, update, &ignored);
   }
+  if (j->on_helper) {
+    mtx_lock(&j->lock);
+    j->finished = true;
+    cnd_broadcast(&j->cv);
+    mtx_unlock(&j->lock);
+  }
   return 0;
 }
 
-/* Starts the job's thread; without one the text is written here, and the
- * commit writes the history's files itself. */
-static void snapshot_start(struct snapshot_job *j)
+struct idle_job;
+static bool idle_take_job(struct idle_job *idle, struct snapshot_job *j);
+
+/* Hands the job to the template compiler's thread once it is done with
+ * its own (`idle`, may be NULL), or starts a thread for it; without
+ * either the text is written here, and the commit writes the history's
+ * files itself. */
+static void snapshot_start(struct snapshot_job *j, struct idle_job *idle)
 {
   j->locks = ts_thread_sync_init(&j->lock, &j->cv);
+  /* Set before the job is handed over: the helper reads them. */
+  j->running = j->on_helper = true;
+  if (j->locks && idle && idle_take_job(idle, j))
+    return;
+  j->on_helper = false;
   j->running = j->locks &&
                ts_thread_start(&j->thread, snapshot_run, j) == TS_OK;
   if (!j->running) {
@@ -242,8 +261,11 @@ static enum ts_result snapshot_finish(struct snapshot_job *j)
     mtx_lock(&j->lock);
     j->handed = true; /* no-op when snapshot_hand ran: update stays */
     cnd_broadcast(&j->cv);
+    while (j->on_helper && !j->finished)
+      cnd_wait(&j->cv, &j->lock);
     mtx_unlock(&j->lock);
-    ts_thread_join(&j->thread);
+    if (!j->on_helper)
+      ts_thread_join(&j->thread);
     j->running = false;
   }
   if (j->locks) {
@@ -465,9 +487,20 @@ struct idle_job {
   bool fingerprint;                  /* whether to work out `base` */
   struct ts_fingerprint base;
   bool done;                         /* `base` is worked out */
+  /* Then, on a thread of its own, the snapshot job (snapshot_start),
+   * rather than a third thread: a new thread was queued on the processor
+   * where this one still worked, and pushed it off that processor while
+   * the calling thread waited for the templates it was finishing. */
+  bool started;              /* ts_site_prepare called it or will */
+  bool inline_ran;           /* ran in ts_site_prepare: takes no job */
+  bool posted;               /* `job` is set (NULL: no job) */
+  struct snapshot_job *job;
+  mtx_t lock;
+  cnd_t cv;
+  bool locks;
 };
 
-static void idle_job_run(void *arg)
+static void idle_job_run(void *arg, bool own_thread)
 {
   struct idle_job *j = arg;
   if (j->arena)
@@ -476,6 +509,45 @@ static void idle_job_run(void *arg)
     render_fingerprint_base(j->o, j->inputs, j->n, &j->base);
     j->done = true;
   }
+  if (!own_thread) {
+    j->inline_ran = true; /* on the calling thread, in ts_site_prepare */
+    return;
+  }
+  if (!j->locks)
+    return; /* idle_take_job hands it nothing */
+  mtx_lock(&j->lock);
+  while (!j->posted)
+    cnd_wait(&j->cv, &j->lock);
+  struct snapshot_job *job = j->job;
+  mtx_unlock(&j->lock);
+  if (job)
+    snapshot_run(job);
+}
+
+/* Gives the idle job its snapshot job (NULL: none); once. */
+static void idle_post(struct idle_job *idle, struct snapshot_job *job)
+{
+  mtx_lock(&idle->lock);
+  idle->job = job;
+  idle->posted = true;
+  cnd_broadcast(&idle->cv);
+  mtx_unlock(&idle->lock);
+}
+
+/* Whether the idle job's thread takes `job` (false: start one for it). */
+static bool idle_take_job(struct idle_job *idle, struct snapshot_job *job)
+{
+  if (!idle->locks || !idle->started || idle->inline_ran || idle->posted)
+    return false;
+  idle_post(idle, job);
+  return true;
+}
+
+/* Lets the idle job's thread finish: it waits for a job until posted. */
+static void idle_release(struct idle_job *idle)
+{
+  if (idle->locks && idle->started && !idle->inline_ran && !idle->posted)
+    idle_post(idle, NULL);
 }
 
 /* The arena the history is built in (see ts_pipeline_render), or NULL
@@ -498,9 +570,11 @@ static struct ts_json_arena *start_templates(struct ts_site_options *so,
     return NULL;
   struct ts_json_arena *arena = history_arena();
   idle->arena = arena;
+  idle->locks = ts_thread_sync_init(&idle->lock, &idle->cv);
   so->idle_work = idle_job_run;
   so->idle_ctx = idle;
   so->prepared = ts_site_prepare(so);
+  idle->started = so->prepared != NULL;
   so->idle_work = NULL;
   so->idle_ctx = NULL;
   return arena;
@@ -747,7 +821,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
     ts_json_arena_begin(hist_arena);
     ts_json_arena_hold(hist_arena);
   }
-  /* The snapshot text is written on a second thread while this one
+  /* The snapshot text is written on the second thread while this one
    * records the history; that thread then writes the history's files. */
   struct snapshot_job job = {
       .items = merged,
@@ -760,7 +834,7 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
       .history_opts = &ho,
   };
   if (r == TS_OK)
-    snapshot_start(&job);
+    snapshot_start(&job, &idle);
   struct ts_history_update *update = NULL;
   if (r == TS_OK)
     r = ts_history_record(&ho, merged, nmerged, batch.statuses,
@@ -791,7 +865,10 @@ enum ts_result ts_pipeline_render(const struct ts_pipeline_options *o,
    * history's files are written too before the commit renames them. */
   if (snapshot_finish(&job) != TS_OK && r == TS_OK)
     r = ts_error_set(err, TS_ERR_NOMEM, "snapshot: out of memory");
+  idle_release(&idle);
   ts_site_prep_free(so.prepared); /* the idle job is done, if started */
+  if (idle.locks)
+    ts_thread_sync_destroy(&idle.lock, &idle.cv);
   if (!recorded && !o->dump_context) {
     if (idle.done)
       base = idle.base;

@@ -120,6 +120,12 @@ struct ts_site_prep {
   mtx_t lock;
   cnd_t compiled_cv;
   bool locks, compiled;
+  /* Then, on a thread of its own, the thread renders pages as the first
+   * worker, handed over by all_pages (NULL: none), rather than a thread
+   * started for it: a new thread was queued behind this one's work on
+   * the same processor. `worker_done` once it is through. */
+  struct worker *worker;
+  bool worker_posted, worker_done;
 };
 
 struct site {
@@ -1231,6 +1237,8 @@ static void renderer_cleanup(struct renderer *rd)
 }
 
 static enum ts_result other_pages(struct site *s, struct ts_error *err);
+static bool prep_take_worker(struct ts_site_prep *p, struct worker *w);
+static void prep_wait_worker(struct ts_site_prep *p);
 
 /* Every page. Workers start on the region and item pages at once; this
  * thread renders the other pages (index, archive, feed, sitemap, API
@@ -1250,12 +1258,18 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
   struct worker *w = n > 1 ? calloc(n, sizeof *w) : NULL;
   struct ts_thread *ids = n > 1 ? calloc(n, sizeof *ids) : NULL;
   unsigned started = 0;
+  bool handed = false; /* w[1] runs on the prep's thread */
   struct ts_site_prep *prep = s->opts->prepared;
   for (unsigned k = 1; w && ids && k < n; k++) {
     w[k].s = s;
     if (prep && k < prep->n) {
       w[k].rd = prep->rds[k];
       memset(&prep->rds[k], 0, sizeof prep->rds[k]);
+    }
+    if (k == 1 && prep_take_worker(prep, &w[k])) {
+      handed = true;
+      started = k;
+      continue;
     }
     if (ts_thread_start(&ids[k], run_worker, &w[k]) != TS_OK) {
       renderer_cleanup(&w[k].rd); /* taken from prep above */
@@ -1269,7 +1283,10 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
   else
     atomic_store(&s->stop, true);
   for (unsigned k = 1; k <= started; k++) {
-    ts_thread_join(&ids[k]);
+    if (k == 1 && handed)
+      prep_wait_worker(prep);
+    else
+      ts_thread_join(&ids[k]);
     if (r == TS_OK && w[k].result != TS_OK) {
       r = w[k].result;
       *err = w[k].err;
@@ -1802,9 +1819,8 @@ static bool renderer_clone(const struct renderer *from, struct renderer *rd)
   return rd->env != NULL;
 }
 
-static int prep_run(void *arg)
+static void prep_run(struct ts_site_prep *p, bool own_thread)
 {
-  struct ts_site_prep *p = arg;
   for (unsigned k = 0; k < p->n && p->result == TS_OK; k++)
     if (k == 0 || !renderer_clone(&p->rds[0], &p->rds[k]))
       p->result = load_templates(&p->opts, &p->rds[k], &p->cancel, &p->err);
@@ -1815,7 +1831,48 @@ static int prep_run(void *arg)
     mtx_unlock(&p->lock);
   }
   if (p->opts.idle_work)
-    p->opts.idle_work(p->opts.idle_ctx);
+    p->opts.idle_work(p->opts.idle_ctx, own_thread);
+  if (!own_thread || !p->locks || p->n < 2)
+    return;
+  mtx_lock(&p->lock);
+  while (!p->worker_posted && !atomic_load(&p->cancel))
+    cnd_wait(&p->compiled_cv, &p->lock);
+  struct worker *w = p->worker;
+  mtx_unlock(&p->lock);
+  if (!w)
+    return;
+  run_worker(w);
+  mtx_lock(&p->lock);
+  p->worker_done = true;
+  cnd_broadcast(&p->compiled_cv);
+  mtx_unlock(&p->lock);
+}
+
+/* Hands `w` to the prep's thread, if it takes one: see struct
+ * ts_site_prep. */
+static bool prep_take_worker(struct ts_site_prep *p, struct worker *w)
+{
+  if (!p || !p->running || !p->locks || p->worker_posted)
+    return false;
+  mtx_lock(&p->lock);
+  p->worker = w;
+  p->worker_posted = true;
+  cnd_broadcast(&p->compiled_cv);
+  mtx_unlock(&p->lock);
+  return true;
+}
+
+static void prep_wait_worker(struct ts_site_prep *p)
+{
+  mtx_lock(&p->lock);
+  while (!p->worker_done)
+    cnd_wait(&p->compiled_cv, &p->lock);
+  mtx_unlock(&p->lock);
+}
+
+static int prep_thread(void *arg)
+{
+  prep_run(arg, true);
   return 0;
 }
 
@@ -1869,9 +1926,9 @@ struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
   p->opts.prepared = NULL;
   p->n = n;
   p->locks = ts_thread_sync_init(&p->lock, &p->compiled_cv);
-  p->running = ts_thread_start(&p->thread, prep_run, p) == TS_OK;
+  p->running = ts_thread_start(&p->thread, prep_thread, p) == TS_OK;
   if (!p->running)
-    prep_run(p); /* no thread to spare: compiled here, all the same */
+    prep_run(p, false); /* no thread to spare: compiled here all the same */
   return p;
 }
 
@@ -1880,6 +1937,11 @@ void ts_site_prep_free(struct ts_site_prep *p)
   if (!p)
     return;
   atomic_store(&p->cancel, true); /* unused: stop compiling */
+  if (p->locks) { /* and stop waiting for a worker to run */
+    mtx_lock(&p->lock);
+    cnd_broadcast(&p->compiled_cv);
+    mtx_unlock(&p->lock);
+  }
   struct ts_error ignored;
   prep_join(p, &ignored);
   for (unsigned k = 0; k < p->n; k++)

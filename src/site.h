@@ -64,8 +64,10 @@ struct ts_site_options {
    * to do between compiling and the pages. Called exactly once, after
    * compiling, on that thread (or in ts_site_prepare when no thread
    * could start); done when ts_site_prep_free returns. Not called when
-   * ts_site_prepare returns NULL. */
-  void (*idle_work)(void *ctx);
+   * ts_site_prepare returns NULL. `own_thread` says which: only on a
+   * thread of its own may the work wait for the caller (which must then
+   * release it before ts_site_prep_free). */
+  void (*idle_work)(void *ctx, bool own_thread);
   void *idle_ctx;
 };
 
@@ -101,9 +103,11 @@ enum ts_result ts_site_build(const struct ts_site_input *in,
  * folder, and free it afterwards with ts_site_prep_free, also when the
  * site is not built after all (the compiling stops at the next template
  * and the thread is waited for). A template error is returned by
- * ts_site_build as if it had compiled them itself. NULL when there is
- * nothing to compile (dumping a context) or no memory: then
- * ts_site_build compiles them. */
+ * ts_site_build as if it had compiled them itself. After the compiling
+ * and the idle work, the thread renders pages for ts_site_build as one of
+ * its threads (TRENDSITE_THREADS counts it), or ends when
+ * ts_site_prep_free comes first. NULL when there is nothing to compile
+ * (dumping a context) or no memory: then ts_site_build compiles them. */
 struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts);
 void ts_site_prep_free(struct ts_site_prep *prep);
 
