@@ -1240,10 +1240,11 @@ static enum ts_result other_pages(struct site *s, struct ts_error *err);
 static bool prep_take_worker(struct ts_site_prep *p, struct worker *w);
 static void prep_wait_worker(struct ts_site_prep *p);
 
-/* Every page. Workers start on the region and item pages at once; this
- * thread renders the other pages (index, archive, feed, sitemap, API
- * files: a tenth of a large site's work, and serial), then joins in on
- * the region and item pages that are left. */
+/* Every page. Workers start on the region and item pages at once (the
+ * first on the prep's thread, once that is through with its own work);
+ * this thread renders the other pages (index, archive, feed, sitemap,
+ * API files: a tenth of a large site's work, and serial), then joins in
+ * on the region and item pages that are left. */
 static enum ts_result all_pages(struct site *s, struct ts_error *err)
 {
   s->region_lists = calloc(s->in->nstatuses ? s->in->nstatuses : 1,
