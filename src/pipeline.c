@@ -534,10 +534,17 @@ static void idle_post(struct idle_job *idle, struct snapshot_job *job)
   mtx_unlock(&idle->lock);
 }
 
+/* Whether the idle job's thread waits for a job (idle_job_run): it runs
+ * on a thread of its own and nothing was posted yet. */
+static bool idle_waits(const struct idle_job *idle)
+{
+  return idle->locks && idle->started && !idle->inline_ran && !idle->posted;
+}
+
 /* Whether the idle job's thread takes `job` (false: start one for it). */
 static bool idle_take_job(struct idle_job *idle, struct snapshot_job *job)
 {
-  if (!idle->locks || !idle->started || idle->inline_ran || idle->posted)
+  if (!idle_waits(idle))
     return false;
   idle_post(idle, job);
   return true;
@@ -546,7 +553,7 @@ static bool idle_take_job(struct idle_job *idle, struct snapshot_job *job)
 /* Lets the idle job's thread finish: it waits for a job until posted. */
 static void idle_release(struct idle_job *idle)
 {
-  if (idle->locks && idle->started && !idle->inline_ran && !idle->posted)
+  if (idle_waits(idle))
     idle_post(idle, NULL);
 }
 
