@@ -1853,7 +1853,9 @@ static void prep_run(struct ts_site_prep *p, bool own_thread)
  * ts_site_prep. */
 static bool prep_take_worker(struct ts_site_prep *p, struct worker *w)
 {
-  if (!p || !p->running || !p->locks || p->worker_posted)
+  /* Exactly when prep_run waits for one (running there: own_thread);
+   * handing it to a thread that does not wait would hang this one. */
+  if (!p || !p->running || !p->locks || p->n < 2 || p->worker_posted)
     return false;
   mtx_lock(&p->lock);
   p->worker = w;
