@@ -30,6 +30,10 @@ struct ts_history_update {
   size_t nmerged;
   const struct ts_status *statuses;
   size_t nstatuses;
+  /* The published snapshot's text and its items' spans in it (see
+   * ts_history_use_published), or NULL; borrowed. */
+  const char *published;
+  const struct ts_snapshot_span *published_spans;
   /* The text of items.json and of the day's file, once prepared. */
   struct ts_buf items_text, day_text;
   bool prepared;
@@ -557,28 +561,53 @@ enum ts_result ts_history_load_day(const struct ts_history_options *o,
 
 /* The text of days/DATE.json: the run's items in the top ARCHIVE_TOP of
  * any list, as a snapshot. */
+/* Whether merged item `it` is among a list's top ARCHIVE_TOP this run. */
+static bool in_day_top(const struct ts_item *it)
+{
+  for (uint32_t k = 0; k < it->npositions; k++)
+    if (!it->positions[k].stale && it->positions[k].rank <= ARCHIVE_TOP)
+      return true;
+  return false;
+}
+
+/* The day's file: a snapshot of the items in some list's top this run,
+ * their text copied from the published snapshot when there is one. */
 static enum ts_result day_text(const struct ts_history_options *o,
                                const struct ts_history_update *u,
                                struct ts_buf *out)
 {
+  size_t n = 0;
+  if (u->published && u->nmerged) {
+    size_t *keep = malloc(u->nmerged * sizeof *keep);
+    if (!keep)
+      return TS_ERR_NOMEM;
+    for (size_t i = 0; i < u->nmerged; i++)
+      if (in_day_top(&u->merged[i]))
+        keep[n++] = i;
+    enum ts_result r = ts_snapshot_text_subset(u->published,
+                                               u->published_spans, keep, n,
+                                               out);
+    free(keep);
+    return r;
+  }
   struct ts_item *top = calloc(u->nmerged ? u->nmerged : 1, sizeof *top);
   if (!top)
     return TS_ERR_NOMEM;
-  size_t n = 0;
-  for (size_t i = 0; i < u->nmerged; i++) {
-    const struct ts_item *it = &u->merged[i];
-    for (uint32_t k = 0; k < it->npositions; k++) {
-      if (!it->positions[k].stale && it->positions[k].rank <= ARCHIVE_TOP) {
-        top[n++] = *it;
-        break;
-      }
-    }
-  }
+  for (size_t i = 0; i < u->nmerged; i++)
+    if (in_day_top(&u->merged[i]))
+      top[n++] = u->merged[i];
   struct ts_snapshot_meta meta = {o->now, 1, 1};
   enum ts_result r =
       ts_snapshot_text(top, n, u->statuses, u->nstatuses, &meta, out);
   free(top);
   return r;
+}
+
+void ts_history_use_published(struct ts_history_update *u, const char *text,
+                              const struct ts_snapshot_span *spans)
+{
+  u->published = text && spans ? text : NULL;
+  u->published_spans = u->published ? spans : NULL;
 }
 
 /* Deletes files in `sub` whose name `keep` rejects. */

@@ -139,6 +139,19 @@ enum ts_result ts_history_prepare(const struct ts_history_options *opts,
                                   struct ts_history_update *update,
                                   struct ts_error *err);
 
+struct ts_snapshot_span;
+
+/*
+ * Tells prepare that `text` (borrowed until the update is prepared) is
+ * the snapshot ts_snapshot_text_spans wrote, with `spans`, from the
+ * update's merged items and statuses, with generated_at opts->now and no
+ * shard: the day's file then copies its items' text from it instead of
+ * writing it again. NULL text or spans: it writes them.
+ */
+void ts_history_use_published(struct ts_history_update *update,
+                              const char *text,
+                              const struct ts_snapshot_span *spans);
+
 /*
  * Prepares the update and writes its files under temporary names beside
  * their real ones (creating the history folders if need be), so that

@@ -192,6 +192,8 @@ static int snapshot_run(void *arg)
   mtx_unlock(&j->lock);
   if (update) {
     struct ts_error ignored;
+    if (r == TS_OK && j->spans && j->nitems)
+      ts_history_use_published(update, j->out->data, j->spans);
     ts_history_stage(j->history_opts, update, &ignored);
   }
   if (j->on_helper) {

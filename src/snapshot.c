@@ -255,6 +255,23 @@ enum ts_result ts_snapshot_text_spans(const struct ts_item *items,
   return r;
 }
 
+enum ts_result ts_snapshot_text_subset(const char *text,
+                                       const struct ts_snapshot_span *spans,
+                                       const size_t *keep, size_t n,
+                                       struct ts_buf *out)
+{
+  /* Everything before the first item's line (statuses and all) is the
+   * same whichever items follow; items are separated by ",\n". */
+  enum ts_result r = ts_buf_append(out, text, spans[0].off - 1);
+  for (size_t k = 0; k < n && r == TS_OK; k++) {
+    const struct ts_snapshot_span *sp = &spans[keep[k]];
+    r = ts_buf_append_str(out, k ? ",\n" : "\n");
+    if (r == TS_OK)
+      r = ts_buf_append(out, text + sp->off, sp->len);
+  }
+  return r == TS_OK ? ts_buf_append_str(out, "\n]}\n") : r;
+}
+
 /* ---- reading ----------------------------------------------------------- */
 
 /*

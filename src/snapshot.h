@@ -53,6 +53,16 @@ enum ts_result ts_snapshot_text_spans(const struct ts_item *items,
                                       struct ts_buf *out,
                                       struct ts_snapshot_span *spans);
 
+/* Appends the text ts_snapshot_text gives for some of the items a
+ * snapshot was written from, with the same statuses and meta: the `n`
+ * items whose indices `keep` lists (ascending), copied from `text`, that
+ * snapshot's text as ts_snapshot_text_spans wrote it with `spans` (of at
+ * least one item). Copying costs a fraction of writing them again. */
+enum ts_result ts_snapshot_text_subset(const char *text,
+                                       const struct ts_snapshot_span *spans,
+                                       const size_t *keep, size_t n,
+                                       struct ts_buf *out);
+
 /* One item's JSON as it appears in snapshots and the JSON API, appended
  * to `out`. */
 enum ts_result ts_snapshot_item_text(const struct ts_item *item,

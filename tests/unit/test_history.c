@@ -512,6 +512,88 @@ static void staged_files_appear_only_on_commit(void)
   teardown();
 }
 
+/* Commits one run of `b` at T1, the day's file copied from `published`
+ * (NULL: written from the items); returns that file's text (caller
+ * frees). */
+static char *day_file_of(struct ts_batch *b, const char *published,
+                         const struct ts_snapshot_span *spans)
+{
+  struct ts_history_options o = options(T1);
+  struct ts_history_update *u = NULL;
+  struct ts_error err;
+  char path[200], *text = NULL;
+  snprintf(path, sizeof path, "%s/history/days/2026-11-21.json", state_dir);
+  if (ts_history_record(&o, b->items, b->nitems, b->statuses, b->nstatuses,
+                        &u, &err) != TS_OK)
+    return NULL;
+  ts_history_use_published(u, published, spans);
+  if (ts_history_stage(&o, u, &err) != TS_OK ||
+      ts_history_commit(&o, u, "{}", 2, &err) != TS_OK ||
+      ts_fs_read(path, 1 << 20, &text, NULL, &err) != TS_OK)
+    text = NULL;
+  ts_history_update_free(u);
+  return text;
+}
+
+/* The day's file holds each list's top ten of the run, not stale ones;
+ * copied from the published snapshot's text, it has the very bytes it
+ * has when written item by item, and it is that text that it copies. */
+static void day_file_copies_the_published_items(void)
+{
+  setup();
+  struct ts_batch b;
+  ts_batch_init(&b);
+  char key[16];
+  for (uint32_t i = 1; i <= 14; i++) {
+    snprintf(key, sizeof key, "k%02u", i);
+    add(&b, key, i, 100 * i);
+  }
+  /* k12 is in the US top ten; k02 is there from last-good data only. */
+  ts_item_set_position(&b, &b.items[11], "youtube", "US", 3);
+  b.items[1].positions[0].stale = true;
+  set_status(&b, TS_STATUS_OK, T1);
+  ts_batch_status(&b, "youtube", "youtube", "US")->fetched_at = T1;
+
+  char *plain = day_file_of(&b, NULL, NULL);
+  REQUIRE(plain != NULL);
+  struct ts_batch day;
+  ts_batch_init(&day);
+  struct ts_error err;
+  struct ts_snapshot_meta day_meta;
+  REQUIRE(ts_snapshot_parse("day", plain, strlen(plain), &day, &day_meta,
+                            &err) == TS_OK);
+  CHECK_INT(day.nitems, 10); /* k01, k03-k10, k12 */
+  CHECK(strstr(plain, "\"k02\"") == NULL);
+  CHECK(strstr(plain, "\"k12\"") != NULL);
+  CHECK(strstr(plain, "\"k11\"") == NULL);
+  ts_batch_cleanup(&day);
+
+  struct ts_snapshot_meta meta = {T1, 1, 1};
+  struct ts_buf text;
+  ts_buf_init(&text, 0);
+  struct ts_snapshot_span spans[14];
+  REQUIRE(ts_snapshot_text_spans(b.items, b.nitems, b.statuses, b.nstatuses,
+                                 &meta, &text, spans) == TS_OK);
+  char *copied = day_file_of(&b, text.data, spans);
+  REQUIRE(copied != NULL);
+  CHECK_STR(copied, plain);
+
+  /* An item's text changed in the published snapshot shows in the copy. */
+  char *title = strstr(text.data, "\"title\":\"k03\"");
+  REQUIRE(title != NULL);
+  title[9] = 'K';
+  char *changed = day_file_of(&b, text.data, spans);
+  REQUIRE(changed != NULL);
+  CHECK(strstr(changed, "\"title\":\"K03\"") != NULL);
+
+  free(plain);
+  free(copied);
+  free(changed);
+  ts_buf_cleanup(&text);
+  ts_batch_cleanup(&b);
+  teardown();
+}
+
 int main(int argc, char **argv)
 {
   static const struct ts_test tests[] = {
@@ -524,6 +606,7 @@ int main(int argc, char **argv)
     TEST(commit_links_the_published_snapshot),
     TEST(changes_only_for_lists_the_previous_run_had),
     TEST(stale_note_outlives_its_forgotten_entry),
+    TEST(day_file_copies_the_published_items),
     TEST_END,
   };
   return ts_test_main(argc, argv, tests);
