@@ -559,8 +559,6 @@ enum ts_result ts_history_load_day(const struct ts_history_options *o,
 
 /* ---- commit ------------------------------------------------------------ */
 
-/* The text of days/DATE.json: the run's items in the top ARCHIVE_TOP of
- * any list, as a snapshot. */
 /* Whether merged item `it` is among a list's top ARCHIVE_TOP this run. */
 static bool in_day_top(const struct ts_item *it)
 {
@@ -570,36 +568,35 @@ static bool in_day_top(const struct ts_item *it)
   return false;
 }
 
-/* The day's file: a snapshot of the items in some list's top this run,
- * their text copied from the published snapshot when there is one. */
+/* The text of days/DATE.json: the run's items in the top ARCHIVE_TOP of
+ * any list, as a snapshot; their text copied from the published snapshot
+ * when there is one (ts_history_use_published). */
 static enum ts_result day_text(const struct ts_history_options *o,
                                const struct ts_history_update *u,
                                struct ts_buf *out)
 {
-  size_t n = 0;
-  if (u->published && u->nmerged) {
-    size_t *keep = malloc(u->nmerged * sizeof *keep);
-    if (!keep)
-      return TS_ERR_NOMEM;
-    for (size_t i = 0; i < u->nmerged; i++)
-      if (in_day_top(&u->merged[i]))
-        keep[n++] = i;
-    enum ts_result r = ts_snapshot_text_subset(u->published,
-                                               u->published_spans, keep, n,
-                                               out);
-    free(keep);
-    return r;
-  }
-  struct ts_item *top = calloc(u->nmerged ? u->nmerged : 1, sizeof *top);
-  if (!top)
+  size_t *keep = malloc((u->nmerged ? u->nmerged : 1) * sizeof *keep);
+  if (!keep)
     return TS_ERR_NOMEM;
+  size_t n = 0;
   for (size_t i = 0; i < u->nmerged; i++)
     if (in_day_top(&u->merged[i]))
-      top[n++] = u->merged[i];
-  struct ts_snapshot_meta meta = {o->now, 1, 1};
-  enum ts_result r =
-      ts_snapshot_text(top, n, u->statuses, u->nstatuses, &meta, out);
-  free(top);
+      keep[n++] = i;
+  enum ts_result r = TS_ERR_NOMEM;
+  if (u->published && u->nmerged) {
+    r = ts_snapshot_text_subset(u->published, u->published_spans, keep, n,
+                                out);
+  } else {
+    struct ts_item *top = calloc(n ? n : 1, sizeof *top);
+    if (top) {
+      for (size_t k = 0; k < n; k++)
+        top[k] = u->merged[keep[k]];
+      struct ts_snapshot_meta meta = {o->now, 1, 1};
+      r = ts_snapshot_text(top, n, u->statuses, u->nstatuses, &meta, out);
+      free(top);
+    }
+  }
+  free(keep);
   return r;
 }
 
