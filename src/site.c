@@ -126,6 +126,10 @@ struct ts_site_prep {
    * the same processor. `worker_done` once it is through. */
   struct worker *worker;
   bool worker_posted, worker_done;
+  /* A processor for each of the render's threads, this thread the second
+   * (see util/thread.h): made before it starts, ended by
+   * ts_site_prep_free on the thread that made it. */
+  struct ts_cpu_plan cpus;
 };
 
 struct site {
@@ -1272,7 +1276,13 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
       started = k;
       continue;
     }
-    if (ts_thread_start(&ids[k], run_worker, &w[k]) != TS_OK) {
+    /* Worker k keeps to processor k of the prep's plan, unless the
+     * prep's thread, on processor 1, is still busy with the idle work. */
+    static const struct ts_cpu_plan anywhere = {0};
+    const struct ts_cpu_plan *plan = prep ? &prep->cpus : &anywhere;
+    unsigned slot = k == 1 && prep && prep->running ? 0 : k;
+    if (ts_thread_start_on(&ids[k], run_worker, &w[k], plan, slot) !=
+        TS_OK) {
       renderer_cleanup(&w[k].rd); /* taken from prep above */
       break; /* fewer threads: the pages get done all the same */
     }
@@ -1929,7 +1939,9 @@ struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
   p->opts.prepared = NULL;
   p->n = n;
   p->locks = ts_thread_sync_init(&p->lock, &p->compiled_cv);
-  p->running = ts_thread_start(&p->thread, prep_thread, p) == TS_OK;
+  ts_cpu_plan(&p->cpus, n);
+  p->running =
+      ts_thread_start_on(&p->thread, prep_thread, p, &p->cpus, 1) == TS_OK;
   if (!p->running)
     prep_run(p, false); /* no thread to spare: compiled here all the same */
   return p;
@@ -1947,6 +1959,7 @@ void ts_site_prep_free(struct ts_site_prep *p)
   }
   struct ts_error ignored;
   prep_join(p, &ignored);
+  ts_cpu_plan_end(&p->cpus);
   for (unsigned k = 0; k < p->n; k++)
     renderer_cleanup(&p->rds[k]);
   free(p->rds);
