@@ -1942,8 +1942,12 @@ struct ts_site_prep *ts_site_prepare(const struct ts_site_options *opts)
   ts_cpu_plan(&p->cpus, n);
   p->running =
       ts_thread_start_on(&p->thread, prep_thread, p, &p->cpus, 1) == TS_OK;
-  if (!p->running)
-    prep_run(p, false); /* no thread to spare: compiled here all the same */
+  if (!p->running) {
+    /* No thread to spare: compiled here all the same, and a thread
+     * started for the rest of the render may go anywhere. */
+    ts_cpu_plan_end(&p->cpus);
+    prep_run(p, false);
+  }
   return p;
 }
 
