@@ -1278,11 +1278,9 @@ static enum ts_result all_pages(struct site *s, struct ts_error *err)
     }
     /* Worker k keeps to processor k of the prep's plan, unless the
      * prep's thread, on processor 1, is still busy with the idle work. */
-    static const struct ts_cpu_plan anywhere = {0};
-    const struct ts_cpu_plan *plan = prep ? &prep->cpus : &anywhere;
-    unsigned slot = k == 1 && prep && prep->running ? 0 : k;
-    if (ts_thread_start_on(&ids[k], run_worker, &w[k], plan, slot) !=
-        TS_OK) {
+    const struct ts_cpu_plan *plan =
+        prep && !(k == 1 && prep->running) ? &prep->cpus : NULL;
+    if (ts_thread_start_on(&ids[k], run_worker, &w[k], plan, k) != TS_OK) {
       renderer_cleanup(&w[k].rd); /* taken from prep above */
       break; /* fewer threads: the pages get done all the same */
     }

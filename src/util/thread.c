@@ -34,19 +34,20 @@ static enum ts_result start(struct ts_thread *t, int (*fn)(void *arg),
   *s = (struct start){.fn = fn, .arg = arg};
   pthread_attr_t attr;
   bool have_attr = pthread_attr_init(&attr) == 0, placed = false;
-  int here = sched_getcpu();
   if (have_attr && cpu >= 0 && cpu < CPU_SETSIZE) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     placed = pthread_attr_setaffinity_np(&attr, sizeof one, &one) == 0;
-  } else if (have_attr && here >= 0 &&
-             sched_getaffinity(0, sizeof s->wide, &s->wide) == 0 &&
-             CPU_ISSET(here, &s->wide) && CPU_COUNT(&s->wide) > 1) {
-    cpu_set_t away = s->wide;
-    CPU_CLR(here, &away);
-    placed = s->widen =
-        pthread_attr_setaffinity_np(&attr, sizeof away, &away) == 0;
+  } else if (have_attr) {
+    int here = sched_getcpu();
+    if (here >= 0 && sched_getaffinity(0, sizeof s->wide, &s->wide) == 0 &&
+        CPU_ISSET(here, &s->wide) && CPU_COUNT(&s->wide) > 1) {
+      cpu_set_t away = s->wide;
+      CPU_CLR(here, &away);
+      placed = s->widen =
+          pthread_attr_setaffinity_np(&attr, sizeof away, &away) == 0;
+    }
   }
   int rc = pthread_create(&t->id, have_attr ? &attr : NULL, run, s);
   if (rc != 0 && placed) {
@@ -73,7 +74,8 @@ enum ts_result ts_thread_start_on(struct ts_thread *t, int (*fn)(void *arg),
                                   void *arg, const struct ts_cpu_plan *plan,
                                   unsigned slot)
 {
-  return start(t, fn, arg, slot > 0 && slot < plan->n ? plan->cpu[slot] : -1);
+  bool planned = plan && slot > 0 && slot < plan->n;
+  return start(t, fn, arg, planned ? plan->cpu[slot] : -1);
 }
 
 _Static_assert(sizeof(cpu_set_t) <= sizeof(((struct ts_cpu_plan *)0)->saved),

@@ -67,8 +67,8 @@ bool ts_cpu_plan(struct ts_cpu_plan *plan, unsigned n);
 void ts_cpu_plan_end(struct ts_cpu_plan *plan);
 
 /* ts_thread_start, with the new thread kept on processor `slot` of `plan`
- * for its whole life; as ts_thread_start when the plan has no such slot
- * (slot 0 is the planning thread's own). */
+ * for its whole life; as ts_thread_start when `plan` is NULL or has no
+ * such slot (slot 0 is the planning thread's own). */
 enum ts_result ts_thread_start_on(struct ts_thread *t, int (*fn)(void *arg),
                                   void *arg, const struct ts_cpu_plan *plan,
                                   unsigned slot);

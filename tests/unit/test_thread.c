@@ -107,11 +107,16 @@ static void a_plan_keeps_each_thread_to_its_processor(void)
   REQUIRE(ts_thread_start_on(&a, where, &second, &plan, 1) == TS_OK);
   /* No slot 5 in a plan for two: started as by ts_thread_start. */
   REQUIRE(ts_thread_start_on(&b, where, &unplanned, &plan, 5) == TS_OK);
+  struct placed no_plan = {.cpu = -1};
+  struct ts_thread c;
+  REQUIRE(ts_thread_start_on(&c, where, &no_plan, NULL, 1) == TS_OK);
   ts_thread_join(&a);
   ts_thread_join(&b);
+  ts_thread_join(&c);
   CHECK(only(&second.seen, plan.cpu[1]));
   CHECK_INT(second.cpu, plan.cpu[1]);
   CHECK(CPU_EQUAL(&unplanned.seen, &now)); /* the creator's, as it is */
+  CHECK(CPU_EQUAL(&no_plan.seen, &now));
 
   ts_cpu_plan_end(&plan);
   CHECK_INT(plan.n, 0);
